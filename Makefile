@@ -1,0 +1,37 @@
+# Two commands: `make demo` runs the main job, `make test` runs ruff, mypy and pytest.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+
+.PHONY: install test lint demo dev simulators clean schemas
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -c 'import sys; sys.exit("q2c needs Python 3.11+") if sys.version_info < (3, 11) else None'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+test: lint
+	$(BIN)/pytest -q
+
+demo: install
+	$(BIN)/q2c demo
+
+dev: install
+	$(BIN)/q2c dev
+
+simulators: install
+	$(BIN)/q2c simulators
+
+schemas: install
+	$(BIN)/q2c schemas export schemas
+
+clean:
+	rm -rf $(VENV) .q2c .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,119 @@
+"""The shared HTTP plumbing: auth, timeouts, correlation ids, and mapping failures onto our errors."""
+
+from __future__ import annotations
+
+import contextvars
+import email.utils
+import time
+from collections.abc import Mapping
+from typing import Any, ClassVar, Self
+
+import httpx
+
+from connectors.errors import BusinessRuleError, ConnectorError, NotFound, RateLimited, TransientError, Unauthorized
+from connectors.settings import VendorSettings
+
+correlation_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("q2c_correlation_id", default=None)
+
+
+def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
+    """`Retry-After` as seconds: either delta-seconds or an HTTP-date."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+class VendorClient:
+    """Base for every connector: one pooled httpx client, errors classified the same way for all."""
+
+    system: ClassVar[str]
+
+    def __init__(self, settings: VendorSettings, transport: httpx.AsyncBaseTransport | None = None) -> None:
+        self.settings = settings
+        self._http = httpx.AsyncClient(
+            base_url=settings.base_url.rstrip("/"),
+            timeout=settings.timeout_s,
+            headers=self.auth_headers(),
+            transport=transport,
+        )
+
+    def auth_headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.settings.token.get_secret_value()}"}
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.aclose()
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        content: str | None = None,
+        params: Any = None,
+        headers: Mapping[str, str] | None = None,
+        ok: tuple[int, ...] = (200, 201, 204),
+    ) -> httpx.Response:
+        sent = dict(headers or {})
+        if cid := correlation_id.get():
+            sent[self.settings.correlation_header] = cid
+        try:
+            response = await self._http.request(method, path, json=json, content=content, params=params, headers=sent)
+        except httpx.TimeoutException as exc:
+            raise TransientError(
+                self.system, f"{method} {path} timed out ({type(exc).__name__})", code="timeout"
+            ) from exc
+        except httpx.TransportError as exc:
+            raise TransientError(
+                self.system, f"{method} {path} failed: {type(exc).__name__}: {exc}", code="connection"
+            ) from exc
+        if response.status_code in ok:
+            return response
+        raise self.classify(response, f"{method} {path}")
+
+    def body(self, response: httpx.Response) -> Any:
+        try:
+            return response.json()
+        except ValueError:
+            return None
+
+    def vendor_error(self, response: httpx.Response) -> tuple[str | None, str]:
+        """(vendor code, message) from the vendor's error body; subclasses know the shape."""
+        return None, response.text[:300] or response.reason_phrase
+
+    def rate_limit_delay(self, response: httpx.Response) -> float | None:
+        return retry_after_seconds(response.headers.get("retry-after"))
+
+    def classify(self, response: httpx.Response, what: str) -> ConnectorError:
+        status = response.status_code
+        code, message = self.vendor_error(response)
+        message = f"{what} -> {status}: {message}"
+        if status == 429:
+            return RateLimited(self.system, message, retry_after=self.rate_limit_delay(response), code=code)
+        if status >= 500:
+            return TransientError(self.system, message, code=code or f"http_{status}", status=status)
+        if status in (401, 403):
+            return Unauthorized(self.system, message, code=code or f"http_{status}", status=status)
+        if status == 404:
+            return NotFound(self.system, message, code=code or "not_found", status=status)
+        return self.business_error(response, code, message)
+
+    def business_error(self, response: httpx.Response, code: str | None, message: str) -> ConnectorError:
+        return BusinessRuleError(
+            self.system, message, code=code or f"http_{response.status_code}", status=response.status_code
+        )

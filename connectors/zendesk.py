@@ -1,0 +1,100 @@
+"""Zendesk Support: organizations upserted on external_id, tickets created once per Idempotency-Key."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import httpx
+
+from connectors.http import VendorClient
+from connectors.settings import ZendeskSettings
+from models.support import EntitlementStatus, SupportOrganization
+
+_FIELDS = ("service_tier", "contract_start", "contract_end", "entitlement_status", "invoice_status", "erp_customer_id")
+
+
+def organization_to_zendesk(org: SupportOrganization) -> dict[str, Any]:
+    values = org.model_dump(mode="json", include=set(_FIELDS), exclude_none=True)
+    return {"name": org.name, "external_id": org.external_id, "organization_fields": values}
+
+
+def organization_from_zendesk(record: dict[str, Any]) -> SupportOrganization:
+    fields = record.get("organization_fields") or {}
+    start, end = fields.get("contract_start"), fields.get("contract_end")
+    return SupportOrganization(
+        id=str(record["id"]),
+        external_id=record.get("external_id") or "",
+        name=record["name"],
+        service_tier=fields.get("service_tier"),
+        contract_start=date.fromisoformat(start) if start else None,
+        contract_end=date.fromisoformat(end) if end else None,
+        entitlement_status=EntitlementStatus(fields["entitlement_status"])
+        if fields.get("entitlement_status")
+        else None,
+        invoice_status=fields.get("invoice_status"),
+        erp_customer_id=fields.get("erp_customer_id"),
+    )
+
+
+class ZendeskClient(VendorClient):
+    system = "zendesk"
+
+    def __init__(
+        self, settings: ZendeskSettings | None = None, transport: httpx.AsyncBaseTransport | None = None
+    ) -> None:
+        super().__init__(settings or ZendeskSettings(), transport)
+
+    def vendor_error(self, response: httpx.Response) -> tuple[str | None, str]:
+        body = self.body(response) or {}
+        details = body.get("details") or {}
+        for field, problems in details.items():
+            if problems:
+                return problems[0].get("error") or body.get("error"), f"{field}: {problems[0].get('description')}"
+        description = body.get("description")
+        return body.get("error"), description if isinstance(description, str) else response.text[:300]
+
+    async def upsert_organization(self, org: SupportOrganization) -> SupportOrganization:
+        """create_or_update matched on external_id: 201 the first time, 200 after."""
+        response = await self.request(
+            "POST", "/api/v2/organizations/create_or_update", json={"organization": organization_to_zendesk(org)}
+        )
+        return organization_from_zendesk(response.json()["organization"])
+
+    async def update_organization_fields(self, external_id: str, name: str, fields: dict[str, str | None]) -> None:
+        """Set a few custom fields (milestones) without touching the rest."""
+        await self.request(
+            "POST",
+            "/api/v2/organizations/create_or_update",
+            json={"organization": {"name": name, "external_id": external_id, "organization_fields": fields}},
+        )
+
+    async def find_organization(self, external_id: str) -> SupportOrganization | None:
+        response = await self.request("GET", "/api/v2/organizations/search", params={"external_id": external_id})
+        found = response.json()["organizations"]
+        return organization_from_zendesk(found[0]) if found else None
+
+    async def create_ticket(
+        self,
+        subject: str,
+        body: str,
+        organization_id: str | None,
+        external_id: str,
+        tags: list[str],
+        idempotency_key: str,
+    ) -> str:
+        response = await self.request(
+            "POST",
+            "/api/v2/tickets",
+            headers={"Idempotency-Key": idempotency_key},
+            json={
+                "ticket": {
+                    "subject": subject,
+                    "comment": {"body": body},
+                    "external_id": external_id,
+                    "tags": tags,
+                    "organization_id": int(organization_id) if organization_id else None,
+                }
+            },
+        )
+        return str(response.json()["ticket"]["id"])

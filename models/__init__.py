@@ -1,0 +1,1 @@
+"""Canonical business objects shared by every layer; imports nothing above it."""

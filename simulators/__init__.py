@@ -1,0 +1,1 @@
+"""Local stand-ins for HubSpot, NetSuite, Stripe and Zendesk, speaking their real dialects."""

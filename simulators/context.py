@@ -1,0 +1,64 @@
+"""What every simulator shares: the store, its settings, randomness and background deliveries."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from starlette.responses import Response
+
+from simulators.store import Store
+
+
+class SimulatorSettings(BaseSettings):
+    """Credentials the simulators accept, where they deliver webhooks, how they behave."""
+
+    model_config = SettingsConfigDict(env_prefix="Q2C_SIM_")
+
+    host: str = "127.0.0.1"
+    port: int = 8100
+    db: str = ":memory:"
+    hubspot_token: str = "pat-na1-q2c-dev"
+    hubspot_app_secret: str = "hubspot-app-secret-dev"
+    hubspot_webhook_url: str | None = None
+    netsuite_token: str = "netsuite-token-dev"
+    netsuite_concurrency: int = 5
+    stripe_key: str = "sk_test_q2c_dev"
+    stripe_webhook_secret: str = "whsec_q2c_dev"
+    stripe_webhook_url: str | None = None
+    stripe_spec: str | None = None
+    zendesk_token: str = "zendesk-token-dev"
+    zendesk_email: str = "agent@q2c.example"
+    webhook_attempts: int = 10
+    webhook_backoff_s: float = 0.5
+    seed: bool = True
+    random_seed: int = 7
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+
+class ErrorRenderer(Protocol):
+    def __call__(self, status: int, code: str, message: str, retry_after: float | None = None) -> Response: ...
+
+
+@dataclass
+class SimContext:
+    settings: SimulatorSettings
+    store: Store
+    rng: random.Random
+    tasks: set[asyncio.Task[None]] = field(default_factory=set)
+
+    def background(self, make: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        task = asyncio.get_running_loop().create_task(make())
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    def base_url(self, system: str) -> str:
+        override = self.store.setting("base_url")
+        return f"{override or self.settings.base_url}/{system}"

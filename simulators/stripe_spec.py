@@ -1,0 +1,163 @@
+"""Validate form-encoded Stripe requests against Stripe's own OpenAPI spec.
+
+Stripe's bodies are flat `a[b][0][c]=v` pairs of strings; the spec describes typed nested objects. So we
+decode the brackets, coerce strings to the types the spec names, then validate with jsonschema.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl
+
+import jsonschema
+import yaml
+
+SPEC_RELATIVE = Path("shared/vendor-specs/stripe/openapi-subset.yaml")
+_BRACKETS = re.compile(r"\[([^\]]*)\]")
+
+
+def find_spec(explicit: str | None = None) -> Path | None:
+    """The spec given, else `shared/` beside the checkout (as laid out for development and CI)."""
+    if explicit:
+        return Path(explicit)
+    if env := os.environ.get("Q2C_STRIPE_SPEC"):
+        return Path(env)
+    for base in (Path.cwd(), Path(__file__).resolve().parent):
+        for parent in (base, *base.parents):
+            candidate = parent / SPEC_RELATIVE
+            if candidate.is_file():
+                return candidate
+    return None
+
+
+def decode_form(body: bytes | str) -> dict[str, Any]:
+    """`items[0][price]=p&expand[]=x` -> {"items": {"0": {"price": "p"}}, "expand": ["x"]}."""
+    text = body.decode() if isinstance(body, bytes) else body
+    result: dict[str, Any] = {}
+    for key, value in parse_qsl(text, keep_blank_values=True, strict_parsing=False):
+        head = key.split("[", 1)[0]
+        parts = [head, *_BRACKETS.findall(key[len(head) :])]
+        node: Any = result
+        for index, part in enumerate(parts):
+            last = index == len(parts) - 1
+            if part == "":  # a[]=x appends
+                break
+            if last:
+                node[part] = value
+            else:
+                if parts[index + 1] == "":
+                    node.setdefault(part, []).append(value)
+                    break
+                node = node.setdefault(part, {})
+    return result
+
+
+class RequestInvalid(ValueError):
+    def __init__(self, message: str, param: str | None) -> None:
+        super().__init__(message)
+        self.param = param
+
+
+class StripeSpec:
+    def __init__(self, path: Path) -> None:
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        with path.open() as handle:
+            self.spec: dict[str, Any] = yaml.load(handle, Loader=loader)
+        self.components = self.spec.get("components", {})
+        self._templates = [(re.compile("^" + re.sub(r"\{[^}]+\}", "[^/]+", p) + "$"), p) for p in self.spec["paths"]]
+
+    def _resolve(self, schema: dict[str, Any]) -> dict[str, Any]:
+        while "$ref" in schema:
+            name = schema["$ref"].rsplit("/", 1)[-1]
+            schema = self.components["schemas"][name]
+        return schema
+
+    def request_schema(self, method: str, path: str) -> dict[str, Any] | None:
+        for pattern, template in self._templates:
+            if pattern.match(path):
+                operation = self.spec["paths"][template].get(method.lower())
+                if operation is None:
+                    return None
+                content = operation.get("requestBody", {}).get("content", {})
+                form = content.get("application/x-www-form-urlencoded", {})
+                return form.get("schema") or {"type": "object", "properties": {}, "additionalProperties": False}
+        return None
+
+    def coerce(self, value: Any, schema: dict[str, Any]) -> Any:
+        schema = self._resolve(schema)
+        if "anyOf" in schema:
+            for option in schema["anyOf"]:
+                candidate = self.coerce(value, option)
+                if self._validator(id(option), option).is_valid(candidate):
+                    return candidate
+            return value
+        kind = schema.get("type")
+        if kind == "array":
+            items = schema.get("items", {})
+            if isinstance(value, dict) and all(k.isdigit() for k in value):
+                value = [value[k] for k in sorted(value, key=int)]
+            return [self.coerce(v, items) for v in value] if isinstance(value, list) else value
+        if kind == "object" and isinstance(value, dict):
+            properties = schema.get("properties", {})
+            extra = schema.get("additionalProperties")
+            fallback = extra if isinstance(extra, dict) else {}
+            return {k: self.coerce(v, properties.get(k, fallback)) for k, v in value.items()}
+        if isinstance(value, str):
+            if kind == "integer" and re.fullmatch(r"-?\d+", value):
+                return int(value)
+            if kind == "number" and re.fullmatch(r"-?\d+(\.\d+)?", value):
+                return float(value) if "." in value else int(value)
+            if kind == "boolean" and value in ("true", "false"):
+                return value == "true"
+        return value
+
+    def _validator(self, key: int, schema: dict[str, Any]) -> Any:
+        return _cached_validator(self, key, schema)
+
+    def validate(self, method: str, path: str, params: dict[str, Any]) -> dict[str, Any]:
+        """The typed params, or RequestInvalid with Stripe's wording and the offending param."""
+        schema = self.request_schema(method, path)
+        if schema is None:
+            return params
+        typed = self.coerce(params, schema)
+        validator = self._validator(id(schema), schema)
+        error = jsonschema.exceptions.best_match(validator.iter_errors(typed))
+        if error is None:
+            return typed
+        where = _bracketed(list(error.absolute_path))
+        if error.validator == "additionalProperties":
+            names = re.findall(r"'([^']+)' was unexpected", error.message) or ["?"]
+            param = f"{where}[{names[0]}]" if where else names[0]
+            raise RequestInvalid(f"Received unknown parameter: {param}", param)
+        if error.validator == "required":
+            missing = re.findall(r"'([^']+)' is a required property", error.message) or ["?"]
+            param = f"{where}[{missing[0]}]" if where else missing[0]
+            raise RequestInvalid(f"Missing required param: {param}.", param)
+        raise RequestInvalid(f"Invalid value for {where or 'request'}: {error.message}", where or None)
+
+
+_VALIDATORS: dict[int, Any] = {}
+
+
+def _cached_validator(spec: StripeSpec, key: int, schema: dict[str, Any]) -> Any:
+    validator = _VALIDATORS.get(key)
+    if validator is None:
+        document = {**schema, "components": spec.components}
+        validator = jsonschema.Draft4Validator(document)
+        _VALIDATORS[key] = validator
+    return validator
+
+
+def _bracketed(path: list[Any]) -> str:
+    if not path:
+        return ""
+    return str(path[0]) + "".join(f"[{p}]" for p in path[1:])
+
+
+@functools.lru_cache(maxsize=2)
+def load_spec(path: str) -> StripeSpec:
+    return StripeSpec(Path(path))
