@@ -269,7 +269,7 @@ def create_app(ctx: SimContext) -> FastAPI:
             {
                 "product": p["product"],
                 "currency": p["currency"].lower(),
-                "unit_amount": p.get("unit_amount"),
+                "unit_amount": int(p["unit_amount"]) if p.get("unit_amount") is not None else None,
                 "lookup_key": p.get("lookup_key"),
                 "recurring": p.get("recurring"),
                 "active": True,
@@ -312,7 +312,7 @@ def create_app(ctx: SimContext) -> FastAPI:
                 "subtotal": amount,
                 "total": amount,
                 "number": None,
-                "due_date": int(time.time()) + 86400 * (days_until_due or 30),
+                "due_date": int(time.time()) + 86400 * int(days_until_due or 30),
                 "metadata": meta,
                 "lines": {"object": "list", "data": lines, "has_more": False},
             },

@@ -53,7 +53,18 @@ def decode_form(body: bytes | str) -> dict[str, Any]:
                     node.setdefault(part, []).append(value)
                     break
                 node = node.setdefault(part, {})
-    return result
+    return _listify(result)
+
+
+def _listify(value: Any) -> Any:
+    """Objects keyed 0..n are arrays, as Stripe reads `items[0][price]`, with or without the spec."""
+    if isinstance(value, dict):
+        value = {k: _listify(v) for k, v in value.items()}
+        if value and all(k.isdigit() for k in value):
+            return [value[k] for k in sorted(value, key=int)]
+    elif isinstance(value, list):
+        return [_listify(v) for v in value]
+    return value
 
 
 class RequestInvalid(ValueError):

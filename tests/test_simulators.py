@@ -160,7 +160,9 @@ def test_stripe_idempotency_replays_and_refuses_a_changed_request(http, sim):
     assert len(sim.records("stripe", "customer")) == before + 1
 
 
-def test_stripe_failed_validation_saves_nothing_for_the_key(http):
+def test_stripe_failed_validation_saves_nothing_for_the_key(http, sim):
+    if sim.app.state.apps["stripe"].state.spec_path is None:
+        pytest.skip("../shared/vendor-specs/stripe/openapi-subset.yaml is absent")
     headers = {**FORM, "Idempotency-Key": "idem-invalid-1"}
     assert http.post("/stripe/v1/customers", headers=headers, content="bogus=1").status_code == 400
     assert http.post("/stripe/v1/customers", headers=headers, content="name=Fine").status_code == 200
