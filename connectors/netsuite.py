@@ -148,13 +148,19 @@ class NetSuiteClient(VendorClient):
 
     async def resolve_items(self, skus: list[str]) -> dict[str, str]:
         """SKU -> ERP item id; an unknown SKU is a business error naming it."""
-        found = {}
+        return (await self.resolve_catalog(skus))[0]
+
+    async def resolve_catalog(self, skus: list[str]) -> tuple[dict[str, str], dict[str, str]]:
+        """(SKU -> item id, SKU -> support tier it entitles) for active ERP items."""
+        ids, tiers = {}, {}
         for sku in dict.fromkeys(skus):
             item = await self.find("nonInventorySaleItem", f"eid:{sku}")
             if item is None or item.get("isInactive"):
                 raise BusinessRuleError(self.system, f"product {sku!r} has no active ERP item", code="UNKNOWN_PRODUCT")
-            found[sku] = str(item["id"])
-        return found
+            ids[sku] = str(item["id"])
+            if item.get("custitem_q2c_service_tier"):
+                tiers[sku] = str(item["custitem_q2c_service_tier"])
+        return ids, tiers
 
     async def _create_once(self, record_type: str, external_id: str, path: str, body: dict[str, Any]) -> str:
         """Create unless a record with this external id exists: safe to call again after any failure."""

@@ -160,6 +160,7 @@ def seed(store: Store, hubspot: FastAPI, stripe: FastAPI) -> dict[str, Any]:
                 "displayName": product.name,
                 "basePrice": float(product.usd),
                 "isInactive": False,
+                "custitem_q2c_service_tier": product.tier,
             },
         )
         if product.frequency == "one_time":

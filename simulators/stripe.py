@@ -322,7 +322,9 @@ def create_app(ctx: SimContext) -> FastAPI:
     async def create_subscription(request: Request) -> Record:
         p = await params(request)
         load("customer", p["customer"], "customer")
-        items, lines, currency = [], [], None
+        items: list[Record] = []
+        lines: list[Record] = []
+        currency = None
         for index, item in enumerate(p.get("items") or []):
             price = store.get(SYSTEM, "price", item.get("price", ""))
             if price is None:
@@ -335,6 +337,14 @@ def create_app(ctx: SimContext) -> FastAPI:
                     "parameter_invalid",
                     "The price specified is set to `type=one_time` but "
                     "this field only accepts prices with `type=recurring`.",
+                    f"items[{index}][price]",
+                )
+            interval = price["recurring"].get("interval")
+            if items and items[0]["price"]["recurring"].get("interval") != interval:
+                raise StripeError(
+                    400,
+                    "parameter_invalid",
+                    "Currency and interval fields must match across all plans on this subscription.",
                     f"items[{index}][price]",
                 )
             if currency and price["currency"] != currency:

@@ -1,0 +1,94 @@
+"""ERP activities: customer, credit, sales order, invoice and their undoing."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from temporalio import activity
+
+from activities.errors import attempt, vendor_step
+from connectors.netsuite import NetSuiteClient
+from models.orders import OrderLine, SalesOrder
+from models.steps import (
+    CheckCredit,
+    CloseOrder,
+    CreateOrder,
+    CreditChecked,
+    CreditInvoice,
+    CustomerUpserted,
+    Done,
+    ErpProducts,
+    InvoiceCreated,
+    InvoiceOrder,
+    OrderCreated,
+    ResolveProducts,
+    UpsertCustomer,
+)
+
+
+class ErpActivities:
+    def __init__(self, netsuite: NetSuiteClient) -> None:
+        self.netsuite = netsuite
+
+    @activity.defn(name="erp.resolve_products")
+    async def resolve_products(self, step: ResolveProducts) -> ErpProducts:
+        """Every SKU must be an active ERP item: an unknown product ends the saga before any write."""
+        with vendor_step(step):
+            items, tiers = await self.netsuite.resolve_catalog(step.skus)
+        return ErpProducts(erp_items=items, tiers=tiers, attempt=attempt())
+
+    @activity.defn(name="erp.upsert_customer")
+    async def upsert_customer(self, step: UpsertCustomer) -> CustomerUpserted:
+        with vendor_step(step):
+            return CustomerUpserted(
+                erp_customer_id=await self.netsuite.upsert_customer(step.customer), attempt=attempt()
+            )
+
+    @activity.defn(name="erp.check_credit")
+    async def check_credit(self, step: CheckCredit) -> CreditChecked:
+        with vendor_step(step):
+            position = await self.netsuite.credit_position(step.erp_customer_id)
+        return CreditChecked(
+            allowed=position.allows(step.order_total),
+            limit=position.limit,
+            exposure=position.exposure,
+            attempt=attempt(),
+        )
+
+    @activity.defn(name="erp.create_sales_order")
+    async def create_sales_order(self, step: CreateOrder) -> OrderCreated:
+        deal = step.deal
+        order = SalesOrder(
+            external_id=step.idempotency_key,
+            customer_id=step.erp_customer_id,
+            order_date=deal.close_date or date.today(),
+            currency=deal.currency,
+            lines=[
+                OrderLine(sku=line.sku, item_id=step.erp_items[line.sku], quantity=line.quantity, rate=line.unit_price)
+                for line in deal.lines
+            ],
+        )
+        with vendor_step(step):
+            created = await self.netsuite.create_sales_order(order)
+        assert created.id and created.total is not None
+        return OrderCreated(
+            order_id=created.id, order_number=created.number or created.id, total=created.total, attempt=attempt()
+        )
+
+    @activity.defn(name="erp.close_sales_order")
+    async def close_sales_order(self, step: CloseOrder) -> Done:
+        with vendor_step(step):
+            order = await self.netsuite.cancel_or_close_order(step.order_id, step.reason)
+        return Done(result=order.status.value, attempt=attempt())
+
+    @activity.defn(name="erp.invoice_order")
+    async def invoice_order(self, step: InvoiceOrder) -> InvoiceCreated:
+        with vendor_step(step):
+            invoice = await self.netsuite.invoice_order(step.order_id, step.idempotency_key, step.item_ids)
+        return InvoiceCreated(invoice=invoice, attempt=attempt())
+
+    @activity.defn(name="erp.credit_invoice")
+    async def credit_invoice(self, step: CreditInvoice) -> Done:
+        with vendor_step(step):
+            memo = await self.netsuite.credit_invoice(step.invoice_id, step.idempotency_key, step.reason)
+        return Done(result=f"credit memo {memo}", attempt=attempt())

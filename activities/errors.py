@@ -1,0 +1,48 @@
+"""Vendor errors become Temporal's: retryable or not, with the vendor's code as the error type."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from connectors.errors import BusinessRuleError, ConnectorError, RateLimited, Unauthorized
+from connectors.http import correlation_id
+from models.steps import StepInput
+
+RATE_LIMITED = "RateLimited"
+TRANSIENT = "Transient"
+UNAUTHORIZED = "Unauthorized"
+
+
+def to_application_error(error: ConnectorError) -> ApplicationError:
+    details = {"system": error.system, "code": error.code, "status": error.status, "message": error.message}
+    if isinstance(error, RateLimited):
+        delay = timedelta(seconds=error.retry_after) if error.retry_after is not None else None
+        return ApplicationError(str(error), details, type=RATE_LIMITED, next_retry_delay=delay)
+    if isinstance(error, BusinessRuleError):
+        return ApplicationError(str(error), details, type=error.code or "BusinessRule", non_retryable=True)
+    if isinstance(error, Unauthorized):
+        # Credentials are configuration: keep retrying (with backoff) until an operator fixes them,
+        # rather than compensating every saga in flight.
+        return ApplicationError(str(error), details, type=UNAUTHORIZED)
+    return ApplicationError(str(error), details, type=TRANSIENT)
+
+
+@contextmanager
+def vendor_step(step: StepInput) -> Iterator[None]:
+    """Run one vendor call for a step: correlation id on the wire, errors classified for Temporal."""
+    token = correlation_id.set(step.correlation_id or None)
+    try:
+        yield
+    except ConnectorError as error:
+        raise to_application_error(error) from error
+    finally:
+        correlation_id.reset(token)
+
+
+def attempt() -> int:
+    return activity.info().attempt

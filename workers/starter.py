@@ -1,0 +1,63 @@
+"""Starting sagas: one per deal, whoever asks and however often."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from temporalio.client import Client, WorkflowHandle
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
+
+from models.common import Region
+from models.saga import SagaInput, SagaPolicy, SagaResult, saga_id
+from workflows import search
+from workflows.quote_to_cash import QuoteToCash
+
+
+@dataclass(frozen=True)
+class Started:
+    workflow_id: str
+    run_id: str | None
+    new: bool
+
+
+async def start_saga(
+    client: Client,
+    deal_id: str,
+    *,
+    triggered_by: str,
+    correlation_id: str,
+    task_queue: str,
+    region: Region | None = None,
+    policy: SagaPolicy | None = None,
+    crm: str = "hubspot",
+) -> Started:
+    """Start the deal's saga, or join the one already running or finished for it.
+
+    A running saga is joined (`USE_EXISTING`); a finished one is not started again
+    (`REJECT_DUPLICATE`), so a duplicate webhook or a second click never makes a second order.
+    """
+    saga = SagaInput(
+        deal_id=deal_id,
+        crm="hubspot",
+        correlation_id=correlation_id,
+        region=region,
+        triggered_by=triggered_by,
+        policy=policy or SagaPolicy(),
+    )
+    workflow_id = saga_id(crm, deal_id)
+    try:
+        handle: WorkflowHandle[QuoteToCash, SagaResult] = await client.start_workflow(
+            QuoteToCash.run,
+            saga,
+            id=workflow_id,
+            task_queue=task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            search_attributes=search.initial(),
+        )
+    except WorkflowAlreadyStartedError as already:
+        return Started(workflow_id, already.run_id, new=False)
+    # The server says whether it started a run or joined a running one; the SDK keeps that answer.
+    response = getattr(handle, "_start_workflow_response", None)
+    return Started(workflow_id, handle.first_execution_run_id, new=bool(getattr(response, "started", True)))

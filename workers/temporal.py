@@ -1,0 +1,44 @@
+"""Connecting to Temporal the same way locally, on a cluster or on Temporal Cloud."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest, ListSearchAttributesRequest
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.envconfig import ClientConfig
+
+from workflows import search
+
+_INDEX = {"Keyword": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD, "Double": IndexedValueType.INDEXED_VALUE_TYPE_DOUBLE}
+
+
+def connect_config(profile: str | None = None) -> dict[str, Any]:
+    """Temporal's environment configuration: `temporal.toml` profile, then TEMPORAL_* variables.
+
+    Address, namespace, TLS/mTLS and API key all come from there, so the same worker runs against
+    the dev server, a self-hosted cluster or Temporal Cloud without a code change.
+    """
+    config: dict[str, Any] = dict(ClientConfig.load_client_connect_config(profile=profile))
+    config.setdefault("target_host", "localhost:7233")
+    config.setdefault("namespace", "default")
+    return config
+
+
+async def connect(profile: str | None = None, **overrides: Any) -> Client:
+    return await Client.connect(**{**connect_config(profile), **overrides}, data_converter=pydantic_data_converter)
+
+
+async def register_search_attributes(client: Client) -> list[str]:
+    """Add q2c's search attributes where missing (self-hosted and dev; on Cloud, add them in the UI)."""
+    existing = await client.operator_service.list_search_attributes(
+        ListSearchAttributesRequest(namespace=client.namespace)
+    )
+    missing = {key.name: _INDEX[key._metadata_type] for key in search.ALL if key.name not in existing.custom_attributes}
+    if missing:
+        await client.operator_service.add_search_attributes(
+            AddSearchAttributesRequest(namespace=client.namespace, search_attributes=missing)
+        )
+    return sorted(missing)

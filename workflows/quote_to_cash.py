@@ -1,0 +1,468 @@
+"""QuoteToCash: one durable saga per closed-won deal, from CRM deal to support entitlement."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from datetime import date, timedelta
+from typing import Any, Literal
+
+from temporalio import workflow
+from temporalio.common import SearchAttributeUpdate
+from temporalio.exceptions import ActivityError, ApplicationError
+
+from workflows import search
+from workflows.compensation import Compensations
+from workflows.options import COMPENSATE, FORWARD
+
+with workflow.unsafe.imports_passed_through():
+    from activities.billing import BillingActivities
+    from activities.crm import CrmActivities
+    from activities.erp import ErpActivities
+    from activities.support import SupportActivities
+    from models.catalog import BillingFrequency
+    from models.deal import Deal
+    from models.saga import (
+        WORKFLOW_TYPE,
+        CancelRequest,
+        Compensation,
+        CreditDecision,
+        EntitlementGate,
+        Hold,
+        SagaError,
+        SagaInput,
+        SagaResult,
+        SagaStatus,
+        Stage,
+        StepRecord,
+        StepState,
+    )
+    from models.steps import (
+        CancelSubscription,
+        CheckCredit,
+        CloseOrder,
+        CreateOrder,
+        CreditInvoice,
+        FetchDeal,
+        InvoiceOrder,
+        InvoiceRef,
+        Provision,
+        ResolveProducts,
+        Revoke,
+        StepInput,
+        StepOutput,
+        Subscribe,
+        SupportMilestone,
+        UpdateDeal,
+        UpsertCustomer,
+    )
+
+TIERS = ("standard", "premium", "enterprise")
+TERMINAL = {Stage.COMPLETED, Stage.COMPENSATED, Stage.CANCELLED, Stage.FAILED}
+
+
+class SagaStopped(Exception):
+    """The saga must not go forward: a refusal, a rejection or a cancel. `stage` is where it ends."""
+
+    def __init__(self, stage: Stage, error: SagaError) -> None:
+        super().__init__(error.message)
+        self.stage, self.error = stage, error
+
+
+@workflow.defn(name=WORKFLOW_TYPE)
+class QuoteToCash:
+    @workflow.init
+    def __init__(self, saga: SagaInput) -> None:
+        self.saga = saga
+        self.state = SagaStatus(
+            workflow_id=workflow.info().workflow_id,
+            deal_id=saga.deal_id,
+            crm=saga.crm,
+            correlation_id=saga.correlation_id,
+        )
+        self.undo = Compensations()
+        self.decision: tuple[Literal["approved", "rejected"], CreditDecision] | None = None
+
+    # ---- operator interface ----
+    @workflow.query(name="status")
+    def status(self) -> SagaStatus:
+        return self.state
+
+    @workflow.signal(name="approve_credit")
+    def approve_credit(self, decision: CreditDecision) -> None:
+        if self.state.hold is not None and self.decision is None:
+            self.decision = ("approved", decision)
+
+    @workflow.signal(name="reject_credit")
+    def reject_credit(self, decision: CreditDecision) -> None:
+        if self.state.hold is not None and self.decision is None:
+            self.decision = ("rejected", decision)
+
+    @workflow.signal(name="cancel")
+    def cancel(self, request: CancelRequest) -> None:
+        if self.state.cancel is None and self.state.stage not in TERMINAL | {Stage.COMPENSATING}:
+            self.state.cancel = request
+
+    # ---- the process ----
+    @workflow.run
+    async def run(self, saga: SagaInput) -> SagaResult:
+        try:
+            await self.fulfil()
+            self.set_stage(Stage.COMPLETED)
+        except SagaStopped as stop:
+            await self.stop(stop)
+        except asyncio.CancelledError:
+            await self.stop(
+                SagaStopped(
+                    Stage.CANCELLED,
+                    SagaError(step=self.current_step(), type="WorkflowCancelled", message="the workflow was cancelled"),
+                )
+            )
+        return SagaResult(
+            workflow_id=self.state.workflow_id,
+            stage=self.state.stage,
+            external_ids=self.state.external_ids,
+            compensations=self.state.compensations,
+            error=self.state.error,
+        )
+
+    async def fulfil(self) -> None:
+        self.set_stage(Stage.VALIDATING)
+        deal = (await self.step("fetch_deal", CrmActivities.fetch_deal, FetchDeal(deal_id=self.saga.deal_id))).deal
+        self.validate(deal)
+        assert deal.company is not None
+        customer = deal.company
+        self.state.customer_id, self.state.amount = customer.id, deal.amount
+        self.set_stage(Stage.VALIDATING)
+        recurring = deal.lines_by(recurring=True)
+        products = ResolveProducts(
+            skus=[line.sku for line in deal.lines],
+            currency=deal.currency,
+            recurring_skus=[line.sku for line in recurring],
+        )
+        erp = await self.step("resolve_products", ErpActivities.resolve_products, products)
+        prices = (await self.step("resolve_prices", BillingActivities.resolve_prices, products)).prices
+
+        self.set_stage(Stage.CREDIT_CHECK)
+        erp_customer = (
+            await self.step(
+                "upsert_customer",
+                ErpActivities.upsert_customer,
+                UpsertCustomer(customer=customer),
+                external_id=lambda o: o.erp_customer_id,
+            )
+        ).erp_customer_id
+        credit = await self.step(
+            "check_credit",
+            ErpActivities.check_credit,
+            CheckCredit(erp_customer_id=erp_customer, order_total=deal.amount),
+        )
+        if not credit.allowed:
+            await self.credit_review(f"exposure {credit.exposure} + order {deal.amount} exceeds limit {credit.limit}")
+
+        self.set_stage(Stage.ORDERING)
+        order = await self.step(
+            "create_order",
+            ErpActivities.create_sales_order,
+            CreateOrder(erp_customer_id=erp_customer, deal=deal, erp_items=erp.erp_items),
+            external_id=lambda o: o.order_id,
+        )
+        self.undo.push(
+            "create_order",
+            "close or cancel the sales order",
+            lambda: self.compensate(
+                "close_order",
+                ErpActivities.close_sales_order,
+                CloseOrder(order_id=order.order_id, reason=self.reason()),
+            ),
+        )
+        self.state.external_ids["erp_order_number"] = order.order_number
+        await self.step(
+            "write_back_order",
+            CrmActivities.update_deal,
+            self.deal_update(
+                erp_order_number=order.order_number,
+                erp_customer_id=erp_customer,
+                q2c_status="order_accepted",
+                q2c_saga_id=self.state.workflow_id,
+            ),
+        )
+        self.undo.push(
+            "write_back_order",
+            "mark the deal's order as cancelled",
+            lambda: self.compensate(
+                "unmark_order",
+                CrmActivities.update_deal,
+                self.deal_update(q2c_status="order_cancelled", q2c_status_reason=self.reason()),
+            ),
+        )
+
+        tier = max((erp.tiers.get(line.sku, TIERS[0]) for line in deal.lines), key=TIERS.index, default=TIERS[0])
+        start, end = contract_term(deal, workflow.now().date())
+        provision = Provision(customer=customer, tier=tier, start=start, end=end, erp_customer_id=erp_customer)
+        if self.saga.policy.entitlement_gate is EntitlementGate.ON_ORDER:
+            await self.provision(provision)
+
+        self.set_stage(Stage.INVOICING)
+        one_time = deal.lines_by(recurring=False)
+        if one_time:
+            invoice = (
+                await self.step(
+                    "invoice_erp",
+                    ErpActivities.invoice_order,
+                    InvoiceOrder(order_id=order.order_id, item_ids=[erp.erp_items[line.sku] for line in one_time]),
+                    external_id=lambda o: o.invoice.id,
+                )
+            ).invoice
+            self.undo.push(
+                "invoice_erp",
+                "credit-memo the ERP invoice",
+                lambda: self.compensate(
+                    "credit_erp_invoice",
+                    ErpActivities.credit_invoice,
+                    CreditInvoice(invoice_id=invoice.id, reason=self.reason()),
+                ),
+            )
+        for frequency in (BillingFrequency.MONTHLY, BillingFrequency.ANNUALLY):
+            lines = [line for line in recurring if line.frequency is frequency]
+            if lines:
+                await self.subscribe(
+                    frequency.value, customer, {prices[line.sku]: int(line.quantity) for line in lines}
+                )
+        await self.step(
+            "milestone_invoiced",
+            CrmActivities.update_deal,
+            self.deal_update(q2c_status="invoiced", invoice_status="posted"),
+        )
+
+        if self.saga.policy.entitlement_gate is EntitlementGate.ON_INVOICE:
+            await self.provision(provision)
+        await self.step(
+            "milestone_support",
+            SupportActivities.record_milestone,
+            SupportMilestone(customer=customer, fields={"invoice_status": "posted"}),
+        )
+        await self.step(
+            "milestone_entitled",
+            CrmActivities.update_deal,
+            self.deal_update(q2c_status="completed", entitlement_status="active"),
+        )
+
+    async def subscribe(self, frequency: str, customer: Any, items: dict[str, int]) -> None:
+        subscribed = await self.step(
+            f"subscribe_{frequency}",
+            BillingActivities.subscribe,
+            Subscribe(customer=customer, deal_id=self.saga.deal_id, items=items),
+            external_id=lambda o: o.subscription_id,
+        )
+        self.state.external_ids["billing_customer"] = subscribed.billing_customer_id
+        invoice_id = subscribed.invoice.id if subscribed.invoice else None
+        self.undo.push(
+            f"subscribe_{frequency}",
+            "cancel the subscription and withdraw its invoice",
+            lambda: self.compensate(
+                f"cancel_subscription_{frequency}",
+                BillingActivities.cancel_subscription,
+                CancelSubscription(
+                    subscription_id=subscribed.subscription_id, invoice_id=invoice_id, reason=self.reason()
+                ),
+            ),
+        )
+        if invoice_id:
+            await self.step(
+                f"finalize_invoice_{frequency}",
+                BillingActivities.finalize_invoice,
+                InvoiceRef(invoice_id=invoice_id),
+                external_id=lambda o: o.invoice.id,
+            )
+
+    async def provision(self, provision: Provision) -> None:
+        self.set_stage(Stage.PROVISIONING)
+        await self.step(
+            "provision_entitlement",
+            SupportActivities.provision_entitlement,
+            provision,
+            external_id=lambda o: o.organization_id,
+        )
+        self.undo.push(
+            "provision_entitlement",
+            "revoke the entitlement",
+            lambda: self.compensate(
+                "revoke_entitlement",
+                SupportActivities.revoke_entitlement,
+                Revoke(customer=provision.customer, reason=self.reason()),
+            ),
+        )
+
+    def validate(self, deal: Deal) -> None:
+        problems = deal.problems()
+        problems += [
+            f"lines[{i}].quantity {line.quantity} must be whole for a subscription"
+            for i, line in enumerate(deal.lines)
+            if line.frequency.recurring and line.quantity % 1
+        ]
+        if problems:
+            raise SagaStopped(
+                Stage.FAILED,
+                SagaError(step="validate", type="InvalidDeal", system=self.saga.crm, message="; ".join(problems)),
+            )
+
+    async def credit_review(self, detail: str) -> None:
+        """Park the saga until an operator decides, or the regional deadline passes."""
+        now, policy = workflow.now(), self.saga.policy
+        hold = Hold(reason="credit_review", since=now, deadline=now + policy.credit_hold_deadline, detail=detail)
+        self.state.hold = hold
+        self.state.holds.append(hold)
+        self.set_stage(Stage.ON_HOLD)
+        await self.step(
+            "note_hold",
+            CrmActivities.update_deal,
+            self.deal_update(q2c_status="on_hold", q2c_status_reason=f"credit review: {detail}"),
+        )
+        with contextlib.suppress(TimeoutError):  # the deadline passing is an outcome, not an error
+            await workflow.wait_condition(
+                lambda: self.decision is not None or self.state.cancel is not None, timeout=policy.credit_hold_deadline
+            )
+        verdict: Literal["approved", "rejected", "expired", "cancelled"]
+        if self.decision is not None:
+            verdict, by, note = self.decision[0], self.decision[1].approver, self.decision[1].reason
+        elif self.state.cancel is not None:
+            verdict, by, note = "cancelled", self.state.cancel.requested_by, self.state.cancel.reason
+        else:
+            verdict, by, note = "expired", "policy", f"no decision by the deadline; policy: {policy.on_hold_expiry}"
+        hold.decision, hold.decided_by, hold.decided_at, hold.note = verdict, by, workflow.now(), note
+        self.state.hold = None
+        self.check_cancel()
+        if verdict == "rejected" or (verdict == "expired" and policy.on_hold_expiry == "reject"):
+            raise SagaStopped(
+                Stage.COMPENSATED,
+                SagaError(
+                    step="credit_review",
+                    type=f"Credit{verdict.title()}",
+                    message=f"credit review {verdict} by {by}: {note}",
+                ),
+            )
+
+    # ---- mechanics ----
+    async def step(self, name: str, activity: Any, arg: Any, *, external_id: Any = None) -> Any:
+        """Run one forward step: keyed for idempotency, recorded for the `status` query."""
+        self.check_cancel()
+        record = StepRecord(name=name, started_at=workflow.now())
+        self.state.steps.append(record)
+        arg.correlation_id, arg.idempotency_key = self.saga.correlation_id, f"{self.state.workflow_id}:{name}"
+        try:
+            output: StepOutput = await workflow.execute_activity_method(activity, arg, **FORWARD)
+        except ActivityError as failure:
+            error = describe(name, failure)
+            record.state, record.finished_at, record.error = StepState.FAILED, workflow.now(), error.message
+            raise SagaStopped(Stage.COMPENSATED, error) from failure
+        record.state, record.finished_at, record.attempts = StepState.COMPLETED, workflow.now(), output.attempt
+        if external_id is not None:
+            record.external_id = self.state.external_ids[name] = str(external_id(output))
+        self.check_cancel()
+        return output
+
+    async def compensate(self, name: str, activity: Any, arg: StepInput) -> str:
+        arg.correlation_id, arg.idempotency_key = self.saga.correlation_id, f"{self.state.workflow_id}:{name}"
+        output = await workflow.execute_activity_method(activity, arg, **COMPENSATE)
+        return str(getattr(output, "result", "") or "done")
+
+    async def stop(self, stop: SagaStopped) -> None:
+        self.state.error = stop.error
+        done = bool(self.undo)
+        if done:
+            self.set_stage(Stage.COMPENSATING)
+            await self.undo.unwind(self.compensated)
+        final = stop.stage if stop.stage is not Stage.COMPENSATED or done else Stage.FAILED
+        self.set_stage(final)
+        await self.undo_safe_note(final, stop.error.message)
+
+    def compensated(self, compensation: Compensation) -> None:
+        self.state.compensations.append(compensation)
+        for record in self.state.steps:
+            if record.name == compensation.step and record.state is StepState.COMPLETED:
+                record.state = StepState.COMPENSATED
+
+    async def undo_safe_note(self, stage: Stage, reason: str) -> None:
+        """Tell the deal how it ended; shielded like compensation, retried until it lands."""
+        note = asyncio.ensure_future(
+            self.compensate(
+                "note_outcome",
+                CrmActivities.update_deal,
+                self.deal_update(q2c_status=stage.value, q2c_status_reason=reason[:1000]),
+            )
+        )
+        while not note.done():
+            try:
+                await asyncio.shield(note)
+            except asyncio.CancelledError:
+                continue
+
+    def check_cancel(self) -> None:
+        if self.state.cancel is not None:
+            request = self.state.cancel
+            raise SagaStopped(
+                Stage.CANCELLED,
+                SagaError(
+                    step=self.current_step(),
+                    type="Cancelled",
+                    message=f"cancelled by {request.requested_by}: {request.reason}",
+                ),
+            )
+
+    def current_step(self) -> str:
+        return self.state.steps[-1].name if self.state.steps else "start"
+
+    def reason(self) -> str:
+        return self.state.error.message if self.state.error else "saga stopped"
+
+    def deal_update(self, **properties: str | None) -> UpdateDeal:
+        return UpdateDeal(deal_id=self.saga.deal_id, properties=properties)
+
+    def set_stage(self, stage: Stage) -> None:
+        self.state.stage = stage
+        updates: list[SearchAttributeUpdate[Any]] = [
+            search.STAGE.value_set(stage.value),
+            search.HOLD.value_set(self.state.hold.reason if self.state.hold else ""),
+        ]
+        if self.state.customer_id:
+            updates.append(search.CUSTOMER.value_set(self.state.customer_id))
+        if self.state.amount is not None:
+            updates.append(search.AMOUNT.value_set(float(self.state.amount.amount)))
+        workflow.upsert_search_attributes(updates)
+
+
+def describe(step: str, failure: ActivityError) -> SagaError:
+    cause = failure.cause
+    if isinstance(cause, ApplicationError):
+        details = cause.details[0] if cause.details and isinstance(cause.details[0], dict) else {}
+        return SagaError(
+            step=step,
+            type=cause.type or "ApplicationError",
+            message=details.get("message") or cause.message,
+            system=details.get("system"),
+        )
+    return SagaError(step=step, type=type(cause).__name__ if cause else "ActivityError", message=str(cause or failure))
+
+
+def contract_term(deal: Deal, today: date) -> tuple[date, date | None]:
+    """Start at the earliest recurring start (or the close date); a year if anything is annual, else a month."""
+    starts = [line.start_date for line in deal.lines if line.frequency.recurring and line.start_date]
+    start = min(starts) if starts else (deal.close_date or today)
+    frequencies = {line.frequency for line in deal.lines}
+    if BillingFrequency.ANNUALLY in frequencies:
+        return start, _add_months(start, 12) - timedelta(days=1)
+    if BillingFrequency.MONTHLY in frequencies:
+        return start, _add_months(start, 1) - timedelta(days=1)
+    return start, None
+
+
+def _add_months(day: date, months: int) -> date:
+    month = day.month - 1 + months
+    year, month = day.year + month // 12, month % 12 + 1
+    for candidate in (day.day, 30, 29, 28):
+        try:
+            return day.replace(year=year, month=month, day=candidate)
+        except ValueError:
+            continue
+    raise ValueError(day)
