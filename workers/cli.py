@@ -3,11 +3,31 @@
 from __future__ import annotations
 
 import asyncio
+import getpass
+import signal
+import uuid
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import typer
 import uvicorn
+from pydantic import BaseModel
 from rich.console import Console
+from rich.table import Table
+from temporalio.client import Client
+from temporalio.service import RPCError, RPCStatusCode
+
+from models.saga import SagaStatus, saga_id
+from workers.config import Q2CSettings
+from workers.temporal import connect, register_search_attributes
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "operator"
+
 
 app = typer.Typer(help="q2c: quote-to-cash sagas on Temporal.", no_args_is_help=True, pretty_exceptions_enable=False)
 schemas = typer.Typer(help="Event contracts as JSON Schema.", no_args_is_help=True)
@@ -54,7 +74,176 @@ def simulators(
 
 @app.command()
 def demo() -> None:
-    """Start the embedded stack and run the demo end to end."""
+    """Start the embedded stack, close 28 deals, and check every outcome in every system."""
     from workers.demo import run_demo
 
     raise typer.Exit(asyncio.run(run_demo(console)))
+
+
+@app.command()
+def dev(home: Path = typer.Option(Path(".q2c"), help="where Temporal's and the simulators' SQLite files live")) -> None:
+    """Start the embedded stack (Temporal + UI, simulators, ingress, worker) and keep it running."""
+    from workers.stack import Stack
+
+    async def run() -> None:
+        async with Stack(home=home) as stack:
+            console.print(
+                f"Temporal {stack.ports.temporal}, UI {stack.ui_url}, ingress {stack.ingress_url}, "
+                f"simulators {stack.simulators_url}. Close a deal with:\n"
+                f"  curl -X POST {stack.simulators_url}/_sim/hubspot/deals/10005/close\nCtrl-C stops."
+            )
+            stop = asyncio.Event()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                asyncio.get_running_loop().add_signal_handler(sig, stop.set)
+            await stop.wait()
+            console.print("stopping: draining the worker, then the dev server")
+
+    asyncio.run(run())
+
+
+@app.command()
+def worker() -> None:
+    """Run the worker service (Temporal connection from TEMPORAL_* / temporal.toml); SIGTERM drains it."""
+    from workers.worker import run_worker
+
+    async def run() -> None:
+        client = await _client()
+        try:
+            await register_search_attributes(client)
+        except RPCError as error:  # Temporal Cloud: add them in the UI or with tcld
+            console.print(f"[yellow]could not register search attributes ({error.message}); add them once[/yellow]")
+        console.print(f"worker on task queue {settings().task_queue} at {client.service_client.config.target_host}")
+        await run_worker(client, settings().task_queue)
+
+    asyncio.run(run())
+
+
+@app.command()
+def ingress(
+    host: str = typer.Option(None, envvar="Q2C_INGRESS_HOST"), port: int = typer.Option(None, envvar="Q2C_INGRESS_PORT")
+) -> None:
+    """Run the webhook ingress (POST /webhooks/hubspot)."""
+    from workers.ingress import create_ingress
+
+    config = settings()
+    uvicorn.run(
+        create_ingress(config),
+        host=host or config.ingress_host,
+        port=port or config.ingress_port,
+        log_level="info",
+        timeout_graceful_shutdown=10,
+    )
+
+
+@app.command()
+def start(deal_id: str, by: str = typer.Option(_user(), help="who starts it, for the record")) -> None:
+    """Start the saga for a closed-won deal (joins the running one if there is one)."""
+    from workers.starter import start_saga
+
+    async def run() -> None:
+        client = await _client()
+        started = await start_saga(
+            client,
+            deal_id,
+            triggered_by=f"cli:{by}",
+            correlation_id=f"cli-{uuid.uuid4()}",
+            task_queue=settings().task_queue,
+        )
+        console.print(f"{'started' if started.new else 'already there:'} {started.workflow_id}")
+
+    asyncio.run(run())
+
+
+@app.command()
+def status(deal_id: str, as_json: bool = typer.Option(False, "--json", help="print the raw status")) -> None:
+    """Show a saga's business status: stage, hold, steps, external ids, compensations, error."""
+    from models.saga import SagaStatus
+
+    async def run() -> None:
+        handle = (await _client()).get_workflow_handle(saga_id("hubspot", deal_id))
+        current = await handle.query("status", result_type=SagaStatus)
+        if as_json:
+            console.print_json(current.model_dump_json())
+        else:
+            render_status(current)
+
+    asyncio.run(_operator(run))
+
+
+@app.command("approve-credit")
+def approve_credit(deal_id: str, approver: str = typer.Option(_user()), reason: str = typer.Option("")) -> None:
+    """Release a credit-review hold."""
+    from models.saga import CreditDecision
+
+    asyncio.run(_operator(lambda: _signal(deal_id, "approve_credit", CreditDecision(approver=approver, reason=reason))))
+
+
+@app.command("reject-credit")
+def reject_credit(deal_id: str, approver: str = typer.Option(_user()), reason: str = typer.Option("")) -> None:
+    """Reject a credit-review hold: the saga compensates and ends."""
+    from models.saga import CreditDecision
+
+    asyncio.run(_operator(lambda: _signal(deal_id, "reject_credit", CreditDecision(approver=approver, reason=reason))))
+
+
+@app.command()
+def cancel(deal_id: str, by: str = typer.Option(_user()), reason: str = typer.Option("")) -> None:
+    """Cancel a saga: completed steps are undone in reverse order."""
+    from models.saga import CancelRequest
+
+    asyncio.run(_operator(lambda: _signal(deal_id, "cancel", CancelRequest(requested_by=by, reason=reason))))
+
+
+def settings() -> Q2CSettings:
+    return Q2CSettings()
+
+
+async def _client() -> Client:
+    return await connect(settings().temporal_profile)
+
+
+async def _signal(deal_id: str, name: str, payload: BaseModel) -> None:
+    handle = (await _client()).get_workflow_handle(saga_id("hubspot", deal_id))
+    await handle.signal(name, payload)
+    console.print(f"sent {name} to {handle.id}")
+
+
+async def _operator(action: Callable[[], Awaitable[None]]) -> None:
+    """Operator commands say plainly when the saga does not exist."""
+    try:
+        await action()
+    except RPCError as error:
+        if error.status is RPCStatusCode.NOT_FOUND:
+            console.print(f"[red]no saga for that deal: {error.message}[/red]")
+            raise typer.Exit(2) from None
+        raise
+
+
+def render_status(current: SagaStatus) -> None:
+    console.print(
+        f"[bold]{current.workflow_id}[/bold]  stage [bold]{current.stage.value}[/bold]  "
+        f"customer {current.customer_id or '-'}  amount {current.amount or '-'}"
+    )
+    if current.hold:
+        console.print(
+            f"on hold: {current.hold.reason} since {current.hold.since:%Y-%m-%d %H:%M} UTC, "
+            f"deadline {current.hold.deadline:%Y-%m-%d %H:%M} UTC: {current.hold.detail}"
+        )
+    steps = Table("step", "state", "attempts", "started", "finished", "external id")
+    for step in current.steps:
+        steps.add_row(
+            step.name,
+            step.state.value,
+            str(step.attempts),
+            f"{step.started_at:%H:%M:%S}",
+            f"{step.finished_at:%H:%M:%S}" if step.finished_at else "-",
+            step.external_id or "-",
+        )
+    console.print(steps)
+    for hold in current.holds:
+        if hold.decision:
+            console.print(f"hold {hold.reason}: {hold.decision} by {hold.decided_by} ({hold.note})")
+    for done in current.compensations:
+        console.print(f"undone: {done.step}: {done.action} -> {done.result}")
+    if current.error:
+        console.print(f"[red]{current.error.step}: {current.error.type}: {current.error.message}[/red]")
