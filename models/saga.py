@@ -56,7 +56,12 @@ class SagaInput(BaseModel):
     correlation_id: str = Field(min_length=1)
     region: Region | None = Field(default=None, description="known at start, or taken from the company")
     triggered_by: str = Field(description="webhook:<event id>, cli:<user>, ...")
-    policy: SagaPolicy = Field(default_factory=SagaPolicy)
+    policy: SagaPolicy = Field(default_factory=SagaPolicy, description="where no regional policy applies")
+    policies: dict[Region, SagaPolicy] = Field(default_factory=dict, description="per-region policy, from config")
+
+    def policy_for(self, region: Region | None) -> SagaPolicy:
+        """The region's policy: the region is often known only once the deal's company is read."""
+        return self.policies.get(region, self.policy) if region else self.policy
 
     @property
     def workflow_id(self) -> str:

@@ -22,6 +22,7 @@ from connectors.netsuite import NetSuiteClient
 from connectors.settings import simulator_settings
 from connectors.stripe import StripeClient
 from connectors.zendesk import ZendeskClient
+from models.common import Region
 from models.saga import SagaPolicy, SagaResult, SagaStatus
 from simulators.app import create_app
 from simulators.context import SimulatorSettings
@@ -176,7 +177,9 @@ class Sagas:
             hs.associate("deals", deal["id"], "line_items", line["id"])
         return str(deal["id"])
 
-    async def start(self, deal_id: str, policy: SagaPolicy | None = None) -> WorkflowHandle[Any, SagaResult]:
+    async def start(
+        self, deal_id: str, policy: SagaPolicy | None = None, policies: dict[Region, SagaPolicy] | None = None
+    ) -> WorkflowHandle[Any, SagaResult]:
         started = await start_saga(
             self.client,
             deal_id,
@@ -184,6 +187,7 @@ class Sagas:
             correlation_id=f"test-{deal_id}",
             task_queue=self.task_queue,
             policy=policy,
+            policies=policies,
         )
         return started.handle
 

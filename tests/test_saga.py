@@ -340,3 +340,24 @@ async def test_entitlement_on_order_provisions_before_invoicing(sagas):
     assert (await sagas.finish(handle)).stage is Stage.COMPLETED
     names = [s.name for s in (await sagas.status(handle)).steps]
     assert names.index(ENTITLEMENT) < names.index(ERP_INVOICE)
+
+
+async def test_the_customers_region_picks_the_policy(sagas):
+    from models.common import Region
+
+    policies = {Region.EMEA: SagaPolicy(entitlement_gate=EntitlementGate.ON_ORDER)}
+    for deal_id, first in ((sagas.new_deal(FULL, currency="EUR"), ENTITLEMENT), (sagas.new_deal(FULL), ERP_INVOICE)):
+        handle = await sagas.start(deal_id, policies=policies)
+        assert (await sagas.finish(handle)).stage is Stage.COMPLETED
+        names = [s.name for s in (await sagas.status(handle)).steps]
+        assert min((ENTITLEMENT, ERP_INVOICE), key=names.index) == first
+
+
+def test_regional_policies_come_from_the_environment(monkeypatch):
+    from models.common import Region
+    from workers.config import Q2CSettings
+
+    monkeypatch.setenv("Q2C_POLICIES", '{"emea": {"credit_hold_deadline": "P2D", "on_hold_expiry": "approve"}}')
+    policy = Q2CSettings().policies[Region.EMEA]
+    assert policy.credit_hold_deadline == timedelta(days=2) and policy.on_hold_expiry == "approve"
+    assert policy.entitlement_gate is EntitlementGate.ON_INVOICE

@@ -148,6 +148,7 @@ def start(deal_id: str, by: str = typer.Option(_user(), help="who starts it, for
             triggered_by=f"cli:{by}",
             correlation_id=f"cli-{uuid.uuid4()}",
             task_queue=settings().task_queue,
+            policies=settings().policies,
         )
         console.print(f"{'started' if started.new else 'already there:'} {started.workflow_id}")
 

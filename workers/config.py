@@ -22,7 +22,3 @@ class Q2CSettings(BaseSettings):
     )
     hubspot_app_secret: SecretStr = SecretStr("hubspot-app-secret-dev")
     policies: dict[Region, SagaPolicy] = Field(default_factory=dict, description="per-region saga policy")
-    default_region: Region = Region.NA
-
-    def policy(self, region: Region | None) -> SagaPolicy:
-        return self.policies.get(region or self.default_region, SagaPolicy())

@@ -92,6 +92,7 @@ def create_ingress(
                     triggered_by=f"webhook:{event.eventId}",
                     correlation_id=correlation,
                     task_queue=settings.task_queue,
+                    policies=settings.policies,
                 )
             except RPCError as error:  # HubSpot retries non-2xx: nothing is lost
                 log.error("temporal unavailable", error=str(error))

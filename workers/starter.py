@@ -31,6 +31,7 @@ async def start_saga(
     task_queue: str,
     region: Region | None = None,
     policy: SagaPolicy | None = None,
+    policies: dict[Region, SagaPolicy] | None = None,
     crm: str = "hubspot",
 ) -> Started:
     """Start the deal's saga, or join the one already running or finished for it.
@@ -45,6 +46,7 @@ async def start_saga(
         region=region,
         triggered_by=triggered_by,
         policy=policy or SagaPolicy(),
+        policies=policies or {},
     )
     workflow_id = saga_id(crm, deal_id)
     try:

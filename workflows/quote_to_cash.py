@@ -81,6 +81,7 @@ class QuoteToCash:
             correlation_id=saga.correlation_id,
         )
         self.undo = Compensations()
+        self.policy = saga.policy
         self.decision: tuple[Literal["approved", "rejected"], CreditDecision] | None = None
         self.cancelled_by_temporal = False
 
@@ -137,6 +138,7 @@ class QuoteToCash:
         assert deal.company is not None
         customer = deal.company
         self.state.customer_id, self.state.amount = customer.id, deal.amount
+        self.policy = self.saga.policy_for(self.saga.region or customer.region)
         self.set_stage(Stage.VALIDATING)
         recurring = deal.lines_by(recurring=True)
         products = ResolveProducts(
@@ -204,7 +206,7 @@ class QuoteToCash:
         tier = max((erp.tiers.get(line.sku, TIERS[0]) for line in deal.lines), key=TIERS.index, default=TIERS[0])
         start, end = contract_term(deal, workflow.now().date())
         provision = Provision(customer=customer, tier=tier, start=start, end=end, erp_customer_id=erp_customer)
-        if self.saga.policy.entitlement_gate is EntitlementGate.ON_ORDER:
+        if self.policy.entitlement_gate is EntitlementGate.ON_ORDER:
             await self.provision(provision)
 
         self.set_stage(Stage.INVOICING)
@@ -239,7 +241,7 @@ class QuoteToCash:
             self.deal_update(q2c_status="invoiced", invoice_status="posted"),
         )
 
-        if self.saga.policy.entitlement_gate is EntitlementGate.ON_INVOICE:
+        if self.policy.entitlement_gate is EntitlementGate.ON_INVOICE:
             await self.provision(provision)
         await self.step(
             "milestone_support",
@@ -313,7 +315,7 @@ class QuoteToCash:
 
     async def credit_review(self, detail: str) -> None:
         """Park the saga until an operator decides, or the regional deadline passes."""
-        now, policy = workflow.now(), self.saga.policy
+        now, policy = workflow.now(), self.policy
         hold = Hold(reason="credit_review", since=now, deadline=now + policy.credit_hold_deadline, detail=detail)
         self.state.hold = hold
         self.state.holds.append(hold)
