@@ -163,14 +163,14 @@ class NetSuiteClient(VendorClient):
         return ids, tiers
 
     async def _create_once(self, record_type: str, external_id: str, path: str, body: dict[str, Any]) -> str:
-        """Create unless a record with this external id exists: safe to call again after any failure."""
-        existing = await self.find(record_type, f"eid:{external_id}")
-        if existing is not None:
-            return str(existing["id"])
+        """Create, or take the record an earlier attempt made: NetSuite refuses a second external id.
+
+        One round trip in the common case; a retry after a lost response costs one more.
+        """
         try:
             return self._id_from_location(await self.request("POST", path, json={**body, "externalId": external_id}))
         except BusinessRuleError as exc:
-            if exc.code == "DUP_RCRD":  # a concurrent attempt won the race: take its record
+            if exc.code == "DUP_RCRD":
                 return str((await self.get(record_type, f"eid:{external_id}"))["id"])
             raise
 

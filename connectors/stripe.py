@@ -145,6 +145,7 @@ class StripeClient(VendorClient):
                 "days_until_due": self.stripe_settings.days_until_due,
                 "metadata": metadata,
                 "items": [{"price": item.price_id, "quantity": item.quantity} for item in items],
+                "expand": ["latest_invoice"],
             },
             idempotency_key,
         )
@@ -155,12 +156,16 @@ class StripeClient(VendorClient):
 
     async def _subscription(self, record: dict[str, Any]) -> Subscription:
         items = record["items"]["data"]
-        latest = None
-        if record.get("latest_invoice"):
+        latest = record.get("latest_invoice")
+        if isinstance(latest, dict):  # expanded in the same response
+            invoice: Invoice | None = invoice_from_stripe(latest)
+        elif latest:
             try:
-                latest = await self.get_invoice(record["latest_invoice"])
+                invoice = await self.get_invoice(latest)
             except NotFound:  # a deleted draft
-                latest = None
+                invoice = None
+        else:
+            invoice = None
         interval = (items[0]["price"].get("recurring") or {}).get("interval", "") if items else ""
         return Subscription(
             id=record["id"],
@@ -168,7 +173,7 @@ class StripeClient(VendorClient):
             status=SubscriptionStatus(record["status"]),
             frequency=_INTERVAL.get(interval, BillingFrequency.MONTHLY),
             items=[SubscriptionItem(price_id=i["price"]["id"], quantity=i["quantity"]) for i in items],
-            latest_invoice=latest,
+            latest_invoice=invoice,
             metadata=record.get("metadata") or {},
         )
 
@@ -177,10 +182,12 @@ class StripeClient(VendorClient):
 
     async def finalize_invoice(self, invoice_id: str, idempotency_key: str) -> Invoice:
         """Draft -> open; an invoice already finalized is returned as it is."""
-        invoice = await self.get_invoice(invoice_id)
-        if invoice.status is not InvoiceStatus.DRAFT:
-            return invoice
-        return invoice_from_stripe(await self.post(f"/v1/invoices/{invoice_id}/finalize", {}, idempotency_key))
+        try:
+            return invoice_from_stripe(await self.post(f"/v1/invoices/{invoice_id}/finalize", {}, idempotency_key))
+        except BusinessRuleError as refused:
+            if refused.code != "invoice_unexpected_state":
+                raise
+            return await self.get_invoice(invoice_id)
 
     async def pay_invoice(self, invoice_id: str, idempotency_key: str) -> Invoice:
         return invoice_from_stripe(await self.post(f"/v1/invoices/{invoice_id}/pay", {}, idempotency_key))

@@ -392,7 +392,10 @@ def create_app(ctx: SimContext) -> FastAPI:
             p["customer"], currency or "usd", lines, subscription["id"], p.get("days_until_due"), metadata(p)
         )
         subscription["latest_invoice"] = invoice["id"]
-        return store.put(SYSTEM, "subscription", subscription["id"], subscription)
+        store.put(SYSTEM, "subscription", subscription["id"], subscription)
+        if "latest_invoice" in (p.get("expand") or []):
+            return {**subscription, "latest_invoice": invoice}
+        return subscription
 
     @app.get("/v1/subscriptions/{subscription_id}")
     async def get_subscription(subscription_id: str) -> Record:

@@ -14,7 +14,7 @@ from temporalio.worker import Replayer
 from models.saga import SagaInput
 from workflows.quote_to_cash import QuoteToCash
 
-HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
+HISTORIES = sorted((Path(__file__).parent / "histories").rglob("*.json"))
 
 
 def history(path: Path) -> WorkflowHistory:

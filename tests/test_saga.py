@@ -254,7 +254,6 @@ def slow(system: str, method: str, path: str) -> dict[str, Any]:
 @pytest.mark.parametrize(
     ("running", "fault", "undone"),
     [
-        ("fetch_deal", slow("hubspot", "GET", "/crm/v3/objects/deals/*"), []),
         (ORDER, slow("netsuite", "POST", "/services/rest/record/v1/salesOrder"), [ORDER]),
         (ERP_INVOICE, slow("netsuite", "POST", "*/!transform/invoice"), [ERP_INVOICE, WRITE_BACK, ORDER]),
         (
@@ -361,3 +360,24 @@ def test_regional_policies_come_from_the_environment(monkeypatch):
     policy = Q2CSettings().policies[Region.EMEA]
     assert policy.credit_hold_deadline == timedelta(days=2) and policy.on_hold_expiry == "approve"
     assert policy.entitlement_gate is EntitlementGate.ON_INVOICE
+
+
+async def test_cancel_before_validation_writes_nothing(sagas):
+    """A cancel that arrives with the start (signal-with-start) stops the saga before its first step."""
+    from models.saga import SagaInput
+    from workflows.quote_to_cash import QuoteToCash
+
+    deal_id = sagas.new_deal(FULL)
+    saga = SagaInput(deal_id=deal_id, correlation_id="c", triggered_by="test")
+    handle = await sagas.client.start_workflow(
+        QuoteToCash.run,
+        saga,
+        id=wid(deal_id),
+        task_queue=sagas.task_queue,
+        start_signal="cancel",
+        start_signal_args=[CancelRequest(requested_by="ops", reason="closed by mistake")],
+    )
+    result = await sagas.finish(handle, "cancel_before_validation")
+    assert result.stage is Stage.CANCELLED and result.compensations == []
+    assert (await sagas.status(handle)).steps == []
+    assert deal_properties(sagas.sim, deal_id)["q2c_status"] == "cancelled"

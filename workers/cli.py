@@ -248,3 +248,7 @@ def render_status(current: SagaStatus) -> None:
         console.print(f"undone: {done.step}: {done.action} -> {done.result}")
     if current.error:
         console.print(f"[red]{current.error.step}: {current.error.type}: {current.error.message}[/red]")
+
+
+if __name__ == "__main__":
+    app()

@@ -11,6 +11,7 @@ from typing import Any
 
 from temporalio.client import Client
 from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.billing import BillingActivities
 from activities.crm import CrmActivities
@@ -49,12 +50,34 @@ def activities_for(
     ]
 
 
+# Imported once and shared by every workflow run instead of re-imported into each sandbox: none has
+# mutable module state or does I/O at import. QuoteToCash itself stays sandboxed, so its own code is
+# still checked for non-determinism.
+PASSTHROUGH = (
+    "models",
+    "activities",
+    "connectors",
+    "pydantic",
+    "pydantic_core",
+    "httpx",
+    "structlog",
+    "workflows.compensation",
+    "workflows.options",
+    "workflows.search",
+)
+
+
+def sandbox_runner() -> SandboxedWorkflowRunner:
+    return SandboxedWorkflowRunner(restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH))
+
+
 def build_worker(client: Client, task_queue: str, activities: list[Callable[..., Any]]) -> Worker:
     return Worker(
         client,
         task_queue=task_queue,
         workflows=[QuoteToCash],
         activities=activities,
+        workflow_runner=sandbox_runner(),
         graceful_shutdown_timeout=timedelta(seconds=30),
     )
 

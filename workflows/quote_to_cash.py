@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Awaitable
 from datetime import date, timedelta
 from typing import Any, Literal
 
@@ -58,6 +59,20 @@ with workflow.unsafe.imports_passed_through():
     )
 
 TIERS = ("standard", "premium", "enterprise")
+# Idempotent reads and CRM/support property writes: cheap to repeat, no need for their own task.
+LOCAL_STEPS = frozenset(
+    {
+        "fetch_deal",
+        "resolve_products",
+        "resolve_prices",
+        "check_credit",
+        "note_hold",
+        "milestone_invoiced",
+        "milestone_support",
+        "milestone_entitled",
+    }
+)
+LOCAL_STEPS_PATCH = "local-reads-and-milestones"  # sagas started before this change replay without it
 TERMINAL = {Stage.COMPLETED, Stage.COMPENSATED, Stage.CANCELLED, Stage.FAILED}
 
 
@@ -356,7 +371,7 @@ class QuoteToCash:
         record = StepRecord(name=name, started_at=workflow.now())
         self.state.steps.append(record)
         arg.correlation_id, arg.idempotency_key = self.saga.correlation_id, f"{self.state.workflow_id}:{name}"
-        call = asyncio.ensure_future(workflow.execute_activity_method(activity, arg, **FORWARD))
+        call = asyncio.ensure_future(self.execute(name, activity, arg))
         try:
             try:
                 output: StepOutput = await asyncio.shield(call)
@@ -367,7 +382,7 @@ class QuoteToCash:
                     requested_by="temporal", reason="workflow cancellation requested"
                 )
                 output = await call
-        except ActivityError as failure:
+        except (ActivityError, ApplicationError) as failure:  # a local activity raises its cause directly
             error = describe(name, failure)
             record.state, record.finished_at, record.error = StepState.FAILED, workflow.now(), error.message
             raise SagaStopped(Stage.COMPENSATED, error) from failure
@@ -375,6 +390,12 @@ class QuoteToCash:
         if external_id is not None:
             record.external_id = self.state.external_ids[name] = str(external_id(output))
         return output  # a cancel is honoured at the next step, once the caller has registered this one's undo
+
+    def execute(self, name: str, activity: Any, arg: StepInput) -> Awaitable[Any]:
+        """Reads and milestone writes run as local activities: no server round trip of their own."""
+        if name in LOCAL_STEPS and workflow.patched(LOCAL_STEPS_PATCH):
+            return workflow.execute_local_activity_method(activity, arg, **FORWARD)
+        return workflow.execute_activity_method(activity, arg, **FORWARD)
 
     async def compensate(self, name: str, activity: Any, arg: StepInput) -> str:
         arg.correlation_id, arg.idempotency_key = self.saga.correlation_id, f"{self.state.workflow_id}:{name}"
@@ -446,8 +467,8 @@ class QuoteToCash:
         workflow.upsert_search_attributes(updates)
 
 
-def describe(step: str, failure: ActivityError) -> SagaError:
-    cause = failure.cause
+def describe(step: str, failure: ActivityError | ApplicationError) -> SagaError:
+    cause = failure if isinstance(failure, ApplicationError) else failure.cause
     if isinstance(cause, ApplicationError):
         details = cause.details[0] if cause.details and isinstance(cause.details[0], dict) else {}
         return SagaError(

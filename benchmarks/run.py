@@ -1,0 +1,281 @@
+"""`make bench`: the engine floor, saga throughput and cost, and parked holds at scale.
+
+Usage: python -m benchmarks.run [--sizes 100 1000 5000] [--parked 10000] [--out benchmarks/results/latest.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import platform
+import statistics
+import time
+import uuid
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from temporalio.client import Client, WorkflowHandle
+from temporalio.worker import Worker
+
+from benchmarks.floor import EngineFloor, FloorInput, noop
+from benchmarks.harness import Rig, cpu_seconds, make_deals, rig, rss_mb
+from connectors.hubspot import HubSpotClient
+from connectors.netsuite import NetSuiteClient
+from connectors.settings import simulator_settings
+from connectors.stripe import StripeClient
+from connectors.zendesk import ZendeskClient
+from models.saga import CreditDecision, SagaStatus, Stage
+from workers.starter import start_saga
+from workers.worker import activities_for, build_worker, sandbox_runner
+
+PRICE_PER_MILLION_ACTIONS_USD = 50.0  # Temporal Cloud list price, first tier (docs.temporal.io/cloud/pricing)
+BILLABLE = (
+    "workflow_execution_started",
+    "activity_task_scheduled",
+    "workflow_execution_signaled",
+    "timer_started",
+    "upsert_workflow_search_attributes",
+    "marker_recorded",
+    "start_child_workflow_execution_initiated",
+    "signal_external_workflow_execution_initiated",
+)
+
+
+@dataclass
+class Run:
+    kind: str
+    n: int
+    seconds: float
+    per_second: float
+    p50: float
+    p95: float
+    p99: float
+    cpu_worker_s: float
+    cpu_simulators_s: float
+    cpu_temporal_s: float
+
+    @property
+    def cpu_per_saga(self) -> float:
+        return (self.cpu_worker_s + self.cpu_simulators_s + self.cpu_temporal_s) / self.n
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+async def timed(kind: str, n: int, rig_: Rig, start: Any) -> Run:
+    """Start n workflows (50 starts in flight), wait for all; latency is start call to result."""
+    cpu = (time.process_time(), cpu_seconds(rig_.simulators.pid), cpu_seconds(rig_.server.pid))
+    latencies: list[float] = []
+    gate = asyncio.Semaphore(50)
+
+    async def one(index: int) -> None:
+        async with gate:
+            began = time.perf_counter()
+            handle = await start(index)
+        await handle.result()
+        latencies.append(time.perf_counter() - began)
+
+    began = time.perf_counter()
+    await asyncio.gather(*(one(i) for i in range(n)))
+    seconds = time.perf_counter() - began
+    return Run(
+        kind,
+        n,
+        round(seconds, 2),
+        round(n / seconds, 2),
+        round(statistics.median(latencies), 3),
+        round(percentile(latencies, 0.95), 3),
+        round(percentile(latencies, 0.99), 3),
+        round(time.process_time() - cpu[0], 2),
+        round(cpu_seconds(rig_.simulators.pid) - cpu[1], 2),
+        round(cpu_seconds(rig_.server.pid) - cpu[2], 2),
+    )
+
+
+def shape_of(history: Any) -> dict[str, Any]:
+    events = list(history.events)
+    counts: dict[str, int] = {}
+    for event in events:
+        kind = event.WhichOneof("attributes").removesuffix("_event_attributes")
+        counts[kind] = counts.get(kind, 0) + 1
+    retries = sum(
+        e.activity_task_started_event_attributes.attempt - 1
+        for e in events
+        if e.HasField("activity_task_started_event_attributes")
+    )
+    actions = sum(counts.get(k, 0) for k in BILLABLE) + retries
+    steps = [
+        "local" if e.HasField("marker_recorded_event_attributes") else "remote"
+        for e in events
+        if e.HasField("activity_task_scheduled_event_attributes")
+        or (
+            e.HasField("marker_recorded_event_attributes")
+            and e.marker_recorded_event_attributes.marker_name == "core_local_activity"
+        )
+    ]
+    return {
+        "events": len(events),
+        "bytes": sum(e.ByteSize() for e in events),
+        "actions": actions,
+        "activities": counts.get("activity_task_scheduled", 0),
+        "local_activities": steps.count("local"),
+        "upserts": counts.get("upsert_workflow_search_attributes", 0),
+        "signals": counts.get("workflow_execution_signaled", 0),
+        "timers": counts.get("timer_started", 0),
+        "steps": steps,
+    }
+
+
+async def cost(client: Client, rig_: Rig, task_queue: str) -> dict[str, Any]:
+    """Actions, events and bytes per saga: straight through, with a hold, and compensated."""
+    import httpx
+
+    happy = make_deals(rig_.sim_url, 1)[0]
+    held = make_deals(rig_.sim_url, 1, ["PLAT-ENT"], company="50000")[0]  # the over-credit company
+    failed = make_deals(rig_.sim_url, 1)[0]
+    shapes: dict[str, dict[str, Any]] = {}
+    for name, deal in (("happy_path", happy), ("credit_hold", held), ("compensated", failed)):
+        if name == "compensated":  # support refuses the entitlement: everything before it is undone
+            httpx.post(
+                f"{rig_.sim_url}/_sim/faults",
+                json={
+                    "system": "zendesk",
+                    "kind": "business",
+                    "method": "POST",
+                    "count": 1,
+                    "code": "RecordInvalid",
+                    "path": "/api/v2/organizations/create_or_update",
+                    "message": "refused",
+                },
+            ).raise_for_status()
+        started = await start_saga(client, deal, triggered_by="bench", correlation_id=name, task_queue=task_queue)
+        if name == "credit_hold":
+            while (await started.handle.query("status", result_type=SagaStatus)).stage is not Stage.ON_HOLD:
+                await asyncio.sleep(0.05)
+            await started.handle.signal("approve_credit", CreditDecision(approver="bench"))
+        result = await started.handle.result()
+        shapes[name] = {"stage": result.stage.value, **shape_of(await started.handle.fetch_history())}
+    minimum = 1 + len(shapes["happy_path"]["steps"])  # a start plus one action per step
+    for shape in shapes.values():
+        shape["usd_per_million_sagas"] = round(shape["actions"] * PRICE_PER_MILLION_ACTIONS_USD, 2)
+    return {
+        "sagas": shapes,
+        "theoretical_minimum_actions": minimum,
+        "price_per_million_actions_usd": PRICE_PER_MILLION_ACTIONS_USD,
+    }
+
+
+async def parked(client: Client, rig_: Rig, task_queue: str, n: int) -> dict[str, Any]:
+    """n sagas on credit hold at once: worker memory, then all approved, time until done."""
+    deals = make_deals(rig_.sim_url, n, ["PLAT-ENT"], company="50000")
+    gate = asyncio.Semaphore(50)
+    handles: list[WorkflowHandle[Any, Any]] = []
+
+    async def begin(deal: str) -> None:
+        async with gate:
+            handles.append(
+                (
+                    await start_saga(client, deal, triggered_by="bench", correlation_id=deal, task_queue=task_queue)
+                ).handle
+            )
+
+    began = time.perf_counter()
+    await asyncio.gather(*(begin(d) for d in deals))
+    while await _count(client, f"Q2CHold = 'credit_review' AND TaskQueue = '{task_queue}'") < n:
+        await asyncio.sleep(0.5)
+    parked_after = time.perf_counter() - began
+    memory = rss_mb()
+
+    async def approve(handle: WorkflowHandle[Any, Any]) -> None:
+        async with gate:
+            await handle.signal("approve_credit", CreditDecision(approver="bench", reason="bulk release"))
+        await handle.result()
+
+    released = time.perf_counter()
+    await asyncio.gather(*(approve(h) for h in handles))
+    return {
+        "n": n,
+        "seconds_to_park_all": round(parked_after, 1),
+        "worker_rss_mb_parked": round(memory, 1),
+        "seconds_to_release_all": round(time.perf_counter() - released, 1),
+    }
+
+
+async def _count(client: Client, query: str) -> int:
+    return (await client.count_workflows(query)).count
+
+
+async def main(sizes: list[int], parked_n: int, out: Path, durable: bool) -> dict[str, Any]:
+    report: dict[str, Any] = {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": {
+            "python": platform.python_version(),
+            "cpus": __import__("os").cpu_count(),
+            "platform": platform.platform(),
+        },
+        "command": f"python -m benchmarks.run --sizes {' '.join(map(str, sizes))} --parked {parked_n}",
+        "runs": [],
+    }
+    with rig(durable=durable) as rig_:
+        client = await rig_.client()
+        hs, ns, st, zd = simulator_settings(rig_.sim_url)
+        async with HubSpotClient(hs) as h, NetSuiteClient(ns) as n_, StripeClient(st) as s, ZendeskClient(zd) as z:
+            task_queue = f"bench-{uuid.uuid4().hex[:6]}"
+            worker = build_worker(client, task_queue, activities_for(h, n_, s, z))
+            floor_worker = Worker(
+                client,
+                task_queue=f"{task_queue}-floor",
+                workflows=[EngineFloor],
+                activities=[noop],
+                workflow_runner=sandbox_runner(),
+            )
+            async with worker, floor_worker:
+                report["cost"] = await cost(client, rig_, task_queue)
+                happy = report["cost"]["sagas"]["happy_path"]
+                shape = FloorInput(steps=happy["steps"], upserts=happy["upserts"])
+                print(f"saga shape: {happy}", flush=True)
+                for n in sizes:
+                    deals = make_deals(rig_.sim_url, n)
+                    tag = uuid.uuid4().hex[:6]
+
+                    async def start_floor(i: int, tag: str = tag) -> WorkflowHandle[Any, Any]:
+                        return await client.start_workflow(
+                            EngineFloor.run, shape, id=f"floor-{tag}-{i}", task_queue=f"{task_queue}-floor"
+                        )
+
+                    async def start_saga_(i: int, deals: list[str] = deals) -> WorkflowHandle[Any, Any]:
+                        return (
+                            await start_saga(
+                                client, deals[i], triggered_by="bench", correlation_id=str(i), task_queue=task_queue
+                            )
+                        ).handle
+
+                    for kind, start in (("floor", start_floor), ("saga", start_saga_)):
+                        run = await timed(kind, n, rig_, start)
+                        report["runs"].append({**asdict(run), "cpu_per_saga_s": round(run.cpu_per_saga, 4)})
+                        print(json.dumps(report["runs"][-1]), flush=True)
+                if parked_n:
+                    report["parked"] = await parked(client, rig_, task_queue, parked_n)
+                    print(json.dumps(report["parked"]), flush=True)
+    for n in sizes:
+        floor, saga = (next(r for r in report["runs"] if r["kind"] == k and r["n"] == n) for k in ("floor", "saga"))
+        report.setdefault("ratio_saga_to_floor", {})[str(n)] = round(saga["per_second"] / floor["per_second"], 3)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2) + "\n")
+    print(json.dumps({"ratio_saga_to_floor": report["ratio_saga_to_floor"], "cost": report["cost"]}, indent=1))
+    return report
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[100, 1000, 5000])
+    parser.add_argument("--parked", type=int, default=10000)
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/results/latest.json"))
+    parser.add_argument("--durable", action="store_true", help="dev server on a SQLite file (default: memory)")
+    args = parser.parse_args()
+    asyncio.run(main(args.sizes, args.parked, args.out, args.durable))
