@@ -34,7 +34,7 @@ class BillingActivities:
     async def subscribe(self, step: Subscribe) -> Subscribed:
         key = step.idempotency_key
         with vendor_step(step):
-            customer_id = await self.stripe.ensure_customer(step.customer, f"{key}:customer")
+            customer_id = await self.stripe.ensure_customer(step.customer)
             items = [SubscriptionItem(price_id=price, quantity=quantity) for price, quantity in step.items.items()]
             metadata = {"q2c_workflow_id": key.rsplit(":", 1)[0], "q2c_deal_id": step.deal_id}
             subscription = await self.stripe.create_subscription(customer_id, items, metadata, key)

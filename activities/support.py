@@ -33,7 +33,7 @@ class SupportActivities:
     async def revoke_entitlement(self, step: Revoke) -> Done:
         with vendor_step(step):
             await self.zendesk.update_organization_fields(
-                step.customer.id, step.customer.legal_name, {"entitlement_status": EntitlementStatus.REVOKED.value}
+                step.customer.id, {"entitlement_status": EntitlementStatus.REVOKED.value}
             )
         return Done(result="revoked", attempt=attempt())
 
@@ -41,5 +41,5 @@ class SupportActivities:
     async def record_milestone(self, step: SupportMilestone) -> Done:
         """So an agent sees invoice and contract status without opening the ERP."""
         with vendor_step(step):
-            await self.zendesk.update_organization_fields(step.customer.id, step.customer.legal_name, step.fields)
+            await self.zendesk.update_organization_fields(step.customer.id, step.fields)
         return Done(attempt=attempt())

@@ -103,14 +103,16 @@ class StripeClient(VendorClient):
     async def get(self, path: str, params: Any = None) -> dict[str, Any]:
         return dict((await self.request("GET", path, params=params)).json())
 
-    async def ensure_customer(self, customer: Customer, idempotency_key: str) -> str:
-        """The billing customer for a q2c customer: found by email and metadata, else created once."""
+    async def ensure_customer(self, customer: Customer) -> str:
+        """The billing customer for a q2c customer: one per customer, however many deals close at once.
+
+        The key is the customer's, not the saga's, so two sagas racing for one customer make one record;
+        past Stripe's 24 h key window the email lookup finds it.
+        """
         email = customer.contacts[0].email if customer.contacts else None
-        if email:
-            listed = await self.get("/v1/customers", {"email": email, "limit": 100})
-            for record in listed["data"]:
-                if record.get("metadata", {}).get("q2c_customer_id") == customer.id:
-                    return str(record["id"])
+        found = await self._find_customer(customer.id, email)
+        if found:
+            return found
         address = customer.billing_address
         params: dict[str, Any] = {
             "name": customer.legal_name,
@@ -125,7 +127,21 @@ class StripeClient(VendorClient):
                 "postal_code": address.postal_code,
                 "country": address.country,
             }
-        return str((await self.post("/v1/customers", params, idempotency_key))["id"])
+        try:
+            return str((await self.post("/v1/customers", params, f"q2c-customer-{customer.id}"))["id"])
+        except BusinessRuleError as refused:  # same key, changed details: the customer exists already
+            if refused.code == "idempotency_key_in_use" and (found := await self._find_customer(customer.id, email)):
+                return found
+            raise
+
+    async def _find_customer(self, customer_id: str, email: str | None) -> str | None:
+        if not email:
+            return None
+        listed = await self.get("/v1/customers", {"email": email, "limit": 100})
+        for record in listed["data"]:
+            if record.get("metadata", {}).get("q2c_customer_id") == customer_id:
+                return str(record["id"])
+        return None
 
     async def find_price(self, sku: str, currency: str) -> Price:
         key = lookup_key(sku, currency)

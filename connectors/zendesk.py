@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx
 
+from connectors.errors import BusinessRuleError
 from connectors.http import VendorClient
 from connectors.settings import ZendeskSettings
 from models.support import EntitlementStatus, SupportOrganization
@@ -37,6 +38,10 @@ def organization_from_zendesk(record: dict[str, Any]) -> SupportOrganization:
     )
 
 
+def disambiguated(name: str, external_id: str) -> str:
+    return f"{name} [{external_id}]"
+
+
 class ZendeskClient(VendorClient):
     system = "zendesk"
 
@@ -55,18 +60,30 @@ class ZendeskClient(VendorClient):
         return body.get("error"), description if isinstance(description, str) else response.text[:300]
 
     async def upsert_organization(self, org: SupportOrganization) -> SupportOrganization:
-        """create_or_update matched on external_id: 201 the first time, 200 after."""
-        response = await self.request(
-            "POST", "/api/v2/organizations/create_or_update", json={"organization": organization_to_zendesk(org)}
-        )
+        """create_or_update matched on external_id: 201 the first time, 200 after.
+
+        Zendesk names are unique but legal names are not: when another organization holds the name,
+        this customer's is disambiguated with its id rather than failing the saga.
+        """
+        try:
+            return await self._create_or_update(organization_to_zendesk(org))
+        except BusinessRuleError as refused:
+            if refused.code != "DuplicateValue" or "name" not in refused.message.lower():
+                raise
+            return await self._create_or_update(
+                organization_to_zendesk(org.model_copy(update={"name": disambiguated(org.name, org.external_id)}))
+            )
+
+    async def _create_or_update(self, body: dict[str, Any]) -> SupportOrganization:
+        response = await self.request("POST", "/api/v2/organizations/create_or_update", json={"organization": body})
         return organization_from_zendesk(response.json()["organization"])
 
-    async def update_organization_fields(self, external_id: str, name: str, fields: dict[str, str | None]) -> None:
-        """Set a few custom fields (milestones) without touching the rest."""
+    async def update_organization_fields(self, external_id: str, fields: dict[str, str | None]) -> None:
+        """Set a few custom fields (milestones) of an existing organization, leaving the rest alone."""
         await self.request(
             "POST",
             "/api/v2/organizations/create_or_update",
-            json={"organization": {"name": name, "external_id": external_id, "organization_fields": fields}},
+            json={"organization": {"external_id": external_id, "organization_fields": fields}},
         )
 
     async def find_organization(self, external_id: str) -> SupportOrganization | None:

@@ -128,7 +128,7 @@ def companies() -> list[SeedCompany]:
         region = regions[index % 3]
         countries = REGIONS[region][2]
         country = countries[(index // 3) % len(countries)]
-        name = f"{_FIRST[index % len(_FIRST)]} {_SECOND[index % len(_SECOND)]} {_SUFFIX[region]}"
+        name = f"{_FIRST[index % len(_FIRST)]} {_SECOND[index // len(_FIRST) % len(_SECOND)]} {_SUFFIX[region]}"
         found.append(
             SeedCompany(
                 f"c{index:02d}",

@@ -278,7 +278,7 @@ class Recorder(httpx.AsyncHTTPTransport):
 
 
 async def stripe_flow(client: StripeClient, key: str) -> None:
-    billing_id = await client.ensure_customer(customer(key), f"{key}-customer")
+    billing_id = await client.ensure_customer(customer(key))
     price = await client.find_price("PLAT-PRO", "USD")
     sub = await client.create_subscription(
         billing_id, [SubscriptionItem(price_id=str(price.id), quantity=2)], {"q2c_deal": key}, f"{key}-subscription"
@@ -306,8 +306,8 @@ async def test_stripe_requests_validate_against_stripes_spec(sim):
 
 
 async def test_stripe_subscription_lifecycle_and_idempotent_repeats(stripe, sim):
-    billing_id = await stripe.ensure_customer(customer("st-1"), "st-1-customer")
-    assert await stripe.ensure_customer(customer("st-1"), "st-1-customer-other-key") == billing_id
+    billing_id = await stripe.ensure_customer(customer("st-1"))
+    assert await stripe.ensure_customer(customer("st-1")) == billing_id
     price = await stripe.find_price("PLAT-TEAM", "GBP")
     assert price.frequency is BillingFrequency.MONTHLY and price.unit_amount.currency == "GBP"
     items = [SubscriptionItem(price_id=str(price.id), quantity=3)]
@@ -323,7 +323,7 @@ async def test_stripe_subscription_lifecycle_and_idempotent_repeats(stripe, sim)
 
 
 async def test_stripe_open_invoice_is_voided_and_paid_is_credited(stripe):
-    billing_id = await stripe.ensure_customer(customer("st-2"), "st-2-customer")
+    billing_id = await stripe.ensure_customer(customer("st-2"))
     price = await stripe.find_price("SUP-PREM", "EUR")
     for outcome in ("void", "credited"):
         sub = await stripe.create_subscription(
@@ -370,7 +370,7 @@ async def test_zendesk_organization_upsert_and_ticket_once(zendesk, sim):
     assert first.id == second.id and second.service_tier == "enterprise"
     assert second.contract_end == date(2027, 11, 30) and second.entitlement_status is EntitlementStatus.ACTIVE
     assert len(sim.records("zendesk", "organization")) == before + 1
-    await zendesk.update_organization_fields("zd-cust-1", "ZD Customer One", {"invoice_status": "paid"})
+    await zendesk.update_organization_fields("zd-cust-1", {"invoice_status": "paid"})
     found = await zendesk.find_organization("zd-cust-1")
     assert found is not None and found.invoice_status == "paid" and found.service_tier == "enterprise"
     tickets = [
@@ -389,3 +389,21 @@ async def test_zendesk_rate_limit_and_validation(zendesk, sim):
     with pytest.raises(BusinessRuleError, match="name") as invalid:
         await zendesk.upsert_organization(SupportOrganization(external_id="zd-bad", name=""))
     assert invalid.value.code == "BlankValue"
+
+
+async def test_stripe_customer_is_one_record_however_many_sagas_race_for_it(stripe, sim):
+    import asyncio
+
+    ids = await asyncio.gather(*(stripe.ensure_customer(customer("st-race")) for _ in range(5)))
+    assert len(set(ids)) == 1
+    assert len([c for c in sim.records("stripe", "customer") if c["metadata"].get("q2c_customer_id") == "st-race"]) == 1
+    renamed = customer("st-race").model_copy(update={"legal_name": "Renamed Ltd"})
+    assert await stripe.ensure_customer(renamed) == ids[0]
+
+
+async def test_zendesk_name_taken_by_another_customer_is_disambiguated(zendesk):
+    first = await zendesk.upsert_organization(SupportOrganization(external_id="twin-1", name="Twin Holdings"))
+    second = await zendesk.upsert_organization(SupportOrganization(external_id="twin-2", name="Twin Holdings"))
+    assert first.id != second.id and second.name == "Twin Holdings [twin-2]"
+    again = await zendesk.upsert_organization(SupportOrganization(external_id="twin-2", name="Twin Holdings"))
+    assert again.id == second.id

@@ -16,6 +16,7 @@ from temporalio.client import Client, WorkflowHandle
 
 from models.saga import CancelRequest, CreditDecision, SagaStatus, Stage, saga_id
 from simulators.store import Store
+from workers.audit import audit
 from workers.stack import Stack
 
 DEADLINE_S = 180
@@ -166,42 +167,15 @@ def progress(scenarios: list[Scenario]) -> Table:
 
 def verify(store: Store, scenarios: list[Scenario]) -> None:
     """Check each outcome against the vendors' own records, not against what the saga says."""
+    problems = audit(store.all, {s.deal_id: s.expected for s in scenarios})
     for s in scenarios:
         if s.status is None:
             s.problems.append("no saga")
-            continue
-        if s.status.stage is not s.expected:
+        elif s.status.stage is not s.expected:
             s.problems.append(f"ended {s.status.stage.value}, expected {s.expected.value}")
-        w = s.workflow_id
-        orders = store.find("netsuite", "salesOrder", "externalId", f"{w}:create_order")
-        invoices = store.find("netsuite", "invoice", "externalId", f"{w}:invoice_erp")
-        subs = [x for x in store.all("stripe", "subscription") if x["metadata"].get("q2c_workflow_id") == w]
-        deal_record = store.require("hubspot", "deals", s.deal_id)
-        company = deal_record["associations"]["companies"][0]
-        orgs = store.find("zendesk", "organization", "external_id", company)
-        deal = deal_record["properties"]
-        if deal.get("q2c_status") != s.expected.value:
-            s.problems.append(f"deal q2c_status is {deal.get('q2c_status')}")
-        if s.expected is Stage.COMPLETED:
-            if len(orders) != 1 or len(invoices) > 1 or not subs:
-                s.problems.append(f"{len(orders)} orders, {len(invoices)} ERP invoices, {len(subs)} subscriptions")
-            if any(x["status"] != "active" for x in subs):
-                s.problems.append("a subscription is not active")
-            if not orgs or orgs[0]["organization_fields"]["entitlement_status"] != "active":
-                s.problems.append("no active entitlement")
-        elif s.expected in (Stage.COMPENSATED, Stage.CANCELLED):
-            if len(orders) != 1 or orders[0]["orderStatus"]["refName"] not in ("Cancelled", "Closed"):
-                s.problems.append("the sales order was not cancelled or closed")
-            if any(i["amountRemaining"] != "0.00" for i in invoices):
-                s.problems.append("an ERP invoice was left open")
-            if any(x["status"] != "canceled" for x in subs):
-                s.problems.append("a subscription was left active")
-            for x in subs:
-                invoice = store.get("stripe", "invoice", x["latest_invoice"])
-                if invoice and invoice["status"] not in ("void",) and not invoice.get("deleted"):
-                    s.problems.append(f"billing invoice left {invoice['status']}")
-        elif orders:
-            s.problems.append("an order exists for a saga that never got to ordering")
+        s.problems += problems[s.deal_id]
+    if problems["*"]:
+        scenarios[0].problems += problems["*"]
 
 
 def report(console: Console, stack: Stack, scenarios: list[Scenario]) -> int:

@@ -7,8 +7,9 @@ from typing import Any
 
 from temporalio.common import RetryPolicy
 
+# 20 s: a connector gives up on one HTTP call after 10 s; a step makes at most a few calls.
 FORWARD: dict[str, Any] = {
-    "start_to_close_timeout": timedelta(seconds=30),
+    "start_to_close_timeout": timedelta(seconds=20),
     "retry_policy": RetryPolicy(
         initial_interval=timedelta(seconds=1), backoff_coefficient=2.0, maximum_interval=timedelta(minutes=1)
     ),
