@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: install test lint demo dev simulators clean schemas
+.PHONY: install test lint demo dev simulators clean schemas bench chaos
 
 install: $(VENV)/.installed
 
@@ -20,6 +20,14 @@ lint: install
 
 test: lint
 	$(BIN)/pytest -q
+
+# Figures for BENCHMARKS.md (minutes; not part of CI): engine floor, throughput, cost, parked holds.
+bench: install
+	$(BIN)/python -m benchmarks.run --sizes 100 1000 5000 --parked 10000
+
+# The chaos suite at full size (200 sagas per scenario); a small run of it is part of `make test`.
+chaos: install
+	Q2C_CHAOS_SAGAS=200 Q2C_CHAOS_REPORT=benchmarks/results/chaos.json $(BIN)/pytest -m chaos -q -s
 
 demo: install
 	$(BIN)/q2c demo

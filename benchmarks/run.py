@@ -30,6 +30,7 @@ from connectors.zendesk import ZendeskClient
 from models.saga import CreditDecision, SagaStatus, Stage
 from workers.starter import start_saga
 from workers.worker import activities_for, build_worker, sandbox_runner
+from workflows import search
 
 PRICE_PER_MILLION_ACTIONS_USD = 50.0  # Temporal Cloud list price, first tier (docs.temporal.io/cloud/pricing)
 BILLABLE = (
@@ -56,6 +57,7 @@ class Run:
     cpu_worker_s: float
     cpu_simulators_s: float
     cpu_temporal_s: float
+    outcomes: dict[str, int]
 
     @property
     def cpu_per_saga(self) -> float:
@@ -67,22 +69,41 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-async def timed(kind: str, n: int, rig_: Rig, start: Any) -> Run:
-    """Start n workflows (50 starts in flight), wait for all; latency is start call to result."""
+async def timed(kind: str, n: int, rig_: Rig, client: Client, task_queue: str, start: Any) -> Run:
+    """Start n workflows (50 starts in flight) and wait for all of them to close.
+
+    Waiting is one visibility query a second, not n long-polls (the dev server caps those per
+    namespace). Latency is the server's own start-to-close time of each workflow.
+    """
     cpu = (time.process_time(), cpu_seconds(rig_.simulators.pid), cpu_seconds(rig_.server.pid))
-    latencies: list[float] = []
     gate = asyncio.Semaphore(50)
+    handles: list[WorkflowHandle[Any, Any]] = []
 
     async def one(index: int) -> None:
         async with gate:
-            began = time.perf_counter()
-            handle = await start(index)
-        await handle.result()
-        latencies.append(time.perf_counter() - began)
+            handles.append(await start(index))
 
     began = time.perf_counter()
     await asyncio.gather(*(one(i) for i in range(n)))
+    while await _count(client, f"TaskQueue = '{task_queue}' AND ExecutionStatus = 'Running'") > 0:
+        await asyncio.sleep(1)
     seconds = time.perf_counter() - began
+    latencies: list[float] = []
+    outcomes: dict[str, int] = {}
+
+    async def closed(handle: WorkflowHandle[Any, Any]) -> None:
+        async with gate:
+            described = await handle.describe()
+        assert described.close_time is not None
+        latencies.append((described.close_time - described.start_time).total_seconds())
+        stage = (
+            described.typed_search_attributes.get(search.STAGE)
+            if kind == "saga"
+            else getattr(described.status, "name", "unknown")
+        )
+        outcomes[str(stage).lower()] = outcomes.get(str(stage).lower(), 0) + 1
+
+    await asyncio.gather(*(closed(h) for h in handles))
     return Run(
         kind,
         n,
@@ -94,6 +115,7 @@ async def timed(kind: str, n: int, rig_: Rig, start: Any) -> Run:
         round(time.process_time() - cpu[0], 2),
         round(cpu_seconds(rig_.simulators.pid) - cpu[1], 2),
         round(cpu_seconds(rig_.server.pid) - cpu[2], 2),
+        outcomes,
     )
 
 
@@ -194,15 +216,20 @@ async def parked(client: Client, rig_: Rig, task_queue: str, n: int) -> dict[str
     async def approve(handle: WorkflowHandle[Any, Any]) -> None:
         async with gate:
             await handle.signal("approve_credit", CreditDecision(approver="bench", reason="bulk release"))
-        await handle.result()
 
+    done_query = f"TaskQueue = '{task_queue}' AND Q2CStage = 'completed'"
+    completed_before = await _count(client, done_query)
     released = time.perf_counter()
     await asyncio.gather(*(approve(h) for h in handles))
+    while await _count(client, f"TaskQueue = '{task_queue}' AND ExecutionStatus = 'Running'") > 0:
+        await asyncio.sleep(1)
+    completed = await _count(client, done_query) - completed_before
     return {
         "n": n,
         "seconds_to_park_all": round(parked_after, 1),
         "worker_rss_mb_parked": round(memory, 1),
         "seconds_to_release_all": round(time.perf_counter() - released, 1),
+        "completed": completed,
     }
 
 
@@ -255,8 +282,11 @@ async def main(sizes: list[int], parked_n: int, out: Path, durable: bool) -> dic
                             )
                         ).handle
 
-                    for kind, start in (("floor", start_floor), ("saga", start_saga_)):
-                        run = await timed(kind, n, rig_, start)
+                    for kind, start, queue in (
+                        ("floor", start_floor, f"{task_queue}-floor"),
+                        ("saga", start_saga_, task_queue),
+                    ):
+                        run = await timed(kind, n, rig_, client, queue, start)
                         report["runs"].append({**asdict(run), "cpu_per_saga_s": round(run.cpu_per_saga, 4)})
                         print(json.dumps(report["runs"][-1]), flush=True)
                 if parked_n:

@@ -6,7 +6,7 @@ import random
 from typing import Any
 
 from fastapi import FastAPI, HTTPException
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from simulators import hubspot, netsuite, stripe, zendesk
 from simulators.context import SimContext, SimulatorSettings
@@ -20,6 +20,7 @@ SYSTEMS = ("hubspot", "netsuite", "stripe", "zendesk")
 class WebhookTarget(BaseModel):
     url: str | None
     secret: str | None = None
+    copies: int = Field(default=1, ge=1, le=10, description="deliver each event this many times at once")
 
 
 def create_app(settings: SimulatorSettings | None = None, store: Store | None = None) -> FastAPI:
@@ -72,7 +73,8 @@ def create_app(settings: SimulatorSettings | None = None, store: Store | None = 
 
     @admin.get("/requests")
     async def requests(system: str | None = None) -> Record:
-        return {"requests": ctx.store.request_counts(system)}
+        """Counts per endpoint, and every retry that came before the Retry-After it was given."""
+        return {"requests": ctx.store.request_counts(system), "early_retries": ctx.early_retries}
 
     @admin.post("/faults", status_code=201)
     async def add_fault(fault: Fault) -> Record:
@@ -97,6 +99,7 @@ def create_app(settings: SimulatorSettings | None = None, store: Store | None = 
         if system not in ("hubspot", "stripe"):
             raise HTTPException(404, "webhooks are delivered by hubspot and stripe")
         ctx.store.set_setting(f"{system}_webhook_url", target.url)
+        ctx.store.set_setting(f"{system}_webhook_copies", target.copies)
         if target.secret:
             ctx.store.set_setting(f"{system}_{'app' if system == 'hubspot' else 'webhook'}_secret", target.secret)
         return {"system": system, "url": target.url}

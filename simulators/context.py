@@ -34,6 +34,7 @@ class SimulatorSettings(BaseSettings):
     zendesk_token: str = "zendesk-token-dev"
     zendesk_email: str = "agent@q2c.example"
     webhook_attempts: int = 10
+    webhook_copies: int = 1
     webhook_backoff_s: float = 0.5
     seed: bool = True
     random_seed: int = 7
@@ -53,6 +54,8 @@ class SimContext:
     store: Store
     rng: random.Random
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
+    not_before: dict[tuple[str, ...], float] = field(default_factory=dict)
+    early_retries: list[dict[str, object]] = field(default_factory=list)
 
     def background(self, make: Callable[[], Coroutine[Any, Any, None]]) -> None:
         task = asyncio.get_running_loop().create_task(make())

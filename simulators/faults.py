@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import fnmatch
+import hashlib
 import re
+import time
 from typing import Literal
 
 from pydantic import BaseModel, Field
@@ -79,6 +81,8 @@ class FaultMiddleware:
             return
         path, method = "/" + rest, scope["method"]
         body = await _read_body(receive)
+        request_key = self._request_key(system, method, path, scope, body)
+        self._check_retry_after(request_key)
         counted = False
 
         async def counted_send(message: Message) -> None:
@@ -96,12 +100,37 @@ class FaultMiddleware:
                 if fault.kind == "hang":
                     await asyncio.sleep(fault.hang_seconds)
                     continue
+                if fault.kind == "rate_limit":
+                    wait = fault.retry_after if fault.retry_after is not None else 1.0
+                    self.ctx.not_before[request_key] = time.monotonic() + wait
                 await self._render(renderer, fault)(scope, _replay(body), counted_send)
                 return
             await self.app(scope, _replay(body), counted_send)
         finally:
             if not counted:
                 self.ctx.store.count_request(system, method, endpoint(path), 499)  # client went away
+
+    @staticmethod
+    def _request_key(system: str, method: str, path: str, scope: Scope, body: bytes) -> tuple[str, ...]:
+        """The same request again: same call, same saga (correlation id), same body."""
+        headers = dict(scope.get("headers") or [])
+        correlation = headers.get(b"x-correlation-id", b"").decode()
+        return system, method, path, correlation, hashlib.sha256(body).hexdigest()
+
+    def _check_retry_after(self, key: tuple[str, ...]) -> None:
+        not_before = self.ctx.not_before.pop(key, None)
+        if not_before is not None and key[3]:
+            early = not_before - time.monotonic()
+            if early > 0.05:  # clock granularity
+                self.ctx.early_retries.append(
+                    {
+                        "system": key[0],
+                        "method": key[1],
+                        "path": key[2],
+                        "correlation_id": key[3],
+                        "early_by_s": round(early, 3),
+                    }
+                )
 
     @staticmethod
     def _render(renderer: ErrorRenderer, fault: Fault) -> Response:

@@ -272,7 +272,8 @@ def create_app(ctx: SimContext) -> FastAPI:
         async def send() -> None:
             await deliver(ctx, SYSTEM, str(event_id), url, body, sign)
 
-        ctx.background(send)
+        for _ in range(int(store.setting("hubspot_webhook_copies", ctx.settings.webhook_copies))):
+            ctx.background(send)  # at least once, and with copies > 1 several times at once
 
     def split(value: str | None) -> list[str] | None:
         return [v for v in value.split(",") if v] if value else None

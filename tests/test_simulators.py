@@ -333,3 +333,12 @@ def test_state_survives_a_restart_with_a_file_database(tmp_path):
                 assert found.json()["companyName"] == "Persisted"
                 counts = client.get("/_sim/requests", params={"system": "netsuite"}).json()["requests"]
                 assert any(r["method"] == "PUT" and r["count"] == 1 for r in counts)
+
+
+def test_a_retry_before_retry_after_is_recorded(http, sim):
+    sim.fault(system="zendesk", kind="rate_limit", retry_after=1, count=1, path="/api/v2/organizations/77")
+    headers = {**ZD, "X-Correlation-Id": "early-1"}
+    assert http.get("/zendesk/api/v2/organizations/77", headers=headers).status_code == 429
+    http.get("/zendesk/api/v2/organizations/77", headers=headers)  # at once: too early
+    early = [e for e in http.get("/_sim/requests").json()["early_retries"] if e["correlation_id"] == "early-1"]
+    assert len(early) == 1 and early[0]["early_by_s"] > 0.5

@@ -18,6 +18,13 @@ from workers.config import Q2CSettings
 from workers.starter import start_saga
 
 log = structlog.get_logger("q2c.ingress")
+HUBSPOT_OPENAPI = {
+    "requestBody": {"required": True, "content": {"application/json": {"schema": HubSpotBatch.json_schema()}}},
+    "parameters": [
+        {"name": "X-HubSpot-Signature-v3", "in": "header", "required": True, "schema": {"type": "string"}},
+        {"name": "X-HubSpot-Request-Timestamp", "in": "header", "required": True, "schema": {"type": "string"}},
+    ],
+}
 
 
 def _problem(status: int, message: str) -> JSONResponse:
@@ -37,14 +44,23 @@ def create_ingress(
             app.state.client = await (connect() if connect else default_connect(settings.temporal_profile))
         yield
 
-    app = FastAPI(title="q2c ingress", lifespan=lifespan, openapi_url=None)
+    app = FastAPI(title="q2c ingress", version="1", lifespan=lifespan)
     app.state.client = client
 
     @app.get("/healthz")
     async def health() -> dict[str, str]:
         return {"status": "ok" if app.state.client is not None else "starting"}
 
-    @app.post("/webhooks/hubspot")
+    @app.post(
+        "/webhooks/hubspot",
+        openapi_extra=HUBSPOT_OPENAPI,
+        responses={
+            400: {"description": "malformed batch; the error names the field"},
+            401: {"description": "bad signature"},
+            413: {"description": "body too large"},
+            503: {"description": "Temporal unavailable; HubSpot retries"},
+        },
+    )
     async def hubspot(request: Request) -> JSONResponse:
         declared = request.headers.get("content-length")
         if declared and declared.isdigit() and int(declared) > settings.ingress_max_body_bytes:

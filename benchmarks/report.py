@@ -1,0 +1,59 @@
+"""Render a benchmark JSON as the tables of BENCHMARKS.md: `python -m benchmarks.report results.json`."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+
+def render(report: dict[str, Any]) -> str:
+    machine = report["machine"]
+    lines = [
+        f"Measured {report['date']} on {machine['cpus']} CPUs, {machine['platform']}, Python {machine['python']};",
+        f"dev server storage: {report.get('dev_server_storage', 'memory')}. Command: `{report['command']}`.",
+        "",
+        "| run | N | seconds | per second | p50 s | p95 s | p99 s | CPU s per saga (worker + simulators + Temporal) |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for run in report["runs"]:
+        per = run["cpu_per_saga_s"]
+        lines.append(
+            f"| {run['kind']} | {run['n']} | {run['seconds']} | {run['per_second']} | {run['p50']} | "
+            f"{run['p95']} | {run['p99']} | {per} ({run['cpu_worker_s']} + {run['cpu_simulators_s']} + "
+            f"{run['cpu_temporal_s']} in all) |"
+        )
+    ratios = ", ".join(f"N={n}: {r}" for n, r in report.get("ratio_saga_to_floor", {}).items())
+    lines += [
+        "",
+        f"Saga throughput / engine floor, same run: {ratios}.",
+        "",
+        "| saga | end | history events | history bytes | activities | local activities | upserts | signals "
+        "| timers | billable actions | USD per million sagas |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name, shape in report["cost"]["sagas"].items():
+        lines.append(
+            f"| {name} | {shape['stage']} | {shape['events']} | {shape['bytes']} | {shape['activities']} | "
+            f"{shape['local_activities']} | {shape['upserts']} | {shape['signals']} | {shape['timers']} | "
+            f"{shape['actions']} | {shape['usd_per_million_sagas']} |"
+        )
+    cost = report["cost"]
+    lines += [
+        "",
+        f"Theoretical minimum: {cost['theoretical_minimum_actions']} actions (a start plus one per step). "
+        f"Price used: ${cost['price_per_million_actions_usd']} per million actions.",
+    ]
+    if parked := report.get("parked"):
+        lines += [
+            "",
+            f"Parked: {parked['n']} sagas on credit hold at once after {parked['seconds_to_park_all']} s; "
+            f"worker RSS {parked['worker_rss_mb_parked']} MB; all approved by signal and completed "
+            f"{parked['seconds_to_release_all']} s later.",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    sys.stdout.write(render(json.loads(Path(sys.argv[1]).read_text())))
