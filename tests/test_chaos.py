@@ -160,7 +160,17 @@ async def test_dev_server_restarted_on_its_sqlite_file(run):
     assert_clean(problems)
 
 
+def served(sim_url: str) -> dict[str, int]:
+    counts = httpx.get(f"{sim_url}/_sim/requests").json()["requests"]
+    return {
+        "429s served": sum(r["count"] for r in counts if r["status"] == 429),
+        "5xx served": sum(r["count"] for r in counts if r["status"] >= 500),
+    }
+
+
 async def test_faults_in_every_system_at_once(run):
+    deals = make_deals(run.rig.sim_url, SAGAS)
+    before = served(run.rig.sim_url)
     for system in ("hubspot", "netsuite", "stripe", "zendesk"):
         for fault in (
             {"kind": "error", "rate": 0.10},
@@ -168,11 +178,17 @@ async def test_faults_in_every_system_at_once(run):
             {"kind": "hang", "rate": 0.02, "hang_seconds": 3},
         ):
             httpx.post(f"{run.rig.sim_url}/_sim/faults", json={"system": system, **fault}).raise_for_status()
-    deals = make_deals(run.rig.sim_url, SAGAS)
     await run.start(deals)
     ended = await run.results(deals, within=600)
     httpx.delete(f"{run.rig.sim_url}/_sim/faults")
-    problems = run.summarise("10% 5xx, 5% 429, 2% hangs everywhere", deals, ended, Stage.COMPLETED)
+    after = served(run.rig.sim_url)
+    problems = run.summarise(
+        "10% 5xx, 5% 429, 2% hangs everywhere",
+        deals,
+        ended,
+        Stage.COMPLETED,
+        **{k: after[k] - before[k] for k in after},
+    )
     assert len(ended) == len(deals) and set(ended.values()) == {Stage.COMPLETED}
     assert SUMMARY[-1]["requests before Retry-After"] == 0
     assert_clean(problems)
