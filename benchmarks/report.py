@@ -14,13 +14,15 @@ def render(report: dict[str, Any]) -> str:
         f"Measured {report['date']} on {machine['cpus']} CPUs, {machine['platform']}, Python {machine['python']};",
         f"dev server storage: {report.get('dev_server_storage', 'memory')}. Command: `{report['command']}`.",
         "",
-        "| run | N | seconds | per second | p50 s | p95 s | p99 s | CPU s per saga (worker + simulators + Temporal) |",
-        "|---|---|---|---|---|---|---|---|",
+        "| run | N | ended | seconds | per second | p50 s | p95 s | p99 s "
+        "| CPU s per saga (worker + simulators + Temporal, in all) |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for run in report["runs"]:
         per = run["cpu_per_saga_s"]
+        ended = ", ".join(f"{n} {stage}" for stage, n in run.get("outcomes", {}).items()) or "-"
         lines.append(
-            f"| {run['kind']} | {run['n']} | {run['seconds']} | {run['per_second']} | {run['p50']} | "
+            f"| {run['kind']} | {run['n']} | {ended} | {run['seconds']} | {run['per_second']} | {run['p50']} | "
             f"{run['p95']} | {run['p99']} | {per} ({run['cpu_worker_s']} + {run['cpu_simulators_s']} + "
             f"{run['cpu_temporal_s']} in all) |"
         )
