@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import subprocess
 import sys
@@ -18,9 +17,7 @@ import httpx
 from temporalio.client import Client
 
 from simulators.server import free_port
-from workers.stack import temporal_binary
-from workers.temporal import connect
-from workflows import search
+from workers.stack import connect_when_up, dev_server_args
 
 HS = {"Authorization": "Bearer pat-na1-q2c-dev"}
 FULL = ["PLAT-PRO", "IMPL-STD", "PLAT-TEAM"]
@@ -101,14 +98,7 @@ class Rig:
         return f"http://127.0.0.1:{self.sim_port}"
 
     async def client(self) -> Client:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                return await connect(None, target_host=self.address, namespace="default")
-            except RuntimeError:
-                if time.monotonic() > deadline:
-                    raise
-                await asyncio.sleep(0.2)
+        return await connect_when_up(self.address, lambda: self.server.popen.poll() is None)
 
     def vendor_env(self) -> dict[str, str]:
         """Environment pointing q2c's connectors (and a worker process) at this rig."""
@@ -125,22 +115,7 @@ class Rig:
 def rig(netsuite_concurrency: int = 1000, durable: bool = True, **sim_env: str) -> Iterator[Rig]:
     home = Path(tempfile.mkdtemp(prefix="q2c-rig-"))
     temporal_port, sim_port = free_port(), free_port()
-    args = [
-        temporal_binary(),
-        "server",
-        "start-dev",
-        "--headless",
-        "--ip",
-        "127.0.0.1",
-        "--port",
-        str(temporal_port),
-        "--db-filename",
-        str(home / "temporal.db"),
-        "--log-level",
-        "error",
-    ]
-    for key in search.ALL:
-        args += ["--search-attribute", f"{key.name}={key._metadata_type}"]
+    args = dev_server_args(temporal_port, db=home / "temporal.db" if durable else None)
     server = spawn(args)
     simulators = spawn(
         [sys.executable, "-m", "workers.cli", "simulators", "--port", str(sim_port)],

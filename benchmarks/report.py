@@ -12,7 +12,7 @@ def render(report: dict[str, Any]) -> str:
     machine = report["machine"]
     lines = [
         f"Measured {report['date']} on {machine['cpus']} CPUs, {machine['platform']}, Python {machine['python']};",
-        f"dev server storage: {report.get('dev_server_storage', 'memory')}. Command: `{report['command']}`.",
+        f"dev server storage: {report.get('dev_server_storage', 'sqlite file')}. Command: `{report['command']}`.",
         "",
         "| run | N | ended | seconds | per second | p50 s | p95 s | p99 s "
         "| CPU s per saga (worker + simulators + Temporal, in all) |",

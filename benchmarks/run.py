@@ -245,7 +245,9 @@ async def main(sizes: list[int], parked_n: int, out: Path, durable: bool) -> dic
             "cpus": __import__("os").cpu_count(),
             "platform": platform.platform(),
         },
-        "command": f"python -m benchmarks.run --sizes {' '.join(map(str, sizes))} --parked {parked_n}",
+        "command": f"python -m benchmarks.run --sizes {' '.join(map(str, sizes))} --parked {parked_n}"
+        + ("" if durable else " --memory"),
+        "dev_server_storage": "sqlite file" if durable else "memory",
         "runs": [],
     }
     with rig(durable=durable) as rig_:
@@ -306,6 +308,6 @@ if __name__ == "__main__":
     parser.add_argument("--sizes", type=int, nargs="+", default=[100, 1000, 5000])
     parser.add_argument("--parked", type=int, default=10000)
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/latest.json"))
-    parser.add_argument("--durable", action="store_true", help="dev server on a SQLite file (default: memory)")
+    parser.add_argument("--memory", action="store_true", help="dev server in memory (default: a SQLite file)")
     args = parser.parse_args()
-    asyncio.run(main(args.sizes, args.parked, args.out, args.durable))
+    asyncio.run(main(args.sizes, args.parked, args.out, durable=not args.memory))

@@ -7,6 +7,7 @@ import shutil
 import socket
 import subprocess
 import sys
+from collections.abc import Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -95,27 +96,12 @@ class Stack:
         return self
 
     async def _start(self) -> None:
-        args = [
-            temporal_binary(),
-            "server",
-            "start-dev",
-            "--ip",
-            "127.0.0.1",
-            "--port",
-            str(self.ports.temporal),
-            "--ui-port",
-            str(self.ports.ui),
-            "--db-filename",
-            str(self.home / "temporal.db"),
-            "--log-level",
-            "error",
-        ]
-        for key in search.ALL:
-            args += ["--search-attribute", f"{key.name}={key._metadata_type}"]
+        args = dev_server_args(self.ports.temporal, ui_port=self.ports.ui, db=self.home / "temporal.db")
         with (self.home / "temporal.log").open("ab") as log:
             self._server = await asyncio.create_subprocess_exec(*args, stdout=log, stderr=subprocess.STDOUT)
         address = f"127.0.0.1:{self.ports.temporal}"
-        self.client = await _connect_when_up(address, self._server)
+        server = self._server
+        self.client = await connect_when_up(address, lambda: server.returncode is None)
 
         store = Store(str(self.home / "simulators.db"))
         sim_settings = SimulatorSettings(
@@ -155,11 +141,23 @@ class Stack:
                 self._server.kill()
 
 
-async def _connect_when_up(address: str, server: asyncio.subprocess.Process, within: float = 30.0) -> Client:
+def dev_server_args(port: int, *, ui_port: int | None = None, db: Path | None = None) -> list[str]:
+    """`temporal server start-dev` with q2c's search attributes; a UI only if asked, SQLite only if given."""
+    args = [temporal_binary(), "server", "start-dev", "--ip", "127.0.0.1", "--port", str(port), "--log-level", "error"]
+    args += ["--ui-port", str(ui_port)] if ui_port else ["--headless"]
+    if db is not None:
+        args += ["--db-filename", str(db)]
+    for key in search.ALL:
+        args += ["--search-attribute", f"{key.name}={key._metadata_type}"]
+    return args
+
+
+async def connect_when_up(address: str, alive: Callable[[], bool], within: float = 30.0) -> Client:
+    """A client once the server at `address` answers; fails early if the server process died."""
     deadline = asyncio.get_running_loop().time() + within
     while True:
-        if server.returncode is not None:
-            raise RuntimeError(f"the Temporal dev server exited with {server.returncode}; see its log")
+        if not alive():
+            raise RuntimeError("the Temporal dev server exited; see its log")
         try:
             return await connect(None, target_host=address, namespace="default")
         except RuntimeError:
