@@ -154,7 +154,7 @@ class QuoteToCash:
         customer = deal.company
         self.state.customer_id, self.state.amount = customer.id, deal.amount
         self.policy = self.saga.policy_for(self.saga.region or customer.region)
-        self.set_stage(Stage.VALIDATING)
+        self.set_stage(Stage.VALIDATING)  # again: Q2CCustomer and Q2CAmount are searchable from here on
         recurring = deal.lines_by(recurring=True)
         products = ResolveProducts(
             skus=[line.sku for line in deal.lines],
