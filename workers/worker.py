@@ -64,6 +64,7 @@ PASSTHROUGH = (
     "workflows.compensation",
     "workflows.options",
     "workflows.search",
+    "workflows.terms",
 )
 
 

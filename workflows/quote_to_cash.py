@@ -4,17 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable
-from datetime import date, timedelta
 from typing import Any, Literal
 
 from temporalio import workflow
-from temporalio.common import SearchAttributeUpdate
-from temporalio.exceptions import ActivityError, ApplicationError
 
-from workflows import search
-from workflows.compensation import Compensations
-from workflows.options import COMPENSATE, FORWARD
+from workflows.saga import TERMINAL, Saga, SagaStopped
+from workflows.terms import contract_term, highest_tier
 
 with workflow.unsafe.imports_passed_through():
     from activities.billing import BillingActivities
@@ -26,7 +21,6 @@ with workflow.unsafe.imports_passed_through():
     from models.saga import (
         WORKFLOW_TYPE,
         CancelRequest,
-        Compensation,
         CreditDecision,
         EntitlementGate,
         Hold,
@@ -35,8 +29,6 @@ with workflow.unsafe.imports_passed_through():
         SagaResult,
         SagaStatus,
         Stage,
-        StepRecord,
-        StepState,
     )
     from models.steps import (
         CancelSubscription,
@@ -50,55 +42,19 @@ with workflow.unsafe.imports_passed_through():
         Provision,
         ResolveProducts,
         Revoke,
-        StepInput,
-        StepOutput,
         Subscribe,
         SupportMilestone,
-        UpdateDeal,
         UpsertCustomer,
     )
 
-TIERS = ("standard", "premium", "enterprise")
-# Idempotent reads and CRM/support property writes: cheap to repeat, no need for their own task.
-LOCAL_STEPS = frozenset(
-    {
-        "fetch_deal",
-        "resolve_products",
-        "resolve_prices",
-        "check_credit",
-        "note_hold",
-        "milestone_invoiced",
-        "milestone_support",
-        "milestone_entitled",
-    }
-)
-LOCAL_STEPS_PATCH = "local-reads-and-milestones"  # sagas started before this change replay without it
-TERMINAL = {Stage.COMPLETED, Stage.COMPENSATED, Stage.CANCELLED, Stage.FAILED}
-
-
-class SagaStopped(Exception):
-    """The saga must not go forward: a refusal, a rejection or a cancel. `stage` is where it ends."""
-
-    def __init__(self, stage: Stage, error: SagaError) -> None:
-        super().__init__(error.message)
-        self.stage, self.error = stage, error
-
 
 @workflow.defn(name=WORKFLOW_TYPE)
-class QuoteToCash:
+class QuoteToCash(Saga):
     @workflow.init
     def __init__(self, saga: SagaInput) -> None:
-        self.saga = saga
-        self.state = SagaStatus(
-            workflow_id=workflow.info().workflow_id,
-            deal_id=saga.deal_id,
-            crm=saga.crm,
-            correlation_id=saga.correlation_id,
-        )
-        self.undo = Compensations()
+        super().__init__(saga)
         self.policy = saga.policy
         self.decision: tuple[Literal["approved", "rejected"], CreditDecision] | None = None
-        self.cancelled_by_temporal = False
 
     # ---- operator interface ----
     @workflow.query(name="status")
@@ -218,7 +174,7 @@ class QuoteToCash:
             ),
         )
 
-        tier = max((erp.tiers.get(line.sku, TIERS[0]) for line in deal.lines), key=TIERS.index, default=TIERS[0])
+        tier = highest_tier([erp.tiers[line.sku] for line in deal.lines if line.sku in erp.tiers])
         start, end = contract_term(deal, workflow.now().date())
         provision = Provision(customer=customer, tier=tier, start=start, end=end, erp_customer_id=erp_customer)
         if self.policy.entitlement_gate is EntitlementGate.ON_ORDER:
@@ -363,141 +319,3 @@ class QuoteToCash:
                     message=f"credit review {verdict} by {by}: {note}",
                 ),
             )
-
-    # ---- mechanics ----
-    async def step(self, name: str, activity: Any, arg: Any, *, external_id: Any = None) -> Any:
-        """Run one forward step: keyed for idempotency, recorded for the `status` query."""
-        self.check_cancel()
-        record = StepRecord(name=name, started_at=workflow.now())
-        self.state.steps.append(record)
-        arg.correlation_id, arg.idempotency_key = self.saga.correlation_id, f"{self.state.workflow_id}:{name}"
-        call = asyncio.ensure_future(self.execute(name, activity, arg))
-        try:
-            try:
-                output: StepOutput = await asyncio.shield(call)
-            except asyncio.CancelledError:
-                # Temporal cancel mid-step: the write may land anyway, so let it finish, undo it, then stop.
-                self.cancelled_by_temporal = True
-                self.state.cancel = self.state.cancel or CancelRequest(
-                    requested_by="temporal", reason="workflow cancellation requested"
-                )
-                output = await call
-        except (ActivityError, ApplicationError) as failure:  # a local activity raises its cause directly
-            error = describe(name, failure)
-            record.state, record.finished_at, record.error = StepState.FAILED, workflow.now(), error.message
-            raise SagaStopped(Stage.COMPENSATED, error) from failure
-        record.state, record.finished_at, record.attempts = StepState.COMPLETED, workflow.now(), output.attempt
-        if external_id is not None:
-            record.external_id = self.state.external_ids[name] = str(external_id(output))
-        return output  # a cancel is honoured at the next step, once the caller has registered this one's undo
-
-    def execute(self, name: str, activity: Any, arg: StepInput) -> Awaitable[Any]:
-        """Reads and milestone writes run as local activities: no server round trip of their own."""
-        if name in LOCAL_STEPS and workflow.patched(LOCAL_STEPS_PATCH):
-            return workflow.execute_local_activity_method(activity, arg, **FORWARD)
-        return workflow.execute_activity_method(activity, arg, **FORWARD)
-
-    async def compensate(self, name: str, activity: Any, arg: StepInput) -> str:
-        arg.correlation_id, arg.idempotency_key = self.saga.correlation_id, f"{self.state.workflow_id}:{name}"
-        output = await workflow.execute_activity_method(activity, arg, **COMPENSATE)
-        return str(getattr(output, "result", "") or "done")
-
-    async def stop(self, stop: SagaStopped) -> None:
-        self.state.error = stop.error
-        done = bool(self.undo)
-        if done:
-            self.set_stage(Stage.COMPENSATING)
-            await self.undo.unwind(self.compensated)
-        final = stop.stage if stop.stage is not Stage.COMPENSATED or done else Stage.FAILED
-        self.set_stage(final)
-        await self.undo_safe_note(final, stop.error.message)
-
-    def compensated(self, compensation: Compensation) -> None:
-        self.state.compensations.append(compensation)
-        for record in self.state.steps:
-            if record.name == compensation.step and record.state is StepState.COMPLETED:
-                record.state = StepState.COMPENSATED
-
-    async def undo_safe_note(self, stage: Stage, reason: str) -> None:
-        """Tell the deal how it ended; shielded like compensation, retried until it lands."""
-        note = asyncio.ensure_future(
-            self.compensate(
-                "note_outcome",
-                CrmActivities.update_deal,
-                self.deal_update(q2c_status=stage.value, q2c_status_reason=reason[:1000]),
-            )
-        )
-        while not note.done():
-            try:
-                await asyncio.shield(note)
-            except asyncio.CancelledError:
-                continue
-
-    def check_cancel(self) -> None:
-        if self.state.cancel is not None:
-            request = self.state.cancel
-            raise SagaStopped(
-                Stage.CANCELLED,
-                SagaError(
-                    step=self.current_step(),
-                    type="Cancelled",
-                    message=f"cancelled by {request.requested_by}: {request.reason}",
-                ),
-            )
-
-    def current_step(self) -> str:
-        return self.state.steps[-1].name if self.state.steps else "start"
-
-    def reason(self) -> str:
-        return self.state.error.message if self.state.error else "saga stopped"
-
-    def deal_update(self, **properties: str | None) -> UpdateDeal:
-        return UpdateDeal(deal_id=self.saga.deal_id, properties=properties)
-
-    def set_stage(self, stage: Stage) -> None:
-        self.state.stage = stage
-        updates: list[SearchAttributeUpdate[Any]] = [
-            search.STAGE.value_set(stage.value),
-            search.HOLD.value_set(self.state.hold.reason if self.state.hold else ""),
-        ]
-        if self.state.customer_id:
-            updates.append(search.CUSTOMER.value_set(self.state.customer_id))
-        if self.state.amount is not None:
-            updates.append(search.AMOUNT.value_set(float(self.state.amount.amount)))
-        workflow.upsert_search_attributes(updates)
-
-
-def describe(step: str, failure: ActivityError | ApplicationError) -> SagaError:
-    cause = failure if isinstance(failure, ApplicationError) else failure.cause
-    if isinstance(cause, ApplicationError):
-        details = cause.details[0] if cause.details and isinstance(cause.details[0], dict) else {}
-        return SagaError(
-            step=step,
-            type=cause.type or "ApplicationError",
-            message=details.get("message") or cause.message,
-            system=details.get("system"),
-        )
-    return SagaError(step=step, type=type(cause).__name__ if cause else "ActivityError", message=str(cause or failure))
-
-
-def contract_term(deal: Deal, today: date) -> tuple[date, date | None]:
-    """Start at the earliest recurring start (or the close date); a year if anything is annual, else a month."""
-    starts = [line.start_date for line in deal.lines if line.frequency.recurring and line.start_date]
-    start = min(starts) if starts else (deal.close_date or today)
-    frequencies = {line.frequency for line in deal.lines}
-    if BillingFrequency.ANNUALLY in frequencies:
-        return start, _add_months(start, 12) - timedelta(days=1)
-    if BillingFrequency.MONTHLY in frequencies:
-        return start, _add_months(start, 1) - timedelta(days=1)
-    return start, None
-
-
-def _add_months(day: date, months: int) -> date:
-    month = day.month - 1 + months
-    year, month = day.year + month // 12, month % 12 + 1
-    for candidate in (day.day, 30, 29, 28):
-        try:
-            return day.replace(year=year, month=month, day=candidate)
-        except ValueError:
-            continue
-    raise ValueError(day)

@@ -1,0 +1,41 @@
+"""Contract terms derived from the deal: pure date arithmetic and tiers, safe inside a workflow."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from models.catalog import BillingFrequency
+    from models.deal import Deal
+
+TIERS = ("standard", "premium", "enterprise")
+
+
+def highest_tier(tiers: list[str]) -> str:
+    """The best support tier any line entitles; standard when none says."""
+    return max(tiers, key=TIERS.index, default=TIERS[0])
+
+
+def contract_term(deal: Deal, today: date) -> tuple[date, date | None]:
+    """Start at the earliest recurring start (or the close date); a year if anything is annual, else a month."""
+    starts = [line.start_date for line in deal.lines if line.frequency.recurring and line.start_date]
+    start = min(starts) if starts else (deal.close_date or today)
+    frequencies = {line.frequency for line in deal.lines}
+    if BillingFrequency.ANNUALLY in frequencies:
+        return start, _add_months(start, 12) - timedelta(days=1)
+    if BillingFrequency.MONTHLY in frequencies:
+        return start, _add_months(start, 1) - timedelta(days=1)
+    return start, None
+
+
+def _add_months(day: date, months: int) -> date:
+    month = day.month - 1 + months
+    year, month = day.year + month // 12, month % 12 + 1
+    for candidate in (day.day, 30, 29, 28):
+        try:
+            return day.replace(year=year, month=month, day=candidate)
+        except ValueError:
+            continue
+    raise ValueError(day)
