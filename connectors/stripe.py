@@ -234,11 +234,3 @@ class StripeClient(VendorClient):
             )
             return "credited"
         return invoice.status
-
-
-def money_to_stripe(amount: Money) -> tuple[int, str]:
-    return amount.to_minor_units(), amount.currency.lower()
-
-
-def money_from_stripe(minor: int, currency: str) -> Money:
-    return Money.from_minor_units(minor, currency.upper())

@@ -35,7 +35,8 @@ class Store:
     def __init__(self, path: str = ":memory:") -> None:
         self.path = path
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL") if path != ":memory:" else None
+        if path != ":memory:":
+            self._db.execute("PRAGMA journal_mode=WAL")  # readers and the writer don't block each other
         self._db.executescript(_SCHEMA)
         self._lock = threading.RLock()
 
@@ -113,11 +114,6 @@ class Store:
             body,
             time.time(),
         )
-
-    def prune_idempotency(self, older_than_seconds: float) -> int:
-        with self._lock:
-            cursor = self._db.execute("DELETE FROM idempotency WHERE created < ?", (time.time() - older_than_seconds,))
-            return cursor.rowcount
 
     # request counts
     def count_request(self, system: str, method: str, path: str, status: int) -> None:

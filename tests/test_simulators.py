@@ -342,3 +342,14 @@ def test_a_retry_before_retry_after_is_recorded(http, sim):
     http.get("/zendesk/api/v2/organizations/77", headers=headers)  # at once: too early
     early = [e for e in http.get("/_sim/requests").json()["early_retries"] if e["correlation_id"] == "early-1"]
     assert len(early) == 1 and early[0]["early_by_s"] > 0.5
+
+
+def test_zendesk_webhook_signature_verifies_and_refuses_tampering():
+    from models import signatures
+
+    body, stamp = b'{"type":"ticket.created"}', "2026-11-25T15:00:00Z"
+    signature = signatures.zendesk("zd-secret", body, stamp)
+    signatures.verify_zendesk("zd-secret", body, signature, stamp)
+    for bad in ((b'{"type":"x"}', signature, stamp), (body, signature, "2026-11-25T15:00:01Z"), (body, None, stamp)):
+        with pytest.raises(signatures.SignatureError):
+            signatures.verify_zendesk("zd-secret", *bad)
