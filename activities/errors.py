@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 
+import structlog
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
@@ -13,9 +14,12 @@ from connectors.errors import BusinessRuleError, ConnectorError, RateLimited, Un
 from connectors.http import correlation_id
 from models.steps import StepInput
 
+log = structlog.get_logger("q2c.activity")
+VENDOR_ERRORS = "q2c_vendor_errors"
 RATE_LIMITED = "RateLimited"
 TRANSIENT = "Transient"
 UNAUTHORIZED = "Unauthorized"
+ERROR_CLASS = {RATE_LIMITED: "rate_limited", TRANSIENT: "transient", UNAUTHORIZED: "unauthorized"}
 
 
 def to_application_error(error: ConnectorError) -> ApplicationError:
@@ -39,7 +43,14 @@ def vendor_step(step: StepInput) -> Iterator[None]:
     try:
         yield
     except ConnectorError as error:
-        raise to_application_error(error) from error
+        failure = to_application_error(error)
+        kind = "business" if failure.non_retryable else ERROR_CLASS.get(failure.type or "", "transient")
+        log.warning("vendor call failed", system=error.system, code=error.code, error_class=kind, error=str(error))
+        if activity.in_activity():
+            activity.metric_meter().create_counter(
+                VENDOR_ERRORS, "failed vendor calls by system and class; all but business errors are retried"
+            ).add(1, {"system": error.system, "error_class": kind})
+        raise failure from error
     finally:
         correlation_id.reset(token)
 

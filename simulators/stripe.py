@@ -49,7 +49,7 @@ def error(
     }
     if param:
         body["param"] = param
-    should_retry = status >= 500 or status == 429 or code == "lock_timeout"
+    should_retry = status >= 500 or status in (409, 429) or code == "lock_timeout"
     headers = {"Stripe-Should-Retry": "true" if should_retry else "false", "Request-Id": f"req_{time.time_ns()}"}
     if retry_after is not None:
         headers["Retry-After"] = f"{retry_after:g}"
@@ -84,6 +84,8 @@ def create_app(ctx: SimContext) -> FastAPI:
                 return False
             return user == ctx.settings.stripe_key
         return False
+
+    in_flight: set[str] = set()
 
     @app.middleware("http")
     async def gate(request: Request, call_next: Any) -> Response:
@@ -131,11 +133,23 @@ def create_app(ctx: SimContext) -> FastAPI:
                 media_type="application/json",
                 headers={"Idempotent-Replayed": "true", "Idempotency-Key": key},
             )
-        response = await call_next(request)
-        chunks = [chunk async for chunk in response.body_iterator]
-        content = b"".join(c if isinstance(c, bytes) else c.encode() for c in chunks)
-        if 200 <= response.status_code < 300 or response.status_code >= 500:
-            store.save_response(SYSTEM, key, fingerprint, response.status_code, content.decode())
+        if key in in_flight:  # Stripe answers a concurrent reuse of a key with 409; retrying is right
+            return error(
+                409,
+                "idempotency_key_in_use",
+                "There is currently another in-progress request using this Idempotency Key (that probably means "
+                f"you submitted twice, and the other request is still going through): {key}. Please try again later.",
+                kind="idempotency_error",
+            )
+        in_flight.add(key)
+        try:
+            response = await call_next(request)
+            chunks = [chunk async for chunk in response.body_iterator]
+            content = b"".join(c if isinstance(c, bytes) else c.encode() for c in chunks)
+            if 200 <= response.status_code < 300 or response.status_code >= 500:
+                store.save_response(SYSTEM, key, fingerprint, response.status_code, content.decode())
+        finally:
+            in_flight.discard(key)
         headers = {k: v for k, v in response.headers.items() if k.lower() != "content-length"}
         return Response(content, status_code=response.status_code, headers={**headers, "Idempotency-Key": key})
 

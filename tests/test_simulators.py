@@ -1,8 +1,10 @@
 """The simulators answer in each vendor's dialect, over real HTTP."""
 
+import asyncio
 import json
 import threading
 import time
+import uuid
 
 import httpx
 import pytest
@@ -353,3 +355,20 @@ def test_zendesk_webhook_signature_verifies_and_refuses_tampering():
     for bad in ((b'{"type":"x"}', signature, stamp), (body, signature, "2026-11-25T15:00:01Z"), (body, None, stamp)):
         with pytest.raises(signatures.SignatureError):
             signatures.verify_zendesk("zd-secret", *bad)
+
+
+async def test_stripe_concurrent_requests_with_one_key_make_one_record(sim):
+    """A key reused while its first request is in flight gets Stripe's retryable 409, never a second record."""
+    key = f"race-{uuid.uuid4()}"
+    form = {"name": "Race Co", "email": f"{key}@race.example"}
+    async with httpx.AsyncClient(base_url=f"{sim.url}/stripe", headers=ST) as web:
+        answers = await asyncio.gather(
+            *(web.post("/v1/customers", data=form, headers={"Idempotency-Key": key}) for _ in range(8))
+        )
+    statuses = sorted(a.status_code for a in answers)
+    assert set(statuses) <= {200, 409} and 200 in statuses, statuses
+    for refused in (a for a in answers if a.status_code == 409):
+        assert refused.headers["stripe-should-retry"] == "true"
+        assert refused.json()["error"]["type"] == "idempotency_error"
+    assert len({a.json()["id"] for a in answers if a.status_code == 200}) == 1
+    assert len(sim.store.find("stripe", "customer", "email", form["email"])) == 1

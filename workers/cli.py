@@ -76,7 +76,12 @@ def simulators(
 def demo() -> None:
     """Start the embedded stack, close 28 deals, and check every outcome in every system."""
     from workers.demo import run_demo
+    from workers.logs import configure_logging
 
+    log = Path(".q2c/demo.log")
+    log.parent.mkdir(parents=True, exist_ok=True)
+    configure_logging("json", settings().log_level, stream=log.open("w"))
+    console.print(f"service logs (JSON) go to {log}")
     raise typer.Exit(asyncio.run(run_demo(console)))
 
 
@@ -86,7 +91,14 @@ def dev(home: Path = typer.Option(Path(".q2c"), help="where Temporal's and the s
     from workers.stack import Stack
 
     async def run() -> None:
-        async with Stack(home=home) as stack:
+        config = settings()
+        ring, token = config.key_ring(), config.codec_server_token
+        async with Stack(
+            home=home,
+            ring=ring,
+            codec_token=token.get_secret_value() if token else None,
+            traces=config.traces or "console",
+        ) as stack:
             console.print(
                 f"Temporal {stack.ports.temporal}, UI {stack.ui_url}, ingress {stack.ingress_url}, "
                 f"simulators {stack.simulators_url}. Close a deal with:\n"
@@ -101,18 +113,35 @@ def dev(home: Path = typer.Option(Path(".q2c"), help="where Temporal's and the s
     asyncio.run(run())
 
 
+def _observe(service: str) -> None:
+    """Logs and traces for a long-running service, from Q2C_LOG_* and Q2C_TRACES / OTEL_*."""
+    from workers.logs import configure_logging
+    from workers.telemetry import configure_tracing
+
+    config = settings()
+    configure_logging(config.log_format, config.log_level)
+    configure_tracing(service, config.traces)
+
+
 @app.command()
 def worker() -> None:
     """Run the worker service (Temporal connection from TEMPORAL_* / temporal.toml); SIGTERM drains it."""
+    from workers.telemetry import metrics_runtime
     from workers.worker import run_worker
 
+    _observe("q2c-worker")
+    bind = settings().metrics_bind
+
     async def run() -> None:
-        client = await _client()
+        client = await connect(settings().temporal_profile, runtime=metrics_runtime(bind) if bind else None)
         try:
             await register_search_attributes(client)
         except RPCError as error:  # Temporal Cloud: add them in the UI or with tcld
             console.print(f"[yellow]could not register search attributes ({error.message}); add them once[/yellow]")
-        console.print(f"worker on task queue {settings().task_queue} at {client.service_client.config.target_host}")
+        console.print(
+            f"worker on task queue {settings().task_queue} at {client.service_client.config.target_host}"
+            + (f", metrics on http://{bind}/metrics" if bind else "")
+        )
         await run_worker(client, settings().task_queue)
 
     asyncio.run(run())
@@ -125,14 +154,54 @@ def ingress(
     """Run the webhook ingress (POST /webhooks/hubspot)."""
     from workers.ingress import create_ingress
 
+    _observe("q2c-ingress")
     config = settings()
     uvicorn.run(
         create_ingress(config),
         host=host or config.ingress_host,
         port=port or config.ingress_port,
-        log_level="info",
+        log_config=None,  # uvicorn's loggers go through q2c's structlog handler
         timeout_graceful_shutdown=10,
     )
+
+
+@app.command("codec-server")
+def codec_server(
+    host: str = typer.Option(None, envvar="Q2C_CODEC_SERVER_HOST"),
+    port: int = typer.Option(None, envvar="Q2C_CODEC_SERVER_PORT"),
+) -> None:
+    """Serve /encode and /decode so the Temporal UI and CLI can show decrypted payloads to a token holder."""
+    from workers.codec import EncryptionCodec
+    from workers.codec_server import create_codec_server
+
+    _observe("q2c-codec-server")
+    config = settings()
+    ring, token = config.key_ring(), config.codec_server_token
+    if ring is None or token is None:
+        console.print("[red]set Q2C_CODEC_KEYS (or Q2C_CODEC_KEYS_FILE) and Q2C_CODEC_SERVER_TOKEN[/red]")
+        raise typer.Exit(2)
+    uvicorn.run(
+        create_codec_server(EncryptionCodec(ring), token.get_secret_value(), config.codec_cors_origins),
+        host=host or config.codec_server_host,
+        port=port or config.codec_server_port,
+        log_config=None,
+        timeout_graceful_shutdown=10,
+    )
+
+
+@app.command("codec-keys")
+def codec_keys(
+    rotate: Path = typer.Option(None, help="a key file to rotate: a new active key, the old ones kept for reading"),
+    key_id: str = typer.Option(None, help="the new key's id (default: today's date)"),
+) -> None:
+    """Print a new key file (JSON) for Q2C_CODEC_KEYS_FILE, or the rotated contents of an existing one."""
+    import datetime
+
+    from workers.codec import KeyRing
+
+    new_id = key_id or datetime.date.today().isoformat()
+    ring = KeyRing.load(rotate).rotated(new_id) if rotate else KeyRing.generate(new_id)
+    print(ring.dump())
 
 
 @app.command()

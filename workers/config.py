@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Literal
+
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from models.common import Region
 from models.saga import TASK_QUEUE, SagaPolicy
+from workers.codec import KeyRing
 
 
 class Q2CSettings(BaseSettings):
@@ -22,3 +26,23 @@ class Q2CSettings(BaseSettings):
     )
     hubspot_app_secret: SecretStr = SecretStr("hubspot-app-secret-dev")
     policies: dict[Region, SagaPolicy] = Field(default_factory=dict, description="per-region saga policy")
+
+    log_format: Literal["json", "console"] | None = Field(default=None, description="unset: JSON unless a terminal")
+    log_level: str = "INFO"
+    traces: str | None = Field(default=None, description="otlp, console, file:<path>, off; unset: OTLP if configured")
+    metrics_bind: str | None = Field(default=None, description="worker's Prometheus endpoint, e.g. 0.0.0.0:9464")
+
+    codec_keys: SecretStr | None = Field(default=None, description="id=base64key,...; the first one encrypts")
+    codec_keys_file: Path | None = Field(default=None, description='JSON {"active": id, "keys": {id: base64}}')
+    codec_server_host: str = "127.0.0.1"
+    codec_server_port: int = 8081
+    codec_server_token: SecretStr | None = None
+    codec_cors_origins: list[str] = Field(default_factory=lambda: ["http://localhost:8233", "http://localhost:8080"])
+
+    def key_ring(self) -> KeyRing | None:
+        """Payload encryption keys, from the environment or a secrets file; None leaves payloads plain."""
+        if self.codec_keys is not None:
+            return KeyRing.parse(self.codec_keys.get_secret_value())
+        if self.codec_keys_file is not None:
+            return KeyRing.load(self.codec_keys_file)
+        return None

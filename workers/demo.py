@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import secrets
 import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
+from opentelemetry import trace
 from rich.console import Console
 from rich.live import Live
 from rich.table import Table
@@ -17,9 +20,11 @@ from temporalio.client import Client, WorkflowHandle
 from models.saga import CancelRequest, CreditDecision, SagaStatus, Stage, saga_id
 from simulators.store import Store
 from workers.audit import audit
+from workers.codec import KeyRing
 from workers.stack import Stack
 
 DEADLINE_S = 180
+BUSINESS_LABELS = {"outcome", "reason", "decision", "milestone", "system", "error_class"}
 
 
 @dataclass
@@ -63,7 +68,11 @@ def plan(store: Store, manifest: dict[str, Any]) -> list[Scenario]:
 
 async def run_demo(console: Console, home: Path = Path(".q2c/demo")) -> int:
     console.print("[bold]q2c demo[/bold]: starting Temporal's dev server, the simulators, the ingress and a worker")
-    async with Stack(home=home, fresh=True) as stack:
+    token = secrets.token_urlsafe(16)
+    stack = Stack(
+        home=home, fresh=True, ring=KeyRing.generate("demo"), codec_token=token, traces=f"file:{home / 'traces.jsonl'}"
+    )
+    async with stack:
         assert stack.client is not None and stack.sim_app is not None
         store: Store = stack.sim_app.state.ctx.store  # type: ignore[attr-defined]
         scenarios = plan(store, stack.sim_app.state.manifest)  # type: ignore[attr-defined]
@@ -102,7 +111,66 @@ async def run_demo(console: Console, home: Path = Path(".q2c/demo")) -> int:
                 (await admin.post(f"/hubspot/deals/{s.deal_id}/close")).raise_for_status()
         await drive(console, stack.client, scenarios)
         verify(store, scenarios)
-        return report(console, stack, scenarios)
+        problems = await observe(console, stack, scenarios)
+        console.print(
+            f"payloads are encrypted; the UI decodes them through {stack.codec_url} "
+            f"(open {stack.codec_url}/authorize once with token {token})"
+        )
+        return report(console, stack, scenarios) or int(bool(problems))
+
+
+async def observe(console: Console, stack: Stack, scenarios: list[Scenario]) -> list[str]:
+    """Show what an operator's tools see: one saga's trace, the business metrics, ciphertext at rest."""
+    problems: list[str] = []
+    happy = next(s for s in scenarios if s.expected is Stage.COMPLETED and s.handle is not None)
+    assert happy.handle is not None
+    trace.get_tracer_provider().force_flush()  # type: ignore[attr-defined]
+    spans = [json.loads(line) for line in (stack.home / "traces.jsonl").read_text().splitlines()]
+    start = next((x for x in spans if x["attributes"].get("temporalWorkflowID") == happy.workflow_id), None)
+    if start is None:
+        problems.append(f"no trace for {happy.workflow_id}")
+    else:
+        mine = [x for x in spans if x["trace_id"] == start["trace_id"]]
+        urls = [str(x["attributes"].get("url.full") or x["attributes"].get("http.url") or "") for x in mine]
+        calls = [u.removeprefix(stack.simulators_url) for u in urls if u.startswith(stack.simulators_url)]
+        calls = [call for call in calls if not call.startswith("/_sim")]  # the demo closing the deal
+        systems = sorted({call.split("/")[1] for call in calls})
+        activities = [x for x in mine if x["name"].startswith("RunActivity:")]
+        webhook = any(x["name"] == "POST /webhooks/hubspot" and x["kind"] == "SERVER" for x in mine)
+        console.print(
+            f"\ntrace {start['trace_id']} ({happy.workflow_id}): webhook {'yes' if webhook else 'MISSING'}, "
+            f"{len(activities)} activities, {len(calls)} vendor calls to {', '.join(systems)}"
+        )
+        if not webhook or len(systems) < 4:
+            problems.append("the trace does not reach from the webhook to every system")
+    async with httpx.AsyncClient() as web:
+        metrics = (await web.get(stack.metrics_url)).text
+    kpis: dict[str, float] = {}
+    for line in metrics.splitlines():
+        if line.startswith("q2c_") and "_bucket" not in line:
+            name, value = line.rsplit(" ", 1)
+            labels = [p for p in name.split("{", 1)[-1].rstrip("}").split(",") if p.split("=")[0] in BUSINESS_LABELS]
+            key = f"{name.split('{')[0]}{{{','.join(labels)}}}"
+            kpis[key] = kpis.get(key, 0.0) + float(value)
+    console.print(f"business metrics on {stack.metrics_url}:")
+    for key, total in kpis.items():
+        console.print(f"  {key} {total:g}")
+    if not any(key.startswith("q2c_sagas_finished_total") for key in kpis):
+        problems.append("the metrics endpoint serves no business metrics")
+    raw = b"".join(e.SerializeToString() for e in (await happy.handle.fetch_history()).events)
+    store: Store = stack.sim_app.state.ctx.store  # type: ignore[attr-defined]
+    assert happy.status is not None and happy.status.customer_id is not None
+    company = store.require("hubspot", "companies", happy.status.customer_id)["properties"]
+    exposed = [
+        company[k] for k in ("contact_email", "address", "vat_number") if company[k] and company[k].encode() in raw
+    ]
+    at_rest = f"PLAIN TEXT: {', '.join(exposed)}" if exposed else "no email, address or tax id in plain text"
+    console.print(f"history of {happy.workflow_id} at rest: {at_rest}")
+    if exposed:
+        problems.append("customer data in plain text in the history")
+    for problem in problems:
+        console.print(f"[red]{problem}[/red]")
+    return problems
 
 
 async def drive(console: Console, client: Client, scenarios: list[Scenario]) -> None:

@@ -8,6 +8,8 @@ from contextlib import asynccontextmanager
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+from opentelemetry.trace import TracerProvider
 from pydantic import ValidationError
 from temporalio.client import Client
 from temporalio.service import RPCError
@@ -32,9 +34,15 @@ def _problem(status: int, message: str) -> JSONResponse:
 
 
 def create_ingress(
-    settings: Q2CSettings, client: Client | None = None, connect: Callable[[], Awaitable[Client]] | None = None
+    settings: Q2CSettings,
+    client: Client | None = None,
+    connect: Callable[[], Awaitable[Client]] | None = None,
+    tracer_provider: TracerProvider | None = None,
 ) -> FastAPI:
-    """The ingress app; give it a client, or a way to connect one when it starts."""
+    """The ingress app; give it a client, or a way to connect one when it starts.
+
+    Each request is a server span, the root of the saga's trace; the saga starts inside it.
+    """
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -101,6 +109,7 @@ def create_ingress(
                 continue
             deals.remove(str(event.objectId))
             correlation = request.headers.get("x-correlation-id") or f"hubspot-{event.portalId}-{event.eventId}"
+            structlog.contextvars.bind_contextvars(correlation_id=correlation, deal_id=str(event.objectId))
             try:
                 saga = await start_saga(
                     app.state.client,
@@ -119,4 +128,5 @@ def create_ingress(
             )
         return JSONResponse({"started": started, "joined": joined, "ignored": len(events) - len(started) - len(joined)})
 
+    FastAPIInstrumentor.instrument_app(app, tracer_provider=tracer_provider, excluded_urls="healthz")
     return app

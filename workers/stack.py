@@ -12,6 +12,7 @@ from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 from temporalio.client import Client
 from temporalio.worker import Worker
@@ -26,8 +27,11 @@ from simulators.app import create_app
 from simulators.context import SimulatorSettings
 from simulators.server import BackgroundServer
 from simulators.store import Store
+from workers.codec import EncryptionCodec, KeyRing
+from workers.codec_server import create_codec_server
 from workers.config import Q2CSettings
 from workers.ingress import create_ingress
+from workers.telemetry import configure_tracing, metrics_runtime
 from workers.temporal import connect
 from workers.worker import activities_for, build_worker
 from workflows import search
@@ -53,6 +57,8 @@ class Ports:
     ui: int = 8233
     ingress: int = 8000
     simulators: int = 8100
+    codec: int = 8081
+    metrics: int = 9464
 
 
 @dataclass
@@ -63,6 +69,9 @@ class Stack:
     ports: Ports = field(default_factory=Ports)
     fresh: bool = False
     settings: Q2CSettings = field(default_factory=Q2CSettings)
+    ring: KeyRing | None = None
+    codec_token: str | None = None
+    traces: str | None = None
     client: Client | None = None
     simulators: BackgroundServer | None = None
     sim_app: object | None = None
@@ -72,6 +81,14 @@ class Stack:
     @property
     def ui_url(self) -> str:
         return f"http://localhost:{self.ports.ui}"
+
+    @property
+    def metrics_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports.metrics}/metrics"
+
+    @property
+    def codec_url(self) -> str:
+        return f"http://localhost:{self.ports.codec}"
 
     @property
     def ingress_url(self) -> str:
@@ -96,12 +113,24 @@ class Stack:
         return self
 
     async def _start(self) -> None:
+        configure_tracing("q2c-dev", self.traces)
         args = dev_server_args(self.ports.temporal, ui_port=self.ports.ui, db=self.home / "temporal.db")
+        if self.ring is not None:
+            if not self.codec_token:
+                raise ValueError("payload encryption in the dev stack needs a codec server token too")
+            codec = create_codec_server(EncryptionCodec(self.ring), self.codec_token, self.settings.codec_cors_origins)
+            self._exit.callback(BackgroundServer(codec, port=self.ports.codec).start().stop)
+            args += ["--ui-codec-endpoint", self.codec_url]
         with (self.home / "temporal.log").open("ab") as log:
             self._server = await asyncio.create_subprocess_exec(*args, stdout=log, stderr=subprocess.STDOUT)
         address = f"127.0.0.1:{self.ports.temporal}"
         server = self._server
-        self.client = await connect_when_up(address, lambda: server.returncode is None)
+        self.client = await connect_when_up(
+            address,
+            lambda: server.returncode is None,
+            ring=self.ring,
+            runtime=metrics_runtime(f"127.0.0.1:{self.ports.metrics}"),
+        )
 
         store = Store(str(self.home / "simulators.db"))
         sim_settings = SimulatorSettings(
@@ -115,7 +144,7 @@ class Stack:
         self.simulators = BackgroundServer(self.sim_app, port=self.ports.simulators, lifespan="off").start()
 
         async def ingress_client() -> Client:
-            return await connect(None, target_host=address, namespace="default")
+            return await connect(None, target_host=address, namespace="default", ring=self.ring)
 
         ingress = create_ingress(self.settings, connect=ingress_client)
         self._exit.callback(BackgroundServer(ingress, port=self.ports.ingress).start().stop)
@@ -152,14 +181,14 @@ def dev_server_args(port: int, *, ui_port: int | None = None, db: Path | None = 
     return args
 
 
-async def connect_when_up(address: str, alive: Callable[[], bool], within: float = 30.0) -> Client:
+async def connect_when_up(address: str, alive: Callable[[], bool], within: float = 30.0, **options: Any) -> Client:
     """A client once the server at `address` answers; fails early if the server process died."""
     deadline = asyncio.get_running_loop().time() + within
     while True:
         if not alive():
             raise RuntimeError("the Temporal dev server exited; see its log")
         try:
-            return await connect(None, target_host=address, namespace="default")
+            return await connect(None, target_host=address, namespace="default", **options)
         except RuntimeError:
             if asyncio.get_running_loop().time() > deadline:
                 raise

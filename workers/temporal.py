@@ -4,14 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
+from opentelemetry.trace import Tracer
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest, ListSearchAttributesRequest
 from temporalio.client import Client
+from temporalio.contrib.opentelemetry import TracingInterceptor
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.envconfig import ClientConfig
+from temporalio.runtime import Runtime
 from temporalio.service import RPCError, RPCStatusCode
 
+from workers.codec import KeyRing, encrypted
 from workflows import search
+
+FROM_SETTINGS: Any = object()
 
 _INDEX = {"Keyword": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD, "Double": IndexedValueType.INDEXED_VALUE_TYPE_DOUBLE}
 
@@ -28,8 +34,29 @@ def connect_config(profile: str | None = None) -> dict[str, Any]:
     return config
 
 
-async def connect(profile: str | None = None, **overrides: Any) -> Client:
-    return await Client.connect(**{**connect_config(profile), **overrides}, data_converter=pydantic_data_converter)
+async def connect(
+    profile: str | None = None,
+    *,
+    ring: KeyRing | None = FROM_SETTINGS,
+    runtime: Runtime | None = None,
+    tracer: Tracer | None = None,
+    **overrides: Any,
+) -> Client:
+    """A client with q2c's converter, payload encryption (when keys are configured) and tracing.
+
+    The tracing interceptor is also a worker interceptor, so a worker built on this client traces its
+    workflows and activities too; without a tracer provider its spans cost next to nothing.
+    """
+    if ring is FROM_SETTINGS:
+        from workers.config import Q2CSettings
+
+        ring = Q2CSettings().key_ring()
+    return await Client.connect(
+        **{**connect_config(profile), **overrides},
+        data_converter=encrypted(pydantic_data_converter, ring),
+        interceptors=[TracingInterceptor(tracer)],
+        runtime=runtime,
+    )
 
 
 async def register_search_attributes(client: Client) -> list[str]:

@@ -22,6 +22,7 @@ from connectors.netsuite import NetSuiteClient
 from connectors.settings import HubSpotSettings, NetSuiteSettings, StripeSettings, ZendeskSettings
 from connectors.stripe import StripeClient
 from connectors.zendesk import ZendeskClient
+from workers.telemetry import ActivityContext
 from workflows.quote_to_cash import QuoteToCash
 
 
@@ -61,6 +62,8 @@ PASSTHROUGH = (
     "pydantic_core",
     "httpx",
     "structlog",
+    "opentelemetry",
+    "workflows.kpis",
     "workflows.compensation",
     "workflows.options",
     "workflows.search",
@@ -79,6 +82,7 @@ def build_worker(client: Client, task_queue: str, activities: list[Callable[...,
         workflows=[QuoteToCash],
         activities=activities,
         workflow_runner=sandbox_runner(),
+        interceptors=[ActivityContext()],
         graceful_shutdown_timeout=timedelta(seconds=30),
     )
 

@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 from temporalio import workflow
 
+from workflows import kpis
 from workflows.saga import TERMINAL, Saga, SagaStopped
 from workflows.terms import contract_term, highest_tier
 
@@ -79,6 +80,7 @@ class QuoteToCash(Saga):
     # ---- the process ----
     @workflow.run
     async def run(self, saga: SagaInput) -> SagaResult:
+        kpis.started()
         try:
             await self.fulfil()
             self.set_stage(Stage.COMPLETED)
@@ -92,6 +94,7 @@ class QuoteToCash(Saga):
                     SagaError(step=self.current_step(), type="WorkflowCancelled", message="the workflow was cancelled"),
                 )
             )
+        kpis.finished(self.state.stage.value)
         if self.cancelled_by_temporal:
             raise asyncio.CancelledError("cancelled after compensating")  # shows as Canceled in Temporal
         return SagaResult(
@@ -154,6 +157,7 @@ class QuoteToCash(Saga):
             ),
         )
         self.state.external_ids["erp_order_number"] = order.order_number
+        kpis.milestone("order_accepted")
         await self.step(
             "write_back_order",
             CrmActivities.update_deal,
@@ -206,6 +210,7 @@ class QuoteToCash(Saga):
                 await self.subscribe(
                     frequency.value, customer, {prices[line.sku]: int(line.quantity) for line in lines}
                 )
+        kpis.milestone("invoice_posted")
         await self.step(
             "milestone_invoiced",
             CrmActivities.update_deal,
@@ -261,6 +266,8 @@ class QuoteToCash(Saga):
             provision,
             external_id=lambda o: o.organization_id,
         )
+        kpis.milestone("entitled")
+        kpis.entitled(workflow.now() - workflow.info().start_time)
         self.undo.push(
             "provision_entitlement",
             "revoke the entitlement",
@@ -291,6 +298,7 @@ class QuoteToCash(Saga):
         self.state.hold = hold
         self.state.holds.append(hold)
         self.set_stage(Stage.ON_HOLD)
+        kpis.parked(hold.reason)
         await self.step(
             "note_hold",
             CrmActivities.update_deal,
@@ -308,6 +316,7 @@ class QuoteToCash(Saga):
         else:
             verdict, by, note = "expired", "policy", f"no decision by the deadline; policy: {policy.on_hold_expiry}"
         hold.decision, hold.decided_by, hold.decided_at, hold.note = verdict, by, workflow.now(), note
+        kpis.hold_decided(hold.reason, verdict, workflow.now() - hold.since)
         self.state.hold = None
         self.check_cancel()
         if verdict == "rejected" or (verdict == "expired" and policy.on_hold_expiry == "reject"):

@@ -147,6 +147,9 @@ class Saga:
                 ),
             )
 
+    def log_context(self) -> dict[str, str]:
+        return {"correlation_id": self.saga.correlation_id, "deal_id": self.saga.deal_id}
+
     def current_step(self) -> str:
         return self.state.steps[-1].name if self.state.steps else "start"
 
@@ -157,6 +160,8 @@ class Saga:
         return UpdateDeal(deal_id=self.saga.deal_id, properties=properties)
 
     def set_stage(self, stage: Stage) -> None:
+        if stage is not self.state.stage:  # replay-safe: Temporal's workflow logger is silent on replay
+            workflow.logger.info("saga stage %s", stage.value, extra={"stage": stage.value, **self.log_context()})
         self.state.stage = stage
         updates: list[SearchAttributeUpdate[Any]] = [
             search.STAGE.value_set(stage.value),
