@@ -5,8 +5,10 @@ from __future__ import annotations
 import io
 import json
 import logging
+import re
 import uuid
 from collections import defaultdict
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -141,6 +143,9 @@ async def test_the_worker_serves_business_metrics_on_its_prometheus_endpoint(ts_
     assert value(kpis.DEAL_TO_ENTITLEMENT + "_count") == 1
     assert value("q2c_vendor_errors_total", system="stripe", error_class="business") == 1
     assert "temporal_workflow_completed" in text  # the SDK's own metrics share the endpoint
+    dashboard = (Path(__file__).parent.parent / "deploy/grafana/dashboards/q2c.json").read_text()
+    for sdk_metric in set(re.findall(r"\b(temporal_\w+)", dashboard)):
+        assert f"\n{sdk_metric}" in text, f"the dashboard charts {sdk_metric}, which the worker does not serve"
 
 
 @pytest.fixture
