@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date
 
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
 from activities.errors import attempt, vendor_step
 from connectors.netsuite import NetSuiteClient
-from models.orders import OrderLine, SalesOrder
+from models.orders import InvoiceStatus, OrderLine, SalesOrder
 from models.steps import (
+    AwaitErpPayment,
     CheckCredit,
     CloseOrder,
     CreateOrder,
@@ -17,6 +20,7 @@ from models.steps import (
     CreditInvoice,
     CustomerUpserted,
     Done,
+    ErpPaid,
     ErpProducts,
     InvoiceCreated,
     InvoiceOrder,
@@ -24,6 +28,8 @@ from models.steps import (
     ResolveProducts,
     UpsertCustomer,
 )
+
+HEARTBEAT_EVERY_S = 10.0
 
 
 class ErpActivities:
@@ -49,7 +55,7 @@ class ErpActivities:
         with vendor_step(step):
             position = await self.netsuite.credit_position(step.erp_customer_id)
         return CreditChecked(
-            allowed=position.allows(step.order_total),
+            allowed=position.allows(step.order_total, step.limit_share),
             limit=position.limit,
             exposure=position.exposure,
             attempt=attempt(),
@@ -86,6 +92,28 @@ class ErpActivities:
         with vendor_step(step):
             invoice = await self.netsuite.invoice_order(step.order_id, step.idempotency_key, step.item_ids)
         return InvoiceCreated(invoice=invoice, attempt=attempt())
+
+    @activity.defn(name="erp.await_invoice_payment")
+    async def await_invoice_payment(self, step: AwaitErpPayment) -> ErpPaid:
+        """NetSuite sends no events: poll the invoice until it is paid, heartbeating so a cancel is heard.
+
+        A failed poll is logged and polled again; only the workflow's deadline (a cancel) ends the wait.
+        """
+        while True:
+            try:
+                with vendor_step(step):
+                    invoice = await self.netsuite.get_invoice(step.invoice_id)
+                if invoice.status is InvoiceStatus.PAID:
+                    return ErpPaid(invoice_id=step.invoice_id, amount_paid=invoice.total, attempt=attempt())
+            except ApplicationError as error:
+                if error.non_retryable:
+                    raise
+            waited = 0.0
+            while waited < step.poll_seconds:
+                activity.heartbeat(step.invoice_id)
+                pause = min(HEARTBEAT_EVERY_S, step.poll_seconds - waited)
+                await asyncio.sleep(pause)
+                waited += pause
 
     @activity.defn(name="erp.credit_invoice")
     async def credit_invoice(self, step: CreditInvoice) -> Done:

@@ -5,8 +5,9 @@ from __future__ import annotations
 from temporalio import activity
 
 from activities.errors import attempt, vendor_step
+from connectors.errors import BusinessRuleError
 from connectors.zendesk import ZendeskClient
-from models.steps import Done, Provision, Provisioned, Revoke, SupportMilestone
+from models.steps import Done, FinanceReview, Provision, Provisioned, Revoke, SupportMilestone, TicketOpened
 from models.support import EntitlementStatus, SupportOrganization
 
 
@@ -37,9 +38,37 @@ class SupportActivities:
             )
         return Done(result="revoked", attempt=attempt())
 
+    @activity.defn(name="support.open_finance_review")
+    async def open_finance_review(self, step: FinanceReview) -> TicketOpened:
+        """An unpaid invoice past the deadline: finance gets a ticket on the customer's organization, once."""
+        with vendor_step(step):
+            org = await self.zendesk.find_organization(step.customer.id)
+            ticket = await self.zendesk.create_ticket(
+                subject=f"Finance review: {step.customer.legal_name} has unpaid invoices",
+                body=f"Deal {step.deal_id}: invoices {', '.join(step.invoice_ids)} are {step.detail}.",
+                organization_id=org.id if org else None,
+                external_id=step.idempotency_key,
+                tags=["q2c", "finance_review", "payment_overdue"],
+                idempotency_key=step.idempotency_key,
+            )
+        return TicketOpened(ticket_id=ticket, attempt=attempt())
+
     @activity.defn(name="support.record_milestone")
     async def record_milestone(self, step: SupportMilestone) -> Done:
         """So an agent sees invoice and contract status without opening the ERP."""
         with vendor_step(step):
-            await self.zendesk.update_organization_fields(step.customer.id, step.fields)
+            try:
+                await self.zendesk.update_organization_fields(step.customer.id, step.fields)
+            except BusinessRuleError as refused:
+                if refused.code != "BlankValue":
+                    raise
+                # No organization yet (entitlement gated on payment): create it, not yet entitled.
+                await self.zendesk.upsert_organization(
+                    SupportOrganization(
+                        external_id=step.customer.id,
+                        name=step.customer.legal_name,
+                        entitlement_status=EntitlementStatus.PENDING,
+                        invoice_status=step.fields.get("invoice_status"),
+                    )
+                )
         return Done(attempt=attempt())

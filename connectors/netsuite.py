@@ -110,7 +110,10 @@ class NetSuiteClient(VendorClient):
         details = body.get("o:errorDetails") or [{}]
         path = details[0].get("o:errorPath")
         message = details[0].get("detail") or body.get("title") or response.text[:300]
-        return details[0].get("o:errorCode"), message + (f" (at {path})" if path else "")
+        code = details[0].get("o:errorCode")
+        if code == "USER_ERROR" and path == "entity.defaultTaxReg":
+            code = "MISSING_TAX_REGISTRATION"  # a person can fix it in the ERP; the saga parks for them
+        return code, message + (f" (at {path})" if path else "")
 
     @staticmethod
     def _id_from_location(response: httpx.Response) -> str:

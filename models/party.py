@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from models.common import LifecycleStage, Region
@@ -66,5 +68,6 @@ class CreditPosition(BaseModel):
     def exposure(self) -> Money:
         return self.balance + self.unbilled_orders
 
-    def allows(self, order_total: Money) -> bool:
-        return self.limit is None or self.exposure + order_total <= self.limit
+    def allows(self, order_total: Money, share: Decimal = Decimal(1)) -> bool:
+        """Within `share` of the limit (a region may keep headroom); no limit set allows anything."""
+        return self.limit is None or self.exposure + order_total <= self.limit * share

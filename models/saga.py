@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from decimal import Decimal
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from models.common import Region
 from models.money import Money
@@ -28,6 +29,8 @@ class Stage(StrEnum):
     ORDERING = "ordering"
     INVOICING = "invoicing"
     PROVISIONING = "provisioning"
+    AWAITING_PAYMENT = "awaiting_payment"
+    NEEDS_ATTENTION = "needs_attention"
     COMPLETED = "completed"
     COMPENSATING = "compensating"
     COMPENSATED = "compensated"
@@ -36,18 +39,39 @@ class Stage(StrEnum):
 
 
 class EntitlementGate(StrEnum):
-    """When support is switched on: as soon as the order exists, or once it is invoiced."""
+    """When support is switched on: once the order exists, once it is invoiced, or once it is paid."""
 
     ON_ORDER = "on_order"
     ON_INVOICE = "on_invoice"
+    ON_PAYMENT = "on_payment"
+
+
+TaxField = Literal["tax_registration", "billing_address"]
 
 
 class SagaPolicy(BaseModel):
-    """Per-region rules, resolved by whoever starts the saga so the workflow stays deterministic."""
+    """Per-region rules, from configuration, carried in the saga's input so the workflow stays deterministic."""
 
     credit_hold_deadline: timedelta = timedelta(hours=72)
     on_hold_expiry: Literal["reject", "approve"] = "reject"
+    credit_limit_share: Decimal = Field(
+        default=Decimal(1), gt=0, le=1, description="share of the ERP credit limit an order may use before review"
+    )
     entitlement_gate: EntitlementGate = EntitlementGate.ON_INVOICE
+    required_tax_fields: list[TaxField] = Field(
+        default_factory=list, description="customer fields the deal's company must have before any write"
+    )
+    payment_deadline: timedelta | None = Field(
+        default=None,
+        description="follow the invoices until paid, up to this long; then flag support and open a finance ticket",
+    )
+    payment_poll_interval: timedelta = Field(default=timedelta(hours=1), description="how often the ERP is polled")
+
+    @model_validator(mode="after")
+    def _payment_gate_needs_a_deadline(self) -> SagaPolicy:
+        if self.entitlement_gate is EntitlementGate.ON_PAYMENT and self.payment_deadline is None:
+            raise ValueError("entitlement_gate on_payment needs a payment_deadline")
+        return self
 
 
 class SagaInput(BaseModel):
@@ -56,6 +80,7 @@ class SagaInput(BaseModel):
     correlation_id: str = Field(min_length=1)
     region: Region | None = Field(default=None, description="known at start, or taken from the company")
     triggered_by: str = Field(description="webhook:<event id>, cli:<user>, ...")
+    erp_task_queue: str | None = Field(default=None, description="ERP calls' rate-limited queue; default <queue>-erp")
     policy: SagaPolicy = Field(default_factory=SagaPolicy, description="where no regional policy applies")
     policies: dict[Region, SagaPolicy] = Field(default_factory=dict, description="per-region policy, from config")
 
@@ -80,6 +105,69 @@ class CancelRequest(BaseModel):
 
     requested_by: str = Field(min_length=1)
     reason: str = ""
+
+
+class OperatorDecision(BaseModel):
+    """Payload of `retry`, `skip` and `compensate`: who resolved a parked step, and why."""
+
+    by: str = Field(min_length=1)
+    reason: str = ""
+
+
+ExceptionAction = Literal["retry", "skip", "compensate"]
+
+
+class ParkedStep(BaseModel):
+    """A step a person can fix: the saga waits in `needs_attention` instead of failing."""
+
+    code: str = Field(description="missing_erp_mapping, missing_tax_registration, compensation_failed, ...")
+    step: str
+    error: SagaError
+    since: datetime
+    actions: list[ExceptionAction]
+    context: dict[str, str] = Field(default_factory=dict, description="deal, customer, order ids and the like")
+
+
+class Decision(BaseModel):
+    """An operator's resolution of a parked step, as recorded."""
+
+    action: ExceptionAction
+    step: str
+    code: str
+    by: str
+    reason: str
+    at: datetime
+    accepted: bool = True
+    note: str = ""
+
+
+class BillingEvent(BaseModel):
+    """Payload of `billing_event`: a Stripe invoice event, or an ERP invoice's status seen by polling."""
+
+    event_id: str = Field(min_length=1)
+    type: Literal["invoice.finalized", "invoice.paid", "invoice.payment_failed"]
+    system: Literal["billing", "erp"] = "billing"
+    invoice_id: str = Field(min_length=1)
+    created: datetime
+    amount_paid: Money | None = None
+    workflow_id: str | None = Field(default=None, description="from the invoice's subscription metadata")
+
+
+class InvoiceState(BaseModel):
+    system: Literal["billing", "erp"]
+    status: Literal["posted", "payment_failed", "paid"] = "posted"
+    updated_at: datetime | None = None
+    amount_paid: Money | None = None
+
+
+class EventRecord(BaseModel):
+    """Every billing event the saga received, applied or not, and why."""
+
+    event_id: str
+    type: str
+    invoice_id: str
+    received_at: datetime
+    outcome: Literal["applied", "duplicate", "stale", "unknown_invoice"]
 
 
 class StepState(StrEnum):
@@ -139,6 +227,13 @@ class SagaStatus(BaseModel):
     external_ids: dict[str, str] = Field(default_factory=dict)
     compensations: list[Compensation] = Field(default_factory=list)
     error: SagaError | None = None
+    exception: ParkedStep | None = Field(default=None, description="the step waiting for an operator, if any")
+    decisions: list[Decision] = Field(
+        default_factory=list, description="every retry, skip or compensate, with who and why"
+    )
+    invoices: dict[str, InvoiceState] = Field(default_factory=dict, description="invoice id -> payment status")
+    payment: Literal["not_invoiced", "awaiting", "paid", "overdue"] = "not_invoiced"
+    events: list[EventRecord] = Field(default_factory=list, description="billing events received")
     customer_id: str | None = None
     amount: Money | None = None
     cancel: CancelRequest | None = None

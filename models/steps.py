@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 
 from pydantic import BaseModel, Field
 
@@ -55,6 +56,7 @@ class CustomerUpserted(StepOutput):
 class CheckCredit(StepInput):
     erp_customer_id: str
     order_total: Money
+    limit_share: Decimal = Decimal(1)
 
 
 class CreditChecked(StepOutput):
@@ -141,6 +143,27 @@ class Revoke(StepInput):
 class SupportMilestone(StepInput):
     customer: Customer
     fields: dict[str, str | None]
+
+
+class AwaitErpPayment(StepInput):
+    invoice_id: str
+    poll_seconds: float
+
+
+class ErpPaid(StepOutput):
+    invoice_id: str
+    amount_paid: Money | None = None
+
+
+class FinanceReview(StepInput):
+    customer: Customer
+    deal_id: str
+    invoice_ids: list[str]
+    detail: str
+
+
+class TicketOpened(StepOutput):
+    ticket_id: str
 
 
 class Done(StepOutput):

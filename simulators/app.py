@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from decimal import Decimal
 from typing import Any
 
 from fastapi import FastAPI, HTTPException
@@ -131,6 +132,27 @@ def create_app(settings: SimulatorSettings | None = None, store: Store | None = 
             ctx.store.put("stripe", "invoice", invoice_id, invoice)
         apps["stripe"].state.emit("invoice.paid" if outcome == "pay" else "invoice.payment_failed", invoice)
         return invoice
+
+    @admin.post("/netsuite/invoices/{invoice_id}/pay")
+    async def pay_erp_invoice(invoice_id: str) -> Record:
+        """A customer payment applied to an ERP invoice; NetSuite sends nothing, q2c polls."""
+        invoice = ctx.store.get("netsuite", "invoice", invoice_id)
+        if invoice is None:
+            raise HTTPException(404, "no such invoice")
+        if invoice["status"]["id"] != "A":
+            raise HTTPException(400, f"invoice is {invoice['status']['refName']}, not Open")
+        customer = ctx.store.get("netsuite", "customer", str(invoice["entity"]["id"]))
+        if customer is not None:
+            customer["balance"] = float(Decimal(str(customer["balance"])) - Decimal(invoice["amountRemaining"]))
+            ctx.store.put("netsuite", "customer", str(customer["id"]), customer)
+        invoice.update(
+            {
+                "amountRemaining": "0.00",
+                "amountPaid": invoice["total"],
+                "status": {"id": "B", "refName": "Paid In Full"},
+            }
+        )
+        return ctx.store.put("netsuite", "invoice", invoice_id, invoice)
 
     app.mount("/_sim", admin)
     for name, sub in apps.items():

@@ -34,6 +34,7 @@ KNOWN_PROPERTIES: dict[str, set[str]] = {
         "q2c_saga_id",
         "invoice_status",
         "entitlement_status",
+        "payment_status",
         "hubspot_owner_id",
         "q2c_deal_key",
     },

@@ -327,7 +327,9 @@ def create_app(ctx: SimContext) -> FastAPI:
                 "total": amount,
                 "number": None,
                 "due_date": int(time.time()) + 86400 * int(days_until_due or 30),
-                "metadata": meta,
+                # Stripe keeps a subscription's metadata on its invoices here, not in the invoice's own metadata.
+                "metadata": {} if subscription else meta,
+                "subscription_details": {"metadata": meta} if subscription else None,
                 "lines": {"object": "list", "data": lines, "has_more": False},
             },
         )

@@ -227,17 +227,6 @@ async def test_compensation_leaves_nothing_behind_in_any_system(sagas):
     assert deal_properties(sim, deal_id)["q2c_status"] == "compensated"
 
 
-async def test_no_tax_registration_fails_before_anything_is_written(sagas):
-    deal_id = sagas.sim.manifest["deals"]["no_tax"][0]
-    sagas.sim.app.state.apps["hubspot"].state.update(
-        "deals", sagas.sim.store.get("hubspot", "deals", deal_id), {"dealstage": "closedwon"}
-    )
-    result = await sagas.finish(await sagas.start(deal_id), "business_failure_no_tax")
-    assert result.stage is Stage.FAILED and result.compensations == []
-    assert result.error is not None and result.error.type == "USER_ERROR" and result.error.system == "netsuite"
-    assert "Tax registration" in result.error.message
-
-
 async def test_a_deal_that_is_not_closed_won_is_refused_and_noted(sagas):
     deal_id = sagas.new_deal(["PLAT-PRO"], stage="contractsent")
     result = await sagas.finish(await sagas.start(deal_id), "invalid_deal")

@@ -142,7 +142,7 @@ def worker() -> None:
             f"worker on task queue {settings().task_queue} at {client.service_client.config.target_host}"
             + (f", metrics on http://{bind}/metrics" if bind else "")
         )
-        await run_worker(client, settings().task_queue)
+        await run_worker(client, settings().task_queue, erp_activities_per_second=settings().erp_activities_per_second)
 
     asyncio.run(run())
 

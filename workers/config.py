@@ -24,6 +24,9 @@ class Q2CSettings(BaseSettings):
     ingress_public_url: str | None = Field(
         default=None, description="the URL HubSpot calls, as it signs it (behind a proxy it differs from ours)"
     )
+    erp_activities_per_second: float | None = Field(
+        default=20.0, description="task-queue-wide rate limit of ERP calls (Temporal enforces it); unset: none"
+    )
     hubspot_app_secret: SecretStr = SecretStr("hubspot-app-secret-dev")
     policies: dict[Region, SagaPolicy] = Field(default_factory=dict, description="per-region saga policy")
 

@@ -15,7 +15,6 @@ from types import TracebackType
 from typing import Any
 
 from temporalio.client import Client
-from temporalio.worker import Worker
 
 from connectors.hubspot import HubSpotClient
 from connectors.netsuite import NetSuiteClient
@@ -155,7 +154,12 @@ class Stack:
             await self._exit.enter_async_context(c)
             for c in (HubSpotClient(hs), NetSuiteClient(ns), StripeClient(st), ZendeskClient(zd))
         ]
-        worker: Worker = build_worker(self.client, TASK_QUEUE, activities_for(*clients))  # type: ignore[arg-type]
+        worker = build_worker(
+            self.client,
+            TASK_QUEUE,
+            activities_for(*clients),  # type: ignore[arg-type]
+            self.settings.erp_activities_per_second,
+        )
         await self._exit.enter_async_context(worker)
 
     async def __aexit__(

@@ -41,6 +41,7 @@ def activities_for(
         erp.close_sales_order,
         erp.invoice_order,
         erp.credit_invoice,
+        erp.await_invoice_payment,
         billing.resolve_prices,
         billing.subscribe,
         billing.finalize_invoice,
@@ -48,6 +49,7 @@ def activities_for(
         support.provision_entitlement,
         support.revoke_entitlement,
         support.record_milestone,
+        support.open_finance_review,
     ]
 
 
@@ -75,19 +77,60 @@ def sandbox_runner() -> SandboxedWorkflowRunner:
     return SandboxedWorkflowRunner(restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH))
 
 
-def build_worker(client: Client, task_queue: str, activities: list[Callable[..., Any]]) -> Worker:
-    return Worker(
+class Workers:
+    """The saga's worker and the ERP's rate-limited one, started and drained together."""
+
+    def __init__(self, main: Worker, erp: Worker) -> None:
+        self.main, self.erp = main, erp
+        self._stack = AsyncExitStack()
+
+    async def __aenter__(self) -> Workers:
+        await self._stack.enter_async_context(self.main)
+        await self._stack.enter_async_context(self.erp)
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self._stack.aclose()
+
+
+def erp_queue(task_queue: str) -> str:
+    return f"{task_queue}-erp"
+
+
+def build_worker(
+    client: Client,
+    task_queue: str,
+    activities: list[Callable[..., Any]],
+    erp_activities_per_second: float | None = None,
+) -> Workers:
+    """Sagas and CRM, billing and support calls on `task_queue`; ERP calls on `<task_queue>-erp`.
+
+    The ERP queue's rate limit is enforced by the Temporal server across every worker polling it, so a
+    month-end surge queues in Temporal instead of overloading the ERP. ERP activities stay registered on
+    the main queue too, for sagas started before the ERP queue existed.
+    """
+    common: dict[str, Any] = {"interceptors": [ActivityContext()], "graceful_shutdown_timeout": timedelta(seconds=30)}
+    main = Worker(
         client,
         task_queue=task_queue,
         workflows=[QuoteToCash],
         activities=activities,
         workflow_runner=sandbox_runner(),
-        interceptors=[ActivityContext()],
-        graceful_shutdown_timeout=timedelta(seconds=30),
+        **common,
     )
+    erp = Worker(
+        client,
+        task_queue=erp_queue(task_queue),
+        activities=[a for a in activities if isinstance(getattr(a, "__self__", None), ErpActivities)],
+        max_task_queue_activities_per_second=erp_activities_per_second,
+        **common,
+    )
+    return Workers(main, erp)
 
 
-async def run_worker(client: Client, task_queue: str, stop: asyncio.Event | None = None) -> None:
+async def run_worker(
+    client: Client, task_queue: str, stop: asyncio.Event | None = None, erp_activities_per_second: float | None = None
+) -> None:
     """Run until SIGTERM/SIGINT (or `stop`), then let in-flight activities finish before exiting."""
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -101,6 +144,8 @@ async def run_worker(client: Client, task_queue: str, stop: asyncio.Event | None
         netsuite = await stack.enter_async_context(NetSuiteClient(NetSuiteSettings()))
         stripe = await stack.enter_async_context(StripeClient(StripeSettings()))
         zendesk = await stack.enter_async_context(ZendeskClient(ZendeskSettings()))
-        worker = build_worker(client, task_queue, activities_for(hubspot, netsuite, stripe, zendesk))
+        worker = build_worker(
+            client, task_queue, activities_for(hubspot, netsuite, stripe, zendesk), erp_activities_per_second
+        )
         async with worker:
             await stop.wait()

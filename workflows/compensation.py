@@ -14,6 +14,10 @@ with workflow.unsafe.imports_passed_through():
     from models.saga import Compensation
 
 MAX_BACKOFF = timedelta(hours=1)
+REFUSALS_BEFORE_ESCALATION = 3
+
+# Told when an undo keeps failing; answers "retry", "skip", or None to keep retrying on its own.
+Stuck = Callable[["Undo", ActivityError], Awaitable[str | None]]
 
 
 @dataclass(frozen=True)
@@ -24,8 +28,9 @@ class Undo:
 
 
 class Compensations:
-    def __init__(self) -> None:
+    def __init__(self, stuck: Stuck | None = None) -> None:
         self._stack: list[Undo] = []
+        self._stuck = stuck
 
     def push(self, step: str, action: str, run: Callable[[], Awaitable[str]]) -> None:
         self._stack.append(Undo(step, action, run))
@@ -46,16 +51,25 @@ class Compensations:
     async def _unwind(self, done: Callable[[Compensation], None]) -> None:
         while self._stack:
             undo = self._stack.pop()
-            done(Compensation(step=undo.step, action=undo.action, at=workflow.now(), result=await _until_done(undo)))
+            result = await self._until_done(undo)
+            done(Compensation(step=undo.step, action=undo.action, at=workflow.now(), result=result))
 
-
-async def _until_done(undo: Undo) -> str:
-    """Transient errors are retried by the activity's policy; a refusal is retried here, with backoff."""
-    delay = timedelta(seconds=30)
-    while True:
-        try:
-            return await undo.run()
-        except ActivityError as error:
-            workflow.logger.warning("compensation %s refused (%s); retrying in %s", undo.action, error.cause, delay)
-            await workflow.sleep(delay)
-            delay = min(delay * 2, MAX_BACKOFF)
+    async def _until_done(self, undo: Undo) -> str:
+        """Transient errors are retried by the activity's policy; a refusal is retried here, with backoff,
+        and after a few refusals a person is asked to retry or skip (having undone it by hand)."""
+        delay, refusals = timedelta(seconds=30), 0
+        while True:
+            try:
+                return await undo.run()
+            except ActivityError as error:
+                refusals += 1
+                if refusals >= REFUSALS_BEFORE_ESCALATION and self._stuck is not None:
+                    decision = await self._stuck(undo, error)
+                    if decision == "skip":
+                        return "skipped: undone by hand, as an operator decided"
+                    if decision == "retry":
+                        delay, refusals = timedelta(seconds=30), 0
+                        continue
+                workflow.logger.warning("compensation %s refused (%s); retrying in %s", undo.action, error.cause, delay)
+                await workflow.sleep(delay)
+                delay = min(delay * 2, MAX_BACKOFF)

@@ -20,3 +20,14 @@ COMPENSATE: dict[str, Any] = {
         initial_interval=timedelta(seconds=1), backoff_coefficient=2.0, maximum_interval=timedelta(minutes=5)
     ),
 }
+
+# From the exception workbench on: an undo stops retrying after about 20 minutes and goes to a person.
+COMPENSATE_CAPPED: dict[str, Any] = {
+    **COMPENSATE,
+    "retry_policy": RetryPolicy(
+        initial_interval=timedelta(seconds=1),
+        backoff_coefficient=2.0,
+        maximum_interval=timedelta(minutes=5),
+        maximum_attempts=10,
+    ),
+}
