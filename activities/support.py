@@ -7,7 +7,16 @@ from temporalio import activity
 from activities.errors import attempt, vendor_step
 from connectors.errors import BusinessRuleError
 from connectors.zendesk import ZendeskClient
-from models.steps import Done, FinanceReview, Provision, Provisioned, Revoke, SupportMilestone, TicketOpened
+from models.steps import (
+    Done,
+    FinanceReview,
+    OrganizationFields,
+    Provision,
+    Provisioned,
+    Revoke,
+    SupportMilestone,
+    TicketOpened,
+)
 from models.support import EntitlementStatus, SupportOrganization
 
 
@@ -52,6 +61,12 @@ class SupportActivities:
                 idempotency_key=step.idempotency_key,
             )
         return TicketOpened(ticket_id=ticket, attempt=attempt())
+
+    @activity.defn(name="support.update_organization")
+    async def update_organization(self, step: OrganizationFields) -> Done:
+        with vendor_step(step):
+            await self.zendesk.update_organization_fields(step.external_id, step.fields)
+        return Done(attempt=attempt())
 
     @activity.defn(name="support.record_milestone")
     async def record_milestone(self, step: SupportMilestone) -> Done:

@@ -235,6 +235,17 @@ class HubSpotClient(VendorClient):
         by_id = {r["id"]: r for r in body["results"]}
         return [by_id[i] for i in ids if i in by_id]
 
+    async def deal_properties(self, deal_id: str, names: list[str]) -> tuple[dict[str, Any], str | None]:
+        """A few of the deal's properties and its company id: for writes that must not go backwards."""
+        response = await self.request(
+            "GET",
+            f"/crm/v3/objects/deals/{deal_id}",
+            params={"properties": ",".join(names), "associations": "companies"},
+        )
+        record = response.json()
+        companies = record.get("associations", {}).get("companies", {}).get("results", [])
+        return record["properties"], (str(companies[0]["id"]) if companies else None)
+
     async def update_deal(self, deal_id: str, properties: dict[str, str | None]) -> None:
         """Write properties back to the deal: a PATCH of the same values is naturally idempotent."""
         await self.request("PATCH", f"/crm/v3/objects/deals/{deal_id}", json={"properties": properties})

@@ -13,12 +13,21 @@ from models.common import Region
 from models.money import Money
 
 WORKFLOW_TYPE = "QuoteToCash"
+LATE_EVENT_TYPE = "LateBillingEvent"
 TASK_QUEUE = "q2c"
 
 
 def saga_id(crm: str, deal_id: str) -> str:
     """`q2c-<crm>-<deal id>`: one saga per deal, whoever starts it and however often."""
     return f"q2c-{crm}-{deal_id}"
+
+
+def deal_of(workflow_id: str | None, crm: str = "hubspot") -> str | None:
+    """The deal id in a saga id, or None when it is not one of ours."""
+    prefix = f"q2c-{crm}-"
+    if workflow_id and workflow_id.startswith(prefix) and workflow_id[len(prefix) :].isdigit():
+        return workflow_id[len(prefix) :]
+    return None
 
 
 class Stage(StrEnum):
@@ -151,6 +160,17 @@ class BillingEvent(BaseModel):
     created: datetime
     amount_paid: Money | None = None
     workflow_id: str | None = Field(default=None, description="from the invoice's subscription metadata")
+
+
+class LateBillingEvent(BaseModel):
+    """A billing event whose saga is no longer running (or never was): `deal_id` None if it matches none."""
+
+    event: BillingEvent
+    deal_id: str | None
+
+
+def late_event_id(system: str, event_id: str) -> str:
+    return f"q2c-event-{system}-{event_id}"
 
 
 class InvoiceState(BaseModel):

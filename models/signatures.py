@@ -6,6 +6,7 @@ import base64
 import hashlib
 import hmac
 import time
+from datetime import datetime
 
 HUBSPOT_MAX_AGE_MS = 5 * 60 * 1000
 STRIPE_TOLERANCE_S = 300
@@ -74,8 +75,17 @@ def zendesk(secret: str, body: bytes, timestamp: str) -> str:
     return base64.b64encode(_hmac(secret, timestamp.encode() + body)).decode()
 
 
-def verify_zendesk(secret: str, body: bytes, signature: str | None, timestamp: str | None) -> None:
+def verify_zendesk(
+    secret: str, body: bytes, signature: str | None, timestamp: str | None, now: float | None = None
+) -> None:
+    """Zendesk signs timestamp + body; the ISO 8601 timestamp must also be within the replay window."""
     if not signature or not timestamp:
         raise SignatureError("missing X-Zendesk-Webhook-Signature or its timestamp")
     if not hmac.compare_digest(zendesk(secret, body, timestamp), signature):
         raise SignatureError("X-Zendesk-Webhook-Signature does not match")
+    try:
+        sent = datetime.fromisoformat(timestamp.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        raise SignatureError("X-Zendesk-Webhook-Signature-Timestamp is not an ISO 8601 time") from None
+    if abs((time.time() if now is None else now) - sent) > ZENDESK_TOLERANCE_S:
+        raise SignatureError("X-Zendesk-Webhook-Signature-Timestamp is outside the 300 s window")

@@ -166,5 +166,21 @@ class TicketOpened(StepOutput):
     ticket_id: str
 
 
+class RecordPayment(StepInput):
+    deal_id: str
+    status: str = Field(description="posted, payment_failed or paid")
+
+
+class PaymentRecorded(StepOutput):
+    applied: bool
+    previous: str | None
+    company_id: str | None
+
+
+class OrganizationFields(StepInput):
+    external_id: str
+    fields: dict[str, str | None]
+
+
 class Done(StepOutput):
     result: str = ""

@@ -125,3 +125,86 @@ async def test_correlation_id_is_taken_from_the_request_when_given(ingress, saga
     assert response.status_code == 200
     handle = sagas.client.get_workflow_handle(f"q2c-hubspot-{deal_id}")
     assert (await sagas.wait_for(handle, lambda s: s.stage.value == "completed")).correlation_id == correlation
+
+
+# ---- Stripe ----
+
+STRIPE_SECRET = "whsec_q2c_dev"  # the default in settings and in the simulator
+
+
+def stripe_event(invoice: dict[str, Any], kind: str, **overrides: Any) -> dict[str, Any]:
+    return {
+        "id": f"evt_{uuid.uuid4().hex[:16]}",
+        "object": "event",
+        "type": kind,
+        "created": int(time.time()),
+        "data": {"object": invoice},
+        **overrides,
+    }
+
+
+async def post_stripe(ingress, payload: Any, *, secret: str = STRIPE_SECRET, age_s: int = 0) -> httpx.Response:
+    body = json.dumps(payload).encode()
+    header = signatures.stripe_header(secret, body, int(time.time()) - age_s)
+    return await ingress.post("/webhooks/stripe", content=body, headers={"Stripe-Signature": header})
+
+
+async def test_stripe_webhooks_are_verified_validated_and_unhandled_types_ignored(ingress):
+    invoice = {"id": "in_1", "currency": "usd", "amount_paid": 0}
+    assert (await post_stripe(ingress, stripe_event(invoice, "invoice.paid"), secret="whsec_wrong")).status_code == 401
+    stale = await post_stripe(ingress, stripe_event(invoice, "invoice.paid"), age_s=301)
+    assert stale.status_code == 401 and "300 s" in stale.json()["error"]
+    bad = await post_stripe(ingress, stripe_event({"id": "in_1"}, "invoice.paid"))
+    assert bad.status_code == 400 and bad.json()["error"].startswith("data.object.currency: Field required")
+    other = await post_stripe(ingress, stripe_event({"id": "cus_1"}, "customer.created"))
+    assert other.status_code == 200 and other.json()["ignored"] == "customer.created"
+
+
+async def test_a_payment_webhook_reaches_the_running_saga(ingress, sagas):
+    from datetime import timedelta
+
+    from models.saga import SagaPolicy, Stage
+
+    deal_id = sagas.new_deal(["PLAT-PRO"])
+    handle = await sagas.start(deal_id, policy=SagaPolicy(payment_deadline=timedelta(days=30)))
+    status = await sagas.wait_for(handle, lambda s: s.stage is Stage.AWAITING_PAYMENT)
+    [invoice_id] = status.invoices
+    paid = sagas.sim.admin.post(f"/stripe/invoices/{invoice_id}/pay").json()
+    event = stripe_event(paid, "invoice.paid")
+    first = await post_stripe(ingress, event)
+    assert first.json() == {"event": event["id"], "delivered_to": "saga", "workflow_id": handle.id}
+    assert (await handle.result()).stage is Stage.COMPLETED
+    final = await sagas.status(handle)
+    assert final.payment == "paid" and final.invoices[invoice_id].amount_paid.amount == paid["amount_paid"] / 100
+
+
+async def test_events_after_the_saga_are_applied_once_forward_only_and_unmatched_ones_kept(ingress, sagas):
+    from models.saga import Stage
+
+    deal_id = sagas.new_deal(["PLAT-PRO"])
+    handle = await sagas.start(deal_id)  # no payment follow-up: the saga ends at invoicing
+    assert (await handle.result()).stage is Stage.COMPLETED
+    [subscription] = [
+        s for s in sagas.sim.records("stripe", "subscription") if s["metadata"].get("q2c_workflow_id") == handle.id
+    ]
+    paid = sagas.sim.admin.post(f"/stripe/invoices/{subscription['latest_invoice']}/pay").json()
+    event = stripe_event(paid, "invoice.paid")
+    assert (await post_stripe(ingress, event)).json()["delivered_to"] == "late"
+    assert (await post_stripe(ingress, event)).json()["delivered_to"] == "duplicate"
+    late = sagas.client.get_workflow_handle(f"q2c-event-billing-{event['id']}")
+    assert await late.result() == "applied"
+    properties = sagas.sim.store.get("hubspot", "deals", deal_id)["properties"]
+    assert properties["payment_status"] == "paid"
+    org = sagas.sim.store.find("zendesk", "organization", "external_id", (await sagas.status(handle)).customer_id)[0]
+    assert org["organization_fields"]["invoice_status"] == "paid"
+
+    failed = stripe_event(paid, "invoice.payment_failed")
+    await post_stripe(ingress, failed)
+    assert await sagas.client.get_workflow_handle(f"q2c-event-billing-{failed['id']}").result() == (
+        "stale (deal already paid)"
+    )
+    assert sagas.sim.store.get("hubspot", "deals", deal_id)["properties"]["payment_status"] == "paid"
+
+    stranger = stripe_event({"id": "in_elsewhere", "currency": "usd", "amount_paid": 500}, "invoice.paid")
+    assert (await post_stripe(ingress, stranger)).json()["delivered_to"] == "unmatched"
+    assert await sagas.client.get_workflow_handle(f"q2c-event-billing-{stranger['id']}").result() == "unmatched"

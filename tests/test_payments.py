@@ -26,7 +26,7 @@ def stripe_invoices(sagas, deal_id: str) -> list[dict]:
 def event(invoice: dict, kind: str, n: int = 0, created: datetime | None = None) -> BillingEvent:
     return BillingEvent(
         event_id=f"evt_{invoice['id']}_{kind}_{n}",
-        type=kind,  # type: ignore[arg-type]
+        type=kind,
         invoice_id=invoice["id"],
         created=created or datetime.now(UTC),
     )

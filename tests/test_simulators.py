@@ -351,10 +351,17 @@ def test_zendesk_webhook_signature_verifies_and_refuses_tampering():
 
     body, stamp = b'{"type":"ticket.created"}', "2026-11-25T15:00:00Z"
     signature = signatures.zendesk("zd-secret", body, stamp)
-    signatures.verify_zendesk("zd-secret", body, signature, stamp)
-    for bad in ((b'{"type":"x"}', signature, stamp), (body, signature, "2026-11-25T15:00:01Z"), (body, None, stamp)):
+    sent = 1795618800.0  # 2026-11-25T15:00:00Z
+    signatures.verify_zendesk("zd-secret", body, signature, stamp, now=sent + 60)
+    for payload, given, at in (
+        (b'{"type":"x"}', signature, stamp),
+        (body, signature, "2026-11-25T15:00:01Z"),
+        (body, None, stamp),
+    ):
         with pytest.raises(signatures.SignatureError):
-            signatures.verify_zendesk("zd-secret", *bad)
+            signatures.verify_zendesk("zd-secret", payload, given, at, now=sent)
+    with pytest.raises(signatures.SignatureError, match="outside the 300 s window"):
+        signatures.verify_zendesk("zd-secret", body, signature, stamp, now=sent + 301)
 
 
 async def test_stripe_concurrent_requests_with_one_key_make_one_record(sim):

@@ -28,6 +28,8 @@ class Q2CSettings(BaseSettings):
         default=20.0, description="task-queue-wide rate limit of ERP calls (Temporal enforces it); unset: none"
     )
     hubspot_app_secret: SecretStr = SecretStr("hubspot-app-secret-dev")
+    stripe_webhook_secret: SecretStr = Field(default=SecretStr("whsec_q2c_dev"), description="Stripe endpoint secret")
+    zendesk_webhook_secret: SecretStr = SecretStr("zendesk-webhook-secret-dev")
     policies: dict[Region, SagaPolicy] = Field(default_factory=dict, description="per-region saga policy")
 
     log_format: Literal["json", "console"] | None = Field(default=None, description="unset: JSON unless a terminal")

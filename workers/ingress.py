@@ -16,8 +16,11 @@ from temporalio.service import RPCError
 
 from models import signatures
 from models.hubspot_events import HubSpotBatch
+from models.money import Money
+from models.saga import BillingEvent
+from models.stripe_events import HANDLED, StripeEvent, StripeEventHeader
 from workers.config import Q2CSettings
-from workers.starter import start_saga
+from workers.starter import deliver_billing_event, start_saga
 
 log = structlog.get_logger("q2c.ingress")
 HUBSPOT_OPENAPI = {
@@ -31,6 +34,20 @@ HUBSPOT_OPENAPI = {
 
 def _problem(status: int, message: str) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status)
+
+
+def _where(error: ValidationError) -> str:
+    first = error.errors()[0]
+    where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in first["loc"]).lstrip(".") or "body"
+    return f"{where}: {first['msg']}"
+
+
+async def _body(request: Request, limit: int) -> bytes | JSONResponse:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        return _problem(413, f"body over {limit} bytes")
+    body = await request.body()
+    return _problem(413, f"body over {limit} bytes") if len(body) > limit else body
 
 
 def create_ingress(
@@ -70,12 +87,9 @@ def create_ingress(
         },
     )
     async def hubspot(request: Request) -> JSONResponse:
-        declared = request.headers.get("content-length")
-        if declared and declared.isdigit() and int(declared) > settings.ingress_max_body_bytes:
-            return _problem(413, f"body over {settings.ingress_max_body_bytes} bytes")
-        body = await request.body()
-        if len(body) > settings.ingress_max_body_bytes:
-            return _problem(413, f"body over {settings.ingress_max_body_bytes} bytes")
+        body = await _body(request, settings.ingress_max_body_bytes)
+        if isinstance(body, JSONResponse):
+            return body
         uri = str(request.url)
         if settings.ingress_public_url:
             uri = (
@@ -98,9 +112,7 @@ def create_ingress(
         try:
             events = HubSpotBatch.validate_json(body)
         except ValidationError as error:
-            first = error.errors()[0]
-            where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in first["loc"]) or "body"
-            return _problem(400, f"{where}: {first['msg']}")
+            return _problem(400, _where(error))
         deals = list(dict.fromkeys(str(e.objectId) for e in events if e.closes_a_deal))
         started: list[str] = []
         joined: list[str] = []
@@ -127,6 +139,58 @@ def create_ingress(
                 "saga started" if saga.new else "saga joined", workflow_id=saga.workflow_id, correlation_id=correlation
             )
         return JSONResponse({"started": started, "joined": joined, "ignored": len(events) - len(started) - len(joined)})
+
+    @app.post(
+        "/webhooks/stripe",
+        openapi_extra={
+            "requestBody": {"required": True, "content": {"application/json": {"schema": StripeEvent.json_schema()}}},
+            "parameters": [
+                {"name": "Stripe-Signature", "in": "header", "required": True, "schema": {"type": "string"}}
+            ],
+        },
+        responses={
+            400: {"description": "malformed event; the error names the field"},
+            401: {"description": "bad signature or outside the 300 s window"},
+            413: {"description": "body too large"},
+            503: {"description": "Temporal unavailable; Stripe retries"},
+        },
+    )
+    async def stripe(request: Request) -> JSONResponse:
+        """invoice.finalized / paid / payment_failed: to the deal's saga, or kept and applied after it."""
+        body = await _body(request, settings.ingress_max_body_bytes)
+        if isinstance(body, JSONResponse):
+            return body
+        try:
+            signatures.verify_stripe(
+                settings.stripe_webhook_secret.get_secret_value(), body, request.headers.get("stripe-signature")
+            )
+        except signatures.SignatureError as error:
+            log.warning("stripe webhook refused", reason=str(error))
+            return _problem(401, str(error))
+        try:
+            header = StripeEventHeader.model_validate_json(body)
+            if header.type not in HANDLED:
+                return JSONResponse({"event": header.id, "ignored": header.type})
+            event = StripeEvent.model_validate_json(body)
+        except ValidationError as error:
+            return _problem(400, _where(error))
+        invoice = event.data.object
+        billing = BillingEvent(
+            event_id=event.id,
+            type=event.type,
+            invoice_id=invoice.id,
+            created=event.created_at,
+            amount_paid=Money.from_minor_units(invoice.amount_paid, invoice.currency) if invoice.amount_paid else None,
+            workflow_id=invoice.q2c_workflow_id,
+        )
+        structlog.contextvars.bind_contextvars(stripe_event=event.id, workflow_id=billing.workflow_id)
+        try:
+            outcome = await deliver_billing_event(app.state.client, billing, settings.task_queue)
+        except RPCError as error:
+            log.error("temporal unavailable", error=str(error))
+            return _problem(503, "temporal is unavailable; retry later")
+        log.info("billing event delivered", type=event.type, to=outcome)
+        return JSONResponse({"event": event.id, "delivered_to": outcome, "workflow_id": billing.workflow_id})
 
     FastAPIInstrumentor.instrument_app(app, tracer_provider=tracer_provider, excluded_urls="healthz")
     return app

@@ -7,10 +7,21 @@ from dataclasses import dataclass
 from temporalio.client import Client, WorkflowHandle
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
 
 from models.common import Region
-from models.saga import SagaInput, SagaPolicy, SagaResult, saga_id
+from models.saga import (
+    BillingEvent,
+    LateBillingEvent,
+    SagaInput,
+    SagaPolicy,
+    SagaResult,
+    deal_of,
+    late_event_id,
+    saga_id,
+)
 from workflows import search
+from workflows.billing_events import LateBillingEventWorkflow
 from workflows.quote_to_cash import QuoteToCash
 
 
@@ -65,3 +76,34 @@ async def start_saga(
     # The server says whether it started a run or joined a running one; the SDK keeps that answer.
     response = getattr(handle, "_start_workflow_response", None)
     return Started(workflow_id, handle.first_execution_run_id, bool(getattr(response, "started", True)), handle)
+
+
+async def deliver_billing_event(client: Client, event: BillingEvent, task_queue: str) -> str:
+    """To the running saga as a signal; otherwise to its own `LateBillingEvent` run, keyed by event id.
+
+    Either way Temporal holds it before the webhook is answered, so it is never lost, and the event-id
+    key (or the saga's own record) means it is never applied twice.
+    """
+    if event.workflow_id:
+        try:
+            await client.get_workflow_handle(event.workflow_id).signal("billing_event", event)
+            return "saga"
+        except RPCError as error:
+            if error.status is not RPCStatusCode.NOT_FOUND:  # not running (any more): handled below
+                raise
+    deal_id = deal_of(event.workflow_id)
+    try:
+        handle = await client.start_workflow(
+            LateBillingEventWorkflow.run,
+            LateBillingEvent(event=event, deal_id=deal_id),
+            id=late_event_id(event.system, event.event_id),
+            task_queue=task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            search_attributes=search.initial("late_event"),
+        )
+    except WorkflowAlreadyStartedError:
+        return "duplicate"
+    if not getattr(getattr(handle, "_start_workflow_response", None), "started", True):
+        return "duplicate"  # joined the run that is still applying the first delivery
+    return "late" if deal_id else "unmatched"

@@ -23,6 +23,7 @@ from connectors.settings import HubSpotSettings, NetSuiteSettings, StripeSetting
 from connectors.stripe import StripeClient
 from connectors.zendesk import ZendeskClient
 from workers.telemetry import ActivityContext
+from workflows.billing_events import LateBillingEventWorkflow
 from workflows.quote_to_cash import QuoteToCash
 
 
@@ -34,6 +35,7 @@ def activities_for(
     return [
         crm.fetch_deal,
         crm.update_deal,
+        crm.record_payment,
         erp.resolve_products,
         erp.upsert_customer,
         erp.check_credit,
@@ -50,6 +52,7 @@ def activities_for(
         support.revoke_entitlement,
         support.record_milestone,
         support.open_finance_review,
+        support.update_organization,
     ]
 
 
@@ -113,7 +116,7 @@ def build_worker(
     main = Worker(
         client,
         task_queue=task_queue,
-        workflows=[QuoteToCash],
+        workflows=[QuoteToCash, LateBillingEventWorkflow],
         activities=activities,
         workflow_runner=sandbox_runner(),
         **common,

@@ -65,6 +65,7 @@ class QuoteToCash(Saga):
         self.policy = saga.policy
         self.decision: tuple[Literal["approved", "rejected"], CreditDecision] | None = None
         self.inbox: list[BillingEvent] = []
+        self.customer: Any = None
 
     # ---- operator interface ----
     @workflow.query(name="status")
@@ -112,6 +113,8 @@ class QuoteToCash(Saga):
         kpis.started()
         try:
             await self.fulfil()
+            if self.inbox and self.customer is not None:  # events that came in during the last steps
+                await self.apply_billing_events(self.customer)
             self.set_stage(Stage.COMPLETED)
         except SagaStopped as stop:
             await self.stop(stop)
@@ -140,7 +143,7 @@ class QuoteToCash(Saga):
             deal = (await self.step("fetch_deal", CrmActivities.fetch_deal, FetchDeal(deal_id=self.saga.deal_id))).deal
             self.validate(deal)
             assert deal.company is not None
-            customer = deal.company
+            customer = self.customer = deal.company
             self.state.customer_id, self.state.amount = customer.id, deal.amount
             self.policy = self.saga.policy_for(self.saga.region or customer.region)
             self.set_stage(Stage.VALIDATING)  # again: Q2CCustomer and Q2CAmount are searchable from here on

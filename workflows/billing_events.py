@@ -1,0 +1,51 @@
+"""Billing events that arrive after their saga has ended (or for no saga at all): applied once, never lost."""
+
+from __future__ import annotations
+
+from temporalio import workflow
+
+from workflows import search
+from workflows.options import FORWARD
+
+with workflow.unsafe.imports_passed_through():
+    from activities.crm import CrmActivities
+    from activities.support import SupportActivities
+    from models.saga import LATE_EVENT_TYPE, LateBillingEvent
+    from models.steps import OrganizationFields, RecordPayment
+
+STATUS = {"invoice.finalized": "posted", "invoice.payment_failed": "payment_failed", "invoice.paid": "paid"}
+
+
+@workflow.defn(name=LATE_EVENT_TYPE)
+class LateBillingEventWorkflow:
+    """One run per event id (`q2c-event-<system>-<event id>`), so a redelivery is never applied twice.
+
+    The deal's payment status only moves forward, so a late `payment_failed` cannot undo `paid`.
+    An event that matches no deal is kept, searchable as `Q2CStage='unmatched'`, for reconciliation.
+    """
+
+    @workflow.run
+    async def run(self, late: LateBillingEvent) -> str:
+        key = f"{workflow.info().workflow_id}"
+        if late.deal_id is None:
+            workflow.upsert_search_attributes([search.STAGE.value_set("unmatched")])
+            return "unmatched"
+        status = STATUS[late.event.type]
+        recorded = await workflow.execute_activity_method(
+            CrmActivities.record_payment,
+            RecordPayment(deal_id=late.deal_id, status=status, idempotency_key=f"{key}:crm"),
+            **FORWARD,
+        )
+        if recorded.applied and recorded.company_id:
+            await workflow.execute_activity_method(
+                SupportActivities.update_organization,
+                OrganizationFields(
+                    external_id=recorded.company_id,
+                    fields={"invoice_status": status},
+                    idempotency_key=f"{key}:support",
+                ),
+                **FORWARD,
+            )
+        outcome = "applied" if recorded.applied else f"stale (deal already {recorded.previous})"
+        workflow.upsert_search_attributes([search.STAGE.value_set("applied" if recorded.applied else "stale")])
+        return outcome
