@@ -277,5 +277,20 @@ class HubSpotClient(VendorClient):
             if not after:
                 return ids
 
+    async def closed_won_page(
+        self, after: str | None, limit: int, since: str | None, until: str | None
+    ) -> tuple[list[str], str | None]:
+        """One page of closed-won deal ids, closed within [since, until]; and where the next page starts."""
+        filters: list[dict[str, Any]] = [{"propertyName": "dealstage", "operator": "EQ", "value": "closedwon"}]
+        if since:
+            filters.append({"propertyName": "closedate", "operator": "GTE", "value": since})
+        if until:
+            filters.append({"propertyName": "closedate", "operator": "LTE", "value": until})
+        body: dict[str, Any] = {"filterGroups": [{"filters": filters}], "limit": limit, "properties": ["dealstage"]}
+        if after:
+            body["after"] = after
+        page = (await self.request("POST", "/crm/v3/objects/deals/search", json=body)).json()
+        return [r["id"] for r in page["results"]], page.get("paging", {}).get("next", {}).get("after")
+
     async def associate(self, from_type: str, from_id: str, to_type: str, to_id: str) -> None:
         await self.request("PUT", f"/crm/v4/objects/{from_type}/{from_id}/associations/default/{to_type}/{to_id}")

@@ -183,6 +183,11 @@ class NetSuiteClient(VendorClient):
         )
         return order_from_netsuite(await self.get("salesOrder", order_id))
 
+    async def records_where(self, record_type: str, query: str) -> list[dict[str, Any]]:
+        """Every record a list query (`externalId START_WITH "x"`) matches, read in full."""
+        listed = (await self.request("GET", f"{RECORDS}/{record_type}", params={"q": query, "limit": 1000})).json()
+        return [await self.get(record_type, str(item["id"])) for item in listed["items"]]
+
     async def get_sales_order(self, ref: str) -> SalesOrder:
         return order_from_netsuite(await self.get("salesOrder", ref))
 

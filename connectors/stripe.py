@@ -143,6 +143,11 @@ class StripeClient(VendorClient):
                 return str(record["id"])
         return None
 
+    async def subscriptions_tagged(self, key: str, value: str) -> list[dict[str, Any]]:
+        """Subscriptions whose metadata has key = value (Stripe's search API), raw."""
+        found = await self.get("/v1/subscriptions/search", {"query": f"metadata['{key}']:'{value}'", "limit": 100})
+        return list(found["data"])
+
     async def find_price(self, sku: str, currency: str) -> Price:
         key = lookup_key(sku, currency)
         listed = await self.get("/v1/prices", [("lookup_keys[]", key), ("active", "true")])

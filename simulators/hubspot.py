@@ -408,6 +408,10 @@ def create_app(ctx: SimContext) -> FastAPI:
                     return False
                 if f.get("operator") == "HAS_PROPERTY" and value in (None, ""):
                     return False
+                if f.get("operator") == "GTE" and (value is None or value < str(f.get("value"))):
+                    return False
+                if f.get("operator") == "LTE" and (value is None or value > str(f.get("value"))):
+                    return False
             return True
 
         groups = body.get("filterGroups") or [{}]

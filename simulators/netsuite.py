@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -343,9 +344,19 @@ def create_app(ctx: SimContext) -> FastAPI:
         return found
 
     @app.get(prefix + "/{record_type}")
-    async def list_records(record_type: str, limit: int = 1000, offset: int = 0) -> Record:
+    async def list_records(record_type: str, limit: int = 1000, offset: int = 0, q: str | None = None) -> Record:
         check_type(record_type)
         records = store.all(SYSTEM, record_type)
+        if q:  # NetSuite's record-list query: `field IS "v"` or `field START_WITH "v"`
+            match = re.fullmatch(r'\s*(\w+)\s+(IS|START_WITH)\s+"([^"]*)"\s*', q)
+            if match is None:
+                raise NetSuiteError(400, "INVALID_PARAMETER", f"Invalid query: {q}", "q")
+            field, op, value = match.groups()
+            records = [
+                r
+                for r in records
+                if (str(r.get(field) or "") == value if op == "IS" else str(r.get(field) or "").startswith(value))
+            ]
         page = records[offset : offset + limit]
         return {
             "links": [],

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
 import time
 from typing import Any
 
@@ -412,6 +413,21 @@ def create_app(ctx: SimContext) -> FastAPI:
         if "latest_invoice" in (p.get("expand") or []):
             return {**subscription, "latest_invoice": invoice}
         return subscription
+
+    @app.get("/v1/subscriptions/search")
+    async def search_subscriptions(query: str, limit: int = 100) -> Record:
+        """Stripe's search language, the one clause q2c uses: metadata['key']:'value'."""
+        match = re.fullmatch(r"\s*metadata\['([^']+)'\]:'([^']*)'\s*", query)
+        if match is None:
+            raise StripeError(400, "parameter_invalid_string", f"Unsupported search query: {query}", "query")
+        key, value = match.groups()
+        found = [s for s in store.all(SYSTEM, "subscription") if s.get("metadata", {}).get(key) == value]
+        return {
+            "object": "search_result",
+            "data": found[:limit],
+            "has_more": len(found) > limit,
+            "url": "/v1/subscriptions/search",
+        }
 
     @app.get("/v1/subscriptions/{subscription_id}")
     async def get_subscription(subscription_id: str) -> Record:

@@ -141,6 +141,7 @@ class Sagas:
         currency: str = "USD",
         stage: str = "closedwon",
         quantities: dict[str, str] | None = None,
+        close_date: str = "2026-11-25",
     ) -> str:
         """A deal on a seeded company (an ordinary US one unless named), priced from the catalog."""
         hs = self.sim.app.state.apps["hubspot"].state
@@ -169,7 +170,7 @@ class Sagas:
                 "amount": str(amount),
                 "dealstage": stage,
                 "deal_currency_code": currency,
-                "closedate": "2026-11-25",
+                "closedate": close_date,
             },
         )
         hs.associate("deals", deal["id"], "companies", record["id"])

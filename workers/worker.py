@@ -16,6 +16,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 from activities.billing import BillingActivities
 from activities.crm import CrmActivities
 from activities.erp import ErpActivities
+from activities.reconcile import ReconcileActivities
 from activities.support import SupportActivities
 from connectors.hubspot import HubSpotClient
 from connectors.netsuite import NetSuiteClient
@@ -25,12 +26,14 @@ from connectors.zendesk import ZendeskClient
 from workers.telemetry import ActivityContext
 from workflows.billing_events import LateBillingEventWorkflow
 from workflows.quote_to_cash import QuoteToCash
+from workflows.reconciliation import Reconciliation
 
 
 def activities_for(
     hubspot: HubSpotClient, netsuite: NetSuiteClient, stripe: StripeClient, zendesk: ZendeskClient
 ) -> list[Callable[..., Any]]:
     crm, erp = CrmActivities(hubspot), ErpActivities(netsuite)
+    reconcile = ReconcileActivities(hubspot, netsuite, stripe, zendesk)
     billing, support = BillingActivities(stripe), SupportActivities(zendesk)
     return [
         crm.fetch_deal,
@@ -51,6 +54,8 @@ def activities_for(
         support.provision_entitlement,
         support.revoke_entitlement,
         support.record_milestone,
+        reconcile.check_deals,
+        reconcile.repair,
         support.open_finance_review,
         support.update_organization,
     ]
@@ -116,7 +121,7 @@ def build_worker(
     main = Worker(
         client,
         task_queue=task_queue,
-        workflows=[QuoteToCash, LateBillingEventWorkflow],
+        workflows=[QuoteToCash, LateBillingEventWorkflow, Reconciliation],
         activities=activities,
         workflow_runner=sandbox_runner(),
         **common,

@@ -1,0 +1,102 @@
+"""Reconciliation: clean after honest runs, names each kind of drift, repairs what q2c can, pages on."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+
+from models.reconcile import Drift, ReconcileInput, ReconciliationReport
+from models.saga import SagaResult, Stage
+from tests.test_saga import FULL, business, wid
+from workflows.reconciliation import Reconciliation
+
+
+async def reconcile(sagas, day: date, **options) -> ReconciliationReport:
+    return await sagas.client.execute_workflow(
+        Reconciliation.run,
+        ReconcileInput(since=day, until=day, task_queue=sagas.task_queue, **options),
+        id=f"q2c-reconcile-test-{uuid.uuid4().hex[:8]}",
+        task_queue=sagas.task_queue,
+    )
+
+
+def a_day(n: int) -> date:
+    """Each test closes its deals on its own day, so its window holds only its own deals."""
+    return date(2031, 1, n)
+
+
+async def test_clean_after_honest_runs_then_names_the_drift_made_behind_q2cs_back(sagas):
+    day = a_day(1)
+    done = sagas.new_deal(FULL, close_date=day.isoformat())
+    usd = [c for c in sagas.sim.records("hubspot", "companies")[4:] if c["properties"].get("currency") == "USD"]
+    other = str(usd[1]["id"])
+    undone = sagas.new_deal(FULL, close_date=day.isoformat(), company=other)
+    # Support refuses the entitlement: the order, invoice and both subscriptions are undone.
+    sagas.sim.fault(**business("zendesk", "POST", "/api/v2/organizations/create_or_update", match=other, count=1))
+    assert (await (await sagas.start(done)).result()).stage is Stage.COMPLETED
+    assert (await (await sagas.start(undone)).result()).stage is Stage.COMPENSATED
+    report = await reconcile(sagas, day)
+    assert report.checked == 2 and report.clean, report.items
+
+    store = sagas.sim.store
+    monthly = next(
+        s
+        for s in store.all("stripe", "subscription")
+        if s["metadata"].get("q2c_workflow_id") == wid(done)
+        and s["items"]["data"][0]["price"]["recurring"]["interval"] == "month"
+    )
+    monthly["items"]["data"][0]["quantity"] += 4  # someone edits the subscription in Stripe's dashboard
+    store.put("stripe", "subscription", monthly["id"], monthly)
+    leftover = next(
+        s for s in store.all("stripe", "subscription") if s["metadata"].get("q2c_workflow_id") == wid(undone)
+    )
+    store.put("stripe", "subscription", leftover["id"], {**leftover, "status": "active"})  # a half-done undo
+    customer = (await sagas.status(sagas.client.get_workflow_handle(wid(done)))).customer_id
+    org = store.find("zendesk", "organization", "external_id", customer)[0]
+    store.put(
+        "zendesk",
+        "organization",
+        org["id"],
+        {**org, "organization_fields": {**org["organization_fields"], "entitlement_status": "suspended"}},
+    )
+    order = store.find("netsuite", "salesOrder", "externalId", f"{wid(done)}:create_order")[0]
+    store.put(
+        "netsuite",
+        "salesOrder",
+        "9" + order["id"],
+        {**order, "id": "9" + order["id"], "tranId": "SO-DUP", "externalId": f"{wid(done)}:create_order-copy"},
+    )
+    orphan = sagas.new_deal(["PLAT-TEAM"], close_date=day.isoformat())  # closed-won; its webhook was lost
+
+    report = await reconcile(sagas, day)
+    kinds = {(i.kind, i.deal_id, i.system) for i in report.items}
+    assert kinds == {
+        (Drift.AMOUNT_MISMATCH, done, "billing"),
+        (Drift.SUPPORT_OUT_OF_DATE, done, "support"),
+        (Drift.DUPLICATE_ORDER, done, "erp"),
+        (Drift.LEFT_BEHIND, undone, "billing"),
+        (Drift.MISSING_SAGA, orphan, "q2c"),
+    }, report.items
+    assert report.counts[Drift.AMOUNT_MISMATCH] == 1 and report.checked == 3
+    mismatch = next(i for i in report.items if i.kind is Drift.AMOUNT_MISMATCH)
+    assert "monthly subscriptions bill" in mismatch.detail and mismatch.repair is None
+
+    repaired = await reconcile(sagas, day, repair=True)
+    assert {i.kind: i.repaired for i in repaired.items if i.repair} == {
+        Drift.SUPPORT_OUT_OF_DATE: f"update_support {customer}",
+        Drift.LEFT_BEHIND: f"cancel_subscription {leftover['id']}",
+        Drift.MISSING_SAGA: f"started saga {wid(orphan)}",
+    }
+    assert (
+        await sagas.client.get_workflow_handle(wid(orphan), result_type=SagaResult).result()
+    ).stage is Stage.COMPLETED
+    after = await reconcile(sagas, day)
+    assert {i.kind for i in after.items} == {Drift.AMOUNT_MISMATCH, Drift.DUPLICATE_ORDER}  # for a person
+
+
+async def test_it_pages_and_continues_as_new_without_losing_a_deal(sagas):
+    day = a_day(2)
+    deals = [sagas.new_deal(["PLAT-TEAM"], close_date=day.isoformat()) for _ in range(3)]
+    report = await reconcile(sagas, day, page_size=1, pages_per_run=1)
+    assert report.runs == 3 and report.checked == 3
+    assert {i.deal_id for i in report.items} == set(deals) and all(i.kind is Drift.MISSING_SAGA for i in report.items)
