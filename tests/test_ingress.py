@@ -107,7 +107,7 @@ async def test_closedwon_starts_one_saga_and_a_redelivery_joins_it(ingress, saga
     other = event(str(int(deal_id) + 10**6), propertyValue="appointmentscheduled")
     first = await post(ingress, [event(deal_id), event(deal_id), other])
     assert first.status_code == 200
-    assert first.json() == {"started": [f"q2c-hubspot-{deal_id}"], "joined": [], "ignored": 2}
+    assert first.json() == {"started": [f"q2c-hubspot-{deal_id}"], "joined": [], "customer_changes": 0, "ignored": 2}
     again = await post(ingress, [event(deal_id, attemptNumber=1)])
     assert again.json()["joined"] == [f"q2c-hubspot-{deal_id}"]
     handle = sagas.client.get_workflow_handle(f"q2c-hubspot-{deal_id}")

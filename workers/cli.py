@@ -32,6 +32,8 @@ def _user() -> str:
 app = typer.Typer(help="q2c: quote-to-cash sagas on Temporal.", no_args_is_help=True, pretty_exceptions_enable=False)
 schemas = typer.Typer(help="Event contracts as JSON Schema.", no_args_is_help=True)
 app.add_typer(schemas, name="schemas")
+schedules = typer.Typer(help="Temporal Schedules q2c relies on.", no_args_is_help=True)
+app.add_typer(schedules, name="schedules")
 console = Console()
 
 
@@ -262,6 +264,117 @@ def cancel(deal_id: str, by: str = typer.Option(_user()), reason: str = typer.Op
     from models.saga import CancelRequest
 
     asyncio.run(_operator(lambda: _signal(deal_id, "cancel", CancelRequest(requested_by=by, reason=reason))))
+
+
+def _decide(deal_id: str, action: str, by: str, reason: str) -> None:
+    from models.saga import OperatorDecision
+
+    asyncio.run(_operator(lambda: _signal(deal_id, action, OperatorDecision(by=by, reason=reason))))
+
+
+@app.command()
+def retry(deal_id: str, by: str = typer.Option(_user()), reason: str = typer.Option("")) -> None:
+    """Run a parked saga's step again, once its data is fixed."""
+    _decide(deal_id, "retry", by, reason)
+
+
+@app.command()
+def skip(deal_id: str, by: str = typer.Option(_user()), reason: str = typer.Option("")) -> None:
+    """Go on without a parked step, where the step allows it (e.g. it was done by hand)."""
+    _decide(deal_id, "skip", by, reason)
+
+
+@app.command()
+def compensate(deal_id: str, by: str = typer.Option(_user()), reason: str = typer.Option("")) -> None:
+    """Give up on a parked step: undo what the saga did and end it."""
+    _decide(deal_id, "compensate", by, reason)
+
+
+@app.command()
+def exceptions() -> None:
+    """Parked sagas, grouped by error class, oldest first: what needs a person."""
+    from workers.operations import PARKED_QUERY, parked_sagas
+
+    async def run() -> None:
+        grouped = await parked_sagas(await _client())
+        if not grouped:
+            console.print("no saga is waiting for an operator")
+            return
+        for code, sagas_ in grouped.items():
+            table = Table("deal", "customer", "ERP order", "step", "since (UTC)", "may", "error", title=code)
+            for s in sagas_:
+                assert s.exception is not None
+                table.add_row(
+                    s.deal_id,
+                    s.customer_id or "-",
+                    s.exception.context.get("erp_order_number") or s.exception.context.get("erp_order_id") or "-",
+                    s.exception.step,
+                    f"{s.exception.since:%Y-%m-%d %H:%M}",
+                    ", ".join(s.exception.actions),
+                    s.exception.error.message[:80],
+                )
+            console.print(table)
+        console.print(f'the same with Temporal\'s CLI: temporal workflow list --query "{PARKED_QUERY}"')
+
+    asyncio.run(run())
+
+
+@app.command()
+def reconcile(
+    since: str = typer.Option(None, help="first close date (YYYY-MM-DD); default: --window-days back"),
+    until: str = typer.Option(None, help="last close date (YYYY-MM-DD); default: today"),
+    window_days: int = typer.Option(30),
+    repair: bool = typer.Option(False, help="start missing sagas, cancel leftovers, refresh support data"),
+    report: Path = typer.Option(None, help="write the report here as JSON, and a table beside it (.txt)"),
+) -> None:
+    """Compare CRM, ERP, billing and support for closed-won deals now; exit 1 if there is drift."""
+    from datetime import date
+
+    from models.reconcile import ReconciliationReport
+    from workers.operations import reconcile_job, reconcile_now, report_table
+
+    config = settings()
+    job = reconcile_job(
+        date.fromisoformat(since) if since else None,
+        date.fromisoformat(until) if until else None,
+        window_days,
+        repair,
+        config.task_queue,
+        config.policies,
+    )
+
+    async def run() -> ReconciliationReport:
+        return await reconcile_now(await _client(), job, config.task_queue)
+
+    done = asyncio.run(run())
+    table = report_table(done)
+    console.print(table, markup=False, highlight=False)
+    if report:
+        report.write_text(done.model_dump_json(indent=1))
+        report.with_suffix(".txt").write_text(table + "\n")
+        console.print(f"wrote {report} and {report.with_suffix('.txt')}")
+    raise typer.Exit(0 if done.clean else 1)
+
+
+@schedules.command("apply")
+def apply_schedules(
+    every_minutes: int = typer.Option(60, help="how often reconciliation runs"),
+    window_days: int = typer.Option(30, help="each run checks deals closed in this many days"),
+    repair: bool = typer.Option(False, help="let scheduled runs repair what they can"),
+) -> None:
+    """Create or update the Temporal Schedule that runs reconciliation (hourly by default)."""
+    from datetime import timedelta
+
+    from workers.operations import SCHEDULE_ID, apply_schedule, reconcile_job
+
+    config = settings()
+    job = reconcile_job(None, None, window_days, repair, config.task_queue, config.policies)
+
+    async def run() -> None:
+        done = await apply_schedule(await _client(), timedelta(minutes=every_minutes), job, config.task_queue)
+        console.print(f"{done} schedule {SCHEDULE_ID}: every {every_minutes} min, {window_days}-day window")
+
+    asyncio.run(run())
 
 
 def settings() -> Q2CSettings:

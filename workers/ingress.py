@@ -19,8 +19,9 @@ from models.hubspot_events import HubSpotBatch
 from models.money import Money
 from models.saga import BillingEvent
 from models.stripe_events import HANDLED, StripeEvent, StripeEventHeader
+from models.zendesk_events import ZendeskEvent
 from workers.config import Q2CSettings
-from workers.starter import deliver_billing_event, start_saga
+from workers.starter import deliver_billing_event, forward_company_changes, start_saga, submit_customer_change
 
 log = structlog.get_logger("q2c.ingress")
 HUBSPOT_OPENAPI = {
@@ -113,6 +114,11 @@ def create_ingress(
             events = HubSpotBatch.validate_json(body)
         except ValidationError as error:
             return _problem(400, _where(error))
+        try:
+            changes = await forward_company_changes(app.state.client, events, settings.task_queue)
+        except RPCError as error:
+            log.error("temporal unavailable", error=str(error))
+            return _problem(503, "temporal is unavailable; retry later")
         deals = list(dict.fromkeys(str(e.objectId) for e in events if e.closes_a_deal))
         started: list[str] = []
         joined: list[str] = []
@@ -138,7 +144,8 @@ def create_ingress(
             log.info(
                 "saga started" if saga.new else "saga joined", workflow_id=saga.workflow_id, correlation_id=correlation
             )
-        return JSONResponse({"started": started, "joined": joined, "ignored": len(events) - len(started) - len(joined)})
+        ignored = len(events) - len(started) - len(joined) - changes
+        return JSONResponse({"started": started, "joined": joined, "customer_changes": changes, "ignored": ignored})
 
     @app.post(
         "/webhooks/stripe",
@@ -191,6 +198,51 @@ def create_ingress(
             return _problem(503, "temporal is unavailable; retry later")
         log.info("billing event delivered", type=event.type, to=outcome)
         return JSONResponse({"event": event.id, "delivered_to": outcome, "workflow_id": billing.workflow_id})
+
+    @app.post(
+        "/webhooks/zendesk",
+        openapi_extra={
+            "requestBody": {"required": True, "content": {"application/json": {"schema": ZendeskEvent.json_schema()}}},
+            "parameters": [
+                {"name": "X-Zendesk-Webhook-Signature", "in": "header", "required": True, "schema": {"type": "string"}},
+                {
+                    "name": "X-Zendesk-Webhook-Signature-Timestamp",
+                    "in": "header",
+                    "required": True,
+                    "schema": {"type": "string"},
+                },
+            ],
+        },
+        responses={400: {"description": "malformed event"}, 401: {"description": "bad signature"}, 413: {}},
+    )
+    async def zendesk(request: Request) -> JSONResponse:
+        """Organization changes made in the support tool, to the customer's CustomerSync entity."""
+        body = await _body(request, settings.ingress_max_body_bytes)
+        if isinstance(body, JSONResponse):
+            return body
+        try:
+            signatures.verify_zendesk(
+                settings.zendesk_webhook_secret.get_secret_value(),
+                body,
+                request.headers.get("x-zendesk-webhook-signature"),
+                request.headers.get("x-zendesk-webhook-signature-timestamp"),
+            )
+        except signatures.SignatureError as error:
+            log.warning("zendesk webhook refused", reason=str(error))
+            return _problem(401, str(error))
+        try:
+            event = ZendeskEvent.model_validate_json(body)
+        except ValidationError as error:
+            return _problem(400, _where(error))
+        change = event.customer_change()
+        if change is None:
+            return JSONResponse({"event": event.id, "ignored": event.type})
+        try:
+            entity = await submit_customer_change(app.state.client, change, settings.task_queue)
+        except RPCError as error:
+            log.error("temporal unavailable", error=str(error))
+            return _problem(503, "temporal is unavailable; retry later")
+        return JSONResponse({"event": event.id, "customer_sync": entity})
 
     FastAPIInstrumentor.instrument_app(app, tracer_provider=tracer_provider, excluded_urls="healthz")
     return app

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from temporalio.client import Client, WorkflowHandle
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from models.common import Region
+from models.common import LifecycleStage, Region, System
+from models.customer_sync import LIFECYCLE, CustomerChange, CustomerRecord, attribute_of, sync_id
+from models.hubspot_events import HubSpotEvent
 from models.saga import (
     BillingEvent,
     LateBillingEvent,
@@ -22,6 +25,7 @@ from models.saga import (
 )
 from workflows import search
 from workflows.billing_events import LateBillingEventWorkflow
+from workflows.customer_sync import CustomerSync
 from workflows.quote_to_cash import QuoteToCash
 
 
@@ -107,3 +111,48 @@ async def deliver_billing_event(client: Client, event: BillingEvent, task_queue:
     if not getattr(getattr(handle, "_start_workflow_response", None), "started", True):
         return "duplicate"  # joined the run that is still applying the first delivery
     return "late" if deal_id else "unmatched"
+
+
+async def submit_customer_change(client: Client, change: CustomerChange, task_queue: str) -> str:
+    """Signal-with-start the customer's CustomerSync entity: it runs from the first change on."""
+    handle = await client.start_workflow(
+        CustomerSync.run,
+        CustomerRecord(customer_id=change.customer_id),
+        id=sync_id(change.customer_id),
+        task_queue=task_queue,
+        start_signal="change",
+        start_signal_args=[change],
+    )
+    return handle.id
+
+
+async def forward_company_changes(client: Client, events: list[HubSpotEvent], task_queue: str) -> int:
+    """HubSpot `company.propertyChange` events for synchronised properties, to CustomerSync."""
+    forwarded = 0
+    for event in events:
+        if event.subscriptionType != "company.propertyChange" or not event.propertyName:
+            continue
+        lifecycle = None
+        if event.propertyName == "lifecyclestage":
+            attribute = LIFECYCLE
+            lifecycle = LifecycleStage.CUSTOMER if event.propertyValue == "customer" else LifecycleStage.PROSPECT
+        else:
+            attribute = attribute_of(System.CRM, event.propertyName) or ""
+        if not attribute:
+            continue
+        await submit_customer_change(
+            client,
+            CustomerChange(
+                change_id=f"hubspot-{event.eventId}",
+                customer_id=str(event.objectId),
+                source=System.CRM,
+                attribute=attribute,
+                value=event.propertyValue,
+                at=datetime.fromtimestamp(event.occurredAt / 1000, UTC),
+                correlation_id=f"hubspot-{event.portalId}-{event.eventId}",
+                lifecycle=lifecycle,
+            ),
+            task_queue,
+        )
+        forwarded += 1
+    return forwarded

@@ -15,6 +15,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 from activities.billing import BillingActivities
 from activities.crm import CrmActivities
+from activities.customer_sync import CustomerSyncActivities
 from activities.erp import ErpActivities
 from activities.reconcile import ReconcileActivities
 from activities.support import SupportActivities
@@ -25,6 +26,7 @@ from connectors.stripe import StripeClient
 from connectors.zendesk import ZendeskClient
 from workers.telemetry import ActivityContext
 from workflows.billing_events import LateBillingEventWorkflow
+from workflows.customer_sync import CustomerSync
 from workflows.quote_to_cash import QuoteToCash
 from workflows.reconciliation import Reconciliation
 
@@ -34,6 +36,7 @@ def activities_for(
 ) -> list[Callable[..., Any]]:
     crm, erp = CrmActivities(hubspot), ErpActivities(netsuite)
     reconcile = ReconcileActivities(hubspot, netsuite, stripe, zendesk)
+    sync = CustomerSyncActivities(hubspot, netsuite, zendesk)
     billing, support = BillingActivities(stripe), SupportActivities(zendesk)
     return [
         crm.fetch_deal,
@@ -55,6 +58,8 @@ def activities_for(
         support.revoke_entitlement,
         support.record_milestone,
         reconcile.check_deals,
+        sync.propagate,
+        sync.read_owner,
         reconcile.repair,
         support.open_finance_review,
         support.update_organization,
@@ -121,7 +126,7 @@ def build_worker(
     main = Worker(
         client,
         task_queue=task_queue,
-        workflows=[QuoteToCash, LateBillingEventWorkflow, Reconciliation],
+        workflows=[QuoteToCash, LateBillingEventWorkflow, Reconciliation, CustomerSync],
         activities=activities,
         workflow_runner=sandbox_runner(),
         **common,

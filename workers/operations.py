@@ -1,0 +1,96 @@
+"""Operator operations beyond one saga: the exception list, reconciliation runs and their schedule."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, timedelta
+from itertools import groupby
+
+from temporalio.client import (
+    Client,
+    Schedule,
+    ScheduleActionStartWorkflow,
+    ScheduleAlreadyRunningError,
+    ScheduleIntervalSpec,
+    ScheduleSpec,
+    ScheduleUpdate,
+    ScheduleUpdateInput,
+)
+
+from models.common import Region
+from models.reconcile import RECONCILE_TYPE, ReconcileInput, ReconciliationReport
+from models.saga import WORKFLOW_TYPE, SagaPolicy, SagaStatus
+
+SCHEDULE_ID = "q2c-reconciliation"
+PARKED_QUERY = f"WorkflowType = '{WORKFLOW_TYPE}' AND Q2CStage = 'needs_attention'"
+
+
+async def parked_sagas(client: Client) -> dict[str, list[SagaStatus]]:
+    """Parked sagas by exception code, oldest first within each: what an operator works through."""
+    found: list[SagaStatus] = []
+    async for execution in client.list_workflows(PARKED_QUERY):
+        status = await client.get_workflow_handle(execution.id).query("status", result_type=SagaStatus)
+        if status.exception is not None:
+            found.append(status)
+    found.sort(key=lambda s: (s.exception.code, s.exception.since) if s.exception else ("", s.workflow_id))
+    return {code: list(group) for code, group in groupby(found, key=lambda s: s.exception.code if s.exception else "")}
+
+
+def reconcile_job(
+    since: date | None,
+    until: date | None,
+    window_days: int,
+    repair: bool,
+    task_queue: str,
+    policies: dict[Region, SagaPolicy],
+) -> ReconcileInput:
+    return ReconcileInput(
+        since=since, until=until, window_days=window_days, repair=repair, task_queue=task_queue, policies=policies
+    )
+
+
+async def reconcile_now(client: Client, job: ReconcileInput, task_queue: str) -> ReconciliationReport:
+    return await client.execute_workflow(
+        RECONCILE_TYPE,
+        job,
+        id=f"q2c-reconcile-{uuid.uuid4().hex[:12]}",
+        task_queue=task_queue,
+        result_type=ReconciliationReport,
+    )
+
+
+async def apply_schedule(client: Client, every: timedelta, job: ReconcileInput, task_queue: str) -> str:
+    """Create the reconciliation schedule, or bring an existing one to this interval and job."""
+    schedule = Schedule(
+        action=ScheduleActionStartWorkflow(RECONCILE_TYPE, job, id=f"{SCHEDULE_ID}-run", task_queue=task_queue),
+        spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=every)]),
+    )
+    try:
+        await client.create_schedule(SCHEDULE_ID, schedule)
+        return "created"
+    except ScheduleAlreadyRunningError:
+
+        def update(_: ScheduleUpdateInput) -> ScheduleUpdate:
+            return ScheduleUpdate(schedule=schedule)
+
+        await client.get_schedule_handle(SCHEDULE_ID).update(update)
+        return "updated"
+
+
+def report_table(report: ReconciliationReport) -> str:
+    """The report as a plain table, for a terminal or a ticket."""
+    lines = [
+        f"reconciliation {report.since} .. {report.until}: {report.checked} closed-won deals checked in "
+        f"{report.runs} run(s); " + ("clean" if report.clean else f"{sum(report.counts.values())} drift item(s)"),
+    ]
+    for kind, count in sorted(report.counts.items()):
+        lines.append(f"  {kind:<22} {count}")
+    if report.items:
+        lines.append("")
+        lines.append(f"{'kind':<22} {'deal':<8} {'system':<8} {'repair':<30} detail")
+        for item in report.items:
+            repair = item.repaired or (f"can: {item.repair.action}" if item.repair else "needs a person")
+            lines.append(f"{item.kind.value:<22} {item.deal_id:<8} {item.system:<8} {repair:<30} {item.detail}")
+    if report.omitted:
+        lines.append(f"... and {report.omitted} more (counted above)")
+    return "\n".join(lines)
