@@ -154,7 +154,7 @@ async def test_netsuite_tax_registration_rule_is_a_business_error(netsuite):
     )
     with pytest.raises(BusinessRuleError, match="Tax registration") as info:
         await netsuite.create_sales_order(order)
-    assert info.value.code == "USER_ERROR" and not info.value.retryable
+    assert info.value.code == "MISSING_TAX_REGISTRATION" and not info.value.retryable  # refined from USER_ERROR
 
 
 async def test_netsuite_unknown_product(netsuite):

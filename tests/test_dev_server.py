@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 import httpx
 import pytest
@@ -90,3 +91,30 @@ async def test_a_hold_is_found_by_search_attribute_and_released_through_the_clie
     assert result.stage is Stage.COMPLETED
     described = await handle.describe()
     assert described.typed_search_attributes.get(search.STAGE) == "completed"
+
+
+async def test_parked_sagas_are_listed_by_code_and_the_reconciliation_schedule_is_applied(dev_env, live):
+    from models.reconcile import ReconcileInput
+    from models.saga import OperatorDecision
+    from tests.test_workbench import no_tax_company
+    from workers.operations import SCHEDULE_ID, apply_schedule, parked_sagas
+
+    deal_id = live.new_deal(["PLAT-PRO", "IMPL-STD"], company=no_tax_company(live))
+    handle = await live.start(deal_id)
+    await live.wait_for(handle, lambda s: s.stage is Stage.NEEDS_ATTENTION)
+    for _ in range(100):  # visibility is eventually consistent
+        grouped = await parked_sagas(dev_env.client)
+        if any(s.deal_id == deal_id for s in grouped.get("missing_tax_registration", [])):
+            break
+        await asyncio.sleep(0.05)
+    parked = next(s for s in grouped["missing_tax_registration"] if s.deal_id == deal_id)
+    assert parked.exception is not None and parked.exception.step == "create_order"
+    await handle.signal("compensate", OperatorDecision(by="ops", reason="test"))
+    assert (await handle.result()).stage is Stage.FAILED
+
+    job = ReconcileInput(task_queue=live.task_queue)
+    assert await apply_schedule(dev_env.client, timedelta(hours=1), job, live.task_queue) == "created"
+    assert await apply_schedule(dev_env.client, timedelta(minutes=15), job, live.task_queue) == "updated"
+    described = await dev_env.client.get_schedule_handle(SCHEDULE_ID).describe()
+    assert described.schedule.spec.intervals[0].every == timedelta(minutes=15)
+    await dev_env.client.get_schedule_handle(SCHEDULE_ID).delete()

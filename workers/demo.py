@@ -7,6 +7,7 @@ import json
 import secrets
 import statistics
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -15,12 +16,26 @@ from opentelemetry import trace
 from rich.console import Console
 from rich.live import Live
 from rich.table import Table
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import WorkflowHandle
 
-from models.saga import CancelRequest, CreditDecision, SagaStatus, Stage, saga_id
+from models.common import Region
+from models.reconcile import Drift, ReconcileInput
+from models.saga import (
+    TASK_QUEUE,
+    CancelRequest,
+    CreditDecision,
+    EntitlementGate,
+    OperatorDecision,
+    SagaPolicy,
+    SagaStatus,
+    Stage,
+    saga_id,
+)
 from simulators.store import Store
 from workers.audit import audit
 from workers.codec import KeyRing
+from workers.config import Q2CSettings
+from workers.operations import reconcile_now, report_table
 from workers.stack import Stack
 
 DEADLINE_S = 180
@@ -62,15 +77,31 @@ def plan(store: Store, manifest: dict[str, Any]) -> list[Scenario]:
     scenarios += [Scenario("credit hold rejected", d, Stage.FAILED) for d in deals["over_credit"][2:4]]
     scenarios += [Scenario("billing refuses after the order", d, Stage.COMPENSATED) for d in rest[18:20]]
     scenarios += [Scenario("cancelled by an operator", d, Stage.CANCELLED) for d in cancels]
-    scenarios.append(Scenario("no tax registration", deals["no_tax"][0], Stage.FAILED))
+    scenarios.append(Scenario("no tax registration: parked, fixed, retried", deals["no_tax"][0], Stage.COMPLETED))
     return scenarios
+
+
+# The demo's regional policy: EMEA needs a tax registration before any write; the UK entitles on payment.
+DEMO_POLICIES = {
+    Region.EMEA: SagaPolicy(required_tax_fields=["tax_registration"]),
+    Region.UK: SagaPolicy(
+        entitlement_gate=EntitlementGate.ON_PAYMENT,
+        payment_deadline=timedelta(days=7),
+        payment_poll_interval=timedelta(seconds=1),
+    ),
+}
 
 
 async def run_demo(console: Console, home: Path = Path(".q2c/demo")) -> int:
     console.print("[bold]q2c demo[/bold]: starting Temporal's dev server, the simulators, the ingress and a worker")
     token = secrets.token_urlsafe(16)
     stack = Stack(
-        home=home, fresh=True, ring=KeyRing.generate("demo"), codec_token=token, traces=f"file:{home / 'traces.jsonl'}"
+        home=home,
+        fresh=True,
+        settings=Q2CSettings(policies=DEMO_POLICIES),
+        ring=KeyRing.generate("demo"),
+        codec_token=token,
+        traces=f"file:{home / 'traces.jsonl'}",
     )
     async with stack:
         assert stack.client is not None and stack.sim_app is not None
@@ -109,9 +140,11 @@ async def run_demo(console: Console, home: Path = Path(".q2c/demo")) -> int:
             console.print(f"closing {len(scenarios)} deals in the HubSpot simulator: each sends a signed webhook")
             for s in scenarios:
                 (await admin.post(f"/hubspot/deals/{s.deal_id}/close")).raise_for_status()
-        await drive(console, stack.client, scenarios)
+        await drive(console, stack, scenarios)
         verify(store, scenarios)
-        problems = await observe(console, stack, scenarios)
+        problems = await late_payment(console, stack, scenarios)
+        problems += await reconcile_twice(console, stack, scenarios)
+        problems += await observe(console, stack, scenarios)
         console.print(
             f"payloads are encrypted; the UI decodes them through {stack.codec_url} "
             f"(open {stack.codec_url}/authorize once with token {token})"
@@ -173,8 +206,11 @@ async def observe(console: Console, stack: Stack, scenarios: list[Scenario]) -> 
     return problems
 
 
-async def drive(console: Console, client: Client, scenarios: list[Scenario]) -> None:
-    """Watch every saga; play the operator where the story needs one."""
+async def drive(console: Console, stack: Stack, scenarios: list[Scenario]) -> None:
+    """Watch every saga; play the operator (and the paying customer) where the story needs one."""
+    assert stack.client is not None
+    client = stack.client
+    sim = httpx.AsyncClient(base_url=stack.simulators_url)
     loop = asyncio.get_running_loop()
     began, decided = loop.time(), set[str]()
     with Live(console=console, refresh_per_second=4) as live:
@@ -193,13 +229,14 @@ async def drive(console: Console, client: Client, scenarios: list[Scenario]) -> 
                 except Exception:  # not started yet: the webhook is on its way
                     continue
                 if s.deal_id not in decided:
-                    await operate(s, decided)
+                    await operate(s, decided, sim)
             live.update(progress(scenarios))
             if all(s.status is not None and s.status.stage is s.expected for s in scenarios):
                 break
             if loop.time() - began > DEADLINE_S:
                 break
             await asyncio.sleep(0.25)
+    await sim.aclose()
     for s in scenarios:
         if s.handle is not None:
             description = await s.handle.describe()
@@ -207,8 +244,25 @@ async def drive(console: Console, client: Client, scenarios: list[Scenario]) -> 
                 s.seconds = (description.close_time - description.start_time).total_seconds()
 
 
-async def operate(s: Scenario, decided: set[str]) -> None:
+async def operate(s: Scenario, decided: set[str], sim: httpx.AsyncClient) -> None:
     assert s.status is not None and s.handle is not None
+    if s.status.stage is Stage.NEEDS_ATTENTION and s.status.exception and s.status.customer_id:
+        # The operator adds the missing VAT number in the CRM, then retries the parked step.
+        await sim.patch(
+            f"/hubspot/crm/v3/objects/companies/{s.status.customer_id}",
+            json={"properties": {"vat_number": "DE811907980"}},
+            headers={"Authorization": "Bearer pat-na1-q2c-dev"},
+        )
+        await s.handle.signal("retry", OperatorDecision(by="ops@q2c.example", reason="added the VAT number in the CRM"))
+        decided.add(s.deal_id)
+        return
+    if s.status.stage is Stage.AWAITING_PAYMENT:
+        # The customer pays: Stripe sends invoice.paid to the ingress; the ERP payment is found by polling.
+        for invoice_id, invoice in s.status.invoices.items():
+            system = "stripe" if invoice.system == "billing" else "netsuite"
+            await sim.post(f"/_sim/{system}/invoices/{invoice_id}/pay")
+        decided.add(s.deal_id)
+        return
     if s.status.stage is Stage.ON_HOLD and s.name == "credit hold approved":
         await s.handle.signal("approve_credit", CreditDecision(approver="cfo@q2c.example", reason="strategic"))
         decided.add(s.deal_id)
@@ -218,6 +272,51 @@ async def operate(s: Scenario, decided: set[str]) -> None:
     elif s.expected is Stage.CANCELLED and s.status.step("invoice_erp") is not None:
         await s.handle.signal("cancel", CancelRequest(requested_by="ops@q2c.example", reason="customer withdrew"))
         decided.add(s.deal_id)
+
+
+async def late_payment(console: Console, stack: Stack, scenarios: list[Scenario]) -> list[str]:
+    """A payment after its saga ended: Stripe's webhook still reaches the deal and the support organization."""
+    assert stack.client is not None
+    done = next(
+        s for s in scenarios if s.expected is Stage.COMPLETED and s.status and s.status.payment == "not_invoiced"
+    )
+    assert done.status is not None
+    invoice_id = next(i for i, state in done.status.invoices.items() if state.system == "billing")
+    async with httpx.AsyncClient(base_url=stack.simulators_url) as sim:
+        await sim.post(f"/_sim/stripe/invoices/{invoice_id}/pay")
+        for _ in range(100):
+            deals: list[dict[str, Any]] = (await sim.get("/_sim/hubspot/records/deals")).json()["records"]
+            found: dict[str, Any] = next((d for d in deals if d["id"] == done.deal_id), {})
+            if found.get("properties", {}).get("payment_status") == "paid":
+                console.print(
+                    f"late payment: invoice {invoice_id} paid after {done.workflow_id} completed; Stripe's webhook "
+                    "reached the deal (payment_status paid) through a LateBillingEvent run"
+                )
+                return []
+            await asyncio.sleep(0.2)
+    return [f"the late payment of {invoice_id} never reached deal {done.deal_id}"]
+
+
+async def reconcile_twice(console: Console, stack: Stack, scenarios: list[Scenario]) -> list[str]:
+    """Reconciliation after the run is clean; after a change behind q2c's back it names the drift."""
+    assert stack.client is not None
+    job = ReconcileInput(since=date(2000, 1, 1), until=date(2100, 1, 1), task_queue=TASK_QUEUE)
+    first = await reconcile_now(stack.client, job, TASK_QUEUE)
+    console.print(report_table(first), markup=False, highlight=False)
+    problems = [] if first.clean else ["reconciliation found drift after the demo run"]
+    victim = next(s for s in scenarios if s.expected is Stage.COMPLETED and "happy" in s.name)
+    store: Store = stack.sim_app.state.ctx.store  # type: ignore[attr-defined]
+    subscription = next(
+        x for x in store.all("stripe", "subscription") if x["metadata"].get("q2c_workflow_id") == victim.workflow_id
+    )
+    subscription["items"]["data"][0]["quantity"] += 5
+    store.put("stripe", "subscription", subscription["id"], subscription)
+    console.print(f"someone adds 5 seats to {subscription['id']} in Stripe's dashboard, behind q2c's back")
+    second = await reconcile_now(stack.client, job, TASK_QUEUE)
+    console.print(report_table(second), markup=False, highlight=False)
+    if not any(i.kind is Drift.AMOUNT_MISMATCH and i.deal_id == victim.deal_id for i in second.items):
+        problems.append("reconciliation did not name the changed subscription")
+    return problems
 
 
 def progress(scenarios: list[Scenario]) -> Table:

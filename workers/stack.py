@@ -138,6 +138,8 @@ class Stack:
             webhook_backoff_s=0.5,
             hubspot_webhook_url=f"{self.ingress_url}/webhooks/hubspot",
             hubspot_app_secret=self.settings.hubspot_app_secret.get_secret_value(),
+            stripe_webhook_url=f"{self.ingress_url}/webhooks/stripe",
+            stripe_webhook_secret=self.settings.stripe_webhook_secret.get_secret_value(),
         )
         self.sim_app = create_app(sim_settings, store)
         self.simulators = BackgroundServer(self.sim_app, port=self.ports.simulators, lifespan="off").start()
