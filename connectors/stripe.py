@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import urlencode
@@ -62,6 +63,9 @@ def price_from_stripe(record: dict[str, Any]) -> Price:
         unit_amount=Money.from_minor_units(int(record["unit_amount"]), record["currency"].upper()),
         frequency=_INTERVAL.get(recurring.get("interval", ""), BillingFrequency.ONE_TIME),
     )
+
+
+IN_FLIGHT_WAITS = (0.05, 0.1, 0.2, 0.4, 0.8)  # seconds: a customer create takes milliseconds
 
 
 class StripeClient(VendorClient):
@@ -127,12 +131,20 @@ class StripeClient(VendorClient):
                 "postal_code": address.postal_code,
                 "country": address.country,
             }
-        try:
-            return str((await self.post("/v1/customers", params, f"q2c-customer-{customer.id}"))["id"])
-        except BusinessRuleError as refused:  # same key, changed details: the customer exists already
-            if refused.code == "idempotency_key_in_use" and (found := await self._find_customer(customer.id, email)):
-                return found
-            raise
+        for wait in IN_FLIGHT_WAITS:
+            try:
+                return str((await self.post("/v1/customers", params, f"q2c-customer-{customer.id}"))["id"])
+            except TransientError as busy:  # 409: another saga's request with this key is still in flight
+                if busy.code != "idempotency_key_in_use":
+                    raise
+                await asyncio.sleep(wait)
+            except BusinessRuleError as refused:  # same key, changed details: the customer exists already
+                if refused.code == "idempotency_key_in_use" and (
+                    found := await self._find_customer(customer.id, email)
+                ):
+                    return found
+                raise
+        return str((await self.post("/v1/customers", params, f"q2c-customer-{customer.id}"))["id"])
 
     async def _find_customer(self, customer_id: str, email: str | None) -> str | None:
         if not email:

@@ -7,6 +7,7 @@ import os
 import sys
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -117,14 +118,25 @@ def temporal_binary(name: str) -> str:
     return str(path)
 
 
-@pytest.fixture(scope="session")
-async def ts_env() -> AsyncIterator[WorkflowEnvironment]:
+@asynccontextmanager
+async def time_skipping_server() -> AsyncIterator[WorkflowEnvironment]:
+    """Temporal's time-skipping test server with q2c's search attributes."""
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=temporal_binary("temporal-test-server"), data_converter=pydantic_data_converter
     )
     await register_search_attributes(env.client)
-    yield env
-    await env.shutdown()
+    try:
+        yield env
+    finally:
+        await env.shutdown()
+
+
+@pytest.fixture(scope="session")
+async def ts_env() -> AsyncIterator[WorkflowEnvironment]:
+    """Shared by most tests. The test server skips time only while no activity is outstanding, so a module
+    whose workflows may be left with work scheduled (long-lived entities) takes a server of its own."""
+    async with time_skipping_server() as env:
+        yield env
 
 
 class Sagas:

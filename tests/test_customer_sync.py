@@ -5,19 +5,30 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import httpx
+import pytest
 from pydantic import SecretStr
+from temporalio.testing import WorkflowEnvironment
 
 from models import signatures
 from models.common import LifecycleStage, System
 from models.customer_sync import LIFECYCLE, AuditEntry, CustomerChange, CustomerRecord, sync_id
 from models.saga import Stage
+from tests.conftest import time_skipping_server
 from tests.test_ingress import SECRET, event, signed
 from workers.config import Q2CSettings
 from workers.ingress import create_ingress
 from workers.starter import submit_customer_change
+
+
+@pytest.fixture(scope="module")
+async def ts_env() -> AsyncIterator[WorkflowEnvironment]:
+    """A test server of its own (see conftest's ts_env): the entities outlive each test."""
+    async with time_skipping_server() as env:
+        yield env
 
 
 async def a_customer(sagas) -> str:
@@ -47,7 +58,7 @@ def change(customer: str, source: System, attribute: str, value: str | None, **e
 
 async def audit(sagas, customer: str, count: int) -> list[AuditEntry]:
     handle = sagas.client.get_workflow_handle(sync_id(customer))
-    for _ in range(200):
+    for _ in range(1000):  # up to 20 s on a loaded machine
         entries = await handle.query("audit", None, result_type=list[AuditEntry])
         if len(entries) >= count:
             return entries

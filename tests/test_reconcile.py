@@ -7,26 +7,20 @@ from collections.abc import AsyncIterator
 from datetime import date
 
 import pytest
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from models.reconcile import Drift, ReconcileInput, ReconciliationReport
 from models.saga import SagaResult, Stage
-from tests.conftest import temporal_binary
+from tests.conftest import time_skipping_server
 from tests.test_saga import FULL, business, wid
-from workers.temporal import register_search_attributes
 from workflows.reconciliation import Reconciliation
 
 
 @pytest.fixture(scope="module")
 async def ts_env() -> AsyncIterator[WorkflowEnvironment]:
-    """A test server of its own: after these runs the shared one stopped skipping time (not understood yet)."""
-    env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=temporal_binary("temporal-test-server"), data_converter=pydantic_data_converter
-    )
-    await register_search_attributes(env.client)
-    yield env
-    await env.shutdown()
+    """A test server of its own (see conftest's ts_env): repairs start sagas this module does not wait out."""
+    async with time_skipping_server() as env:
+        yield env
 
 
 async def reconcile(sagas, day: date, **options) -> ReconciliationReport:
