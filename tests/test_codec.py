@@ -96,6 +96,9 @@ async def test_the_history_holds_no_customer_email_address_or_tax_id_in_plain_te
         secrets = [company["contact_email"], company["address"], company["vat_number"], company["name"]]
         found = [s for s in secrets if s.encode() in raw]
         assert found == ([] if encrypt else secrets), (encrypt, found)
+        # Credentials never enter the history, encrypted or not: they live in connector settings only.
+        tokens = [c.settings.token.get_secret_value() for c in clients] + ["whsec_q2c_dev", "hubspot-app-secret-dev"]
+        assert not [t for t in tokens if t.encode() in raw]
 
 
 @pytest.fixture

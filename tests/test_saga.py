@@ -370,3 +370,25 @@ async def test_cancel_before_validation_writes_nothing(sagas):
     assert result.stage is Stage.CANCELLED and result.compensations == []
     assert (await sagas.status(handle)).steps == []
     assert deal_properties(sagas.sim, deal_id)["q2c_status"] == "cancelled"
+
+
+async def test_erp_calls_run_on_their_own_rate_limited_queue(ts_env, sim, clients):
+    import uuid
+
+    from tests.conftest import Sagas
+    from workers.worker import activities_for, build_worker, erp_queue
+
+    task_queue = f"q2c-erp-test-{uuid.uuid4().hex[:8]}"
+    workers = build_worker(ts_env.client, task_queue, activities_for(*clients), erp_activities_per_second=7.5)
+    assert workers.erp.config()["max_task_queue_activities_per_second"] == 7.5
+    assert workers.erp.task_queue == erp_queue(task_queue) == f"{task_queue}-erp"
+    async with workers:
+        sagas = Sagas(ts_env.client, task_queue, sim)
+        handle = await sagas.start(sagas.new_deal(FULL))
+        assert (await handle.result()).stage is Stage.COMPLETED
+    events = [e.activity_task_scheduled_event_attributes for e in (await handle.fetch_history()).events]
+    scheduled = {a.activity_type.name: a.task_queue.name for a in events if a.activity_type.name}
+    erp = {name for name in scheduled if name.startswith("erp.")}
+    assert {"erp.resolve_products", "erp.check_credit", "erp.create_sales_order", "erp.invoice_order"} <= erp
+    assert all(scheduled[name] == f"{task_queue}-erp" for name in erp)
+    assert all(queue == task_queue for name, queue in scheduled.items() if name not in erp)

@@ -179,3 +179,43 @@ def test_logs_are_json_with_context_and_no_secrets(restore_logging):
     assert first["api_key"] == REDACTED and "eyJ" not in first["detail"]
     assert "sk_" not in out.getvalue()
     assert second["workflow_id"] == "q2c-1" and second["run_id"] == "r"
+
+
+def test_spans_go_to_otlp_when_its_endpoint_is_configured(monkeypatch):
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    from opentelemetry.sdk.trace.export import ConsoleSpanExporter
+
+    from workers.telemetry import exporter_for
+
+    monkeypatch.delenv("OTEL_EXPORTER_OTLP_ENDPOINT", raising=False)
+    assert exporter_for(None) is None
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318")
+    assert isinstance(exporter_for(None), OTLPSpanExporter)
+    assert isinstance(exporter_for("console"), ConsoleSpanExporter)
+    with pytest.raises(ValueError, match="use otlp, console, file:<path> or off"):
+        exporter_for("jaeger")
+
+
+def test_the_reconciliation_table_reads_plainly():
+    from datetime import UTC, date, datetime
+
+    from models.reconcile import Drift, DriftItem, ReconciliationReport, Repair
+    from workers.operations import report_table
+
+    report = ReconciliationReport(started_at=datetime.now(UTC), since=date(2026, 11, 1), until=date(2026, 11, 25))
+    report.checked = 3
+    assert report_table(report).endswith("3 closed-won deals checked in 1 run(s); clean")
+    report.add(
+        [
+            DriftItem(
+                kind=Drift.MISSING_SAGA,
+                deal_id="7",
+                system="q2c",
+                detail="no saga",
+                repair=Repair(action="start_saga", ref="7"),
+            ),
+            DriftItem(kind=Drift.AMOUNT_MISMATCH, deal_id="8", system="erp", detail="order is 10.00 USD"),
+        ]
+    )
+    table = report_table(report)
+    assert "2 drift item(s)" in table and "can: start_saga" in table and "needs a person" in table
