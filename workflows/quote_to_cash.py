@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from datetime import timedelta
-from functools import partial
 from typing import Any, Literal
 
 from temporalio import workflow
 
 from workflows import kpis
-from workflows.saga import TERMINAL, WORKBENCH_PATCH, Saga, SagaStopped
+from workflows.collection import Collection
+from workflows.saga import TERMINAL, WORKBENCH_PATCH, SagaStopped
 from workflows.terms import contract_term, highest_tier
 
 with workflow.unsafe.imports_passed_through():
@@ -27,7 +26,6 @@ with workflow.unsafe.imports_passed_through():
         CancelRequest,
         CreditDecision,
         EntitlementGate,
-        EventRecord,
         Hold,
         InvoiceState,
         OperatorDecision,
@@ -38,14 +36,12 @@ with workflow.unsafe.imports_passed_through():
         Stage,
     )
     from models.steps import (
-        AwaitErpPayment,
         CancelSubscription,
         CheckCredit,
         CloseOrder,
         CreateOrder,
         CreditInvoice,
         FetchDeal,
-        FinanceReview,
         InvoiceOrder,
         InvoiceRef,
         Provision,
@@ -58,13 +54,12 @@ with workflow.unsafe.imports_passed_through():
 
 
 @workflow.defn(name=WORKFLOW_TYPE)
-class QuoteToCash(Saga):
+class QuoteToCash(Collection):
     @workflow.init
     def __init__(self, saga: SagaInput) -> None:
         super().__init__(saga)
         self.policy = saga.policy
         self.decision: tuple[Literal["approved", "rejected"], CreditDecision] | None = None
-        self.inbox: list[BillingEvent] = []
         self.customer: Any = None
 
     # ---- operator interface ----
@@ -286,141 +281,6 @@ class QuoteToCash(Saga):
             ),
             skippable=True,
         )
-
-    # ---- following the invoices to payment ----
-    async def collect(self, customer: Any, provision: Provision) -> None:
-        """Wait for every invoice to be paid (Stripe by webhook signal, the ERP by polling) or the deadline.
-
-        Paid: entitle if the region gates on payment. Deadline passed: flag the support organization and
-        open a finance review ticket; the saga then ends, and later payments still reach the deal.
-        """
-        assert self.policy.payment_deadline is not None
-        self.set_stage(Stage.AWAITING_PAYMENT)
-        self.state.payment = "awaiting"
-        deadline = workflow.now() + self.policy.payment_deadline
-        poller = None
-        erp_invoice = self.state.external_ids.get("invoice_erp")
-        if erp_invoice:
-            poller = workflow.start_activity_method(
-                ErpActivities.await_invoice_payment,
-                AwaitErpPayment(
-                    invoice_id=erp_invoice,
-                    poll_seconds=self.policy.payment_poll_interval.total_seconds(),
-                    correlation_id=self.saga.correlation_id,
-                    idempotency_key=f"{self.state.workflow_id}:await_erp_payment",
-                ),
-                task_queue=self.erp_queue,
-                start_to_close_timeout=self.policy.payment_deadline + timedelta(minutes=5),
-                heartbeat_timeout=timedelta(minutes=1),
-            )
-        while not self.paid():
-            left = (deadline - workflow.now()).total_seconds()
-            if left <= 0:
-                break
-            with contextlib.suppress(TimeoutError):
-                await workflow.wait_condition(partial(self.news, poller), timeout=timedelta(seconds=left))
-            self.check_cancel()
-            if poller is not None and poller.done():
-                paid = poller.result()
-                self.inbox.append(
-                    BillingEvent(
-                        event_id=f"erp-poll-{paid.invoice_id}",
-                        type="invoice.paid",
-                        system="erp",
-                        invoice_id=paid.invoice_id,
-                        created=workflow.now(),
-                        amount_paid=paid.amount_paid,
-                    )
-                )
-                poller = None
-            await self.apply_billing_events(customer)
-        if poller is not None:
-            poller.cancel()
-        if self.paid():
-            self.state.payment = "paid"
-            if self.policy.entitlement_gate is EntitlementGate.ON_PAYMENT:
-                await self.provision(provision)
-            return
-        self.state.payment = "overdue"
-        unpaid = sorted(i for i, state in self.state.invoices.items() if state.status != "paid")
-        await self.step(
-            "flag_overdue",
-            SupportActivities.record_milestone,
-            SupportMilestone(customer=customer, fields={"invoice_status": "overdue"}),
-            skippable=True,
-        )
-        await self.step(
-            "finance_review",
-            SupportActivities.open_finance_review,
-            FinanceReview(
-                customer=customer,
-                deal_id=self.saga.deal_id,
-                invoice_ids=unpaid,
-                detail=f"unpaid {self.policy.payment_deadline} after invoicing",
-            ),
-            external_id=lambda o: o.ticket_id,
-            skippable=True,
-        )
-        await self.step(
-            "note_overdue",
-            CrmActivities.update_deal,
-            self.deal_update(payment_status="overdue"),
-            skippable=True,
-        )
-
-    def news(self, poller: asyncio.Future[Any] | None) -> bool:
-        return bool(self.inbox) or (poller is not None and poller.done()) or self.state.cancel is not None
-
-    def paid(self) -> bool:
-        return bool(self.state.invoices) and all(i.status == "paid" for i in self.state.invoices.values())
-
-    async def apply_billing_events(self, customer: Any) -> None:
-        """Record every event; apply each once, and never let an older status overwrite a newer one."""
-        while self.inbox:
-            event = self.inbox.pop(0)
-            outcome = self.receive(event)
-            self.state.events.append(
-                EventRecord(
-                    event_id=event.event_id,
-                    type=event.type,
-                    invoice_id=event.invoice_id,
-                    received_at=workflow.now(),
-                    outcome=outcome,
-                )
-            )
-            if outcome != "applied" or event.type == "invoice.finalized":
-                continue  # the saga wrote `posted` itself when it finalized the invoice
-            status = "paid" if event.type == "invoice.paid" else "payment_failed"
-            kpis.milestone(status)
-            deal = self.deal_update(payment_status=status, invoice_status=status)
-            await self.step(f"milestone_{status}_{event.invoice_id}", CrmActivities.update_deal, deal, skippable=True)
-            await self.step(
-                f"milestone_support_{status}_{event.invoice_id}",
-                SupportActivities.record_milestone,
-                SupportMilestone(customer=customer, fields={"invoice_status": status}),
-                skippable=True,
-            )
-
-    def receive(self, event: BillingEvent) -> Literal["applied", "duplicate", "stale", "unknown_invoice"]:
-        if any(e.event_id == event.event_id for e in self.state.events):
-            return "duplicate"
-        invoice = self.state.invoices.get(event.invoice_id)
-        if invoice is None:
-            return "unknown_invoice"
-        status: Literal["posted", "payment_failed", "paid"] = {
-            "invoice.finalized": "posted",
-            "invoice.payment_failed": "payment_failed",
-            "invoice.paid": "paid",
-        }[event.type]  # type: ignore[assignment]
-        rank = {"posted": 0, "payment_failed": 1, "paid": 2}
-        if invoice.status == "paid" or rank[status] < rank[invoice.status]:
-            return "stale"  # e.g. a late payment_failed after paid, or finalized after a failure
-        if invoice.updated_at and event.created < invoice.updated_at and rank[status] == rank[invoice.status]:
-            return "stale"
-        invoice.status, invoice.updated_at = status, event.created
-        if event.amount_paid is not None:
-            invoice.amount_paid = event.amount_paid
-        return "applied"
 
     async def subscribe(self, frequency: str, customer: Any, items: dict[str, int]) -> None:
         subscribed = await self.step(
