@@ -7,7 +7,7 @@ from temporalio import activity
 from activities.errors import vendor_step
 from connectors.errors import NotFound
 from connectors.hubspot import HubSpotClient
-from connectors.netsuite import RECORDS, NetSuiteClient
+from connectors.netsuite import NetSuiteClient
 from connectors.zendesk import ZendeskClient
 from models.common import System
 from models.customer_sync import FIELDS, Propagate, ReadOwner
@@ -34,19 +34,17 @@ class CustomerSyncActivities:
 
     async def write(self, system: System, customer_id: str, field: str, value: str | None) -> None:
         if system is System.CRM:
-            await self.hubspot.request(
-                "PATCH", f"/crm/v3/objects/companies/{customer_id}", json={"properties": {field: value}}
-            )
+            await self.hubspot.update_company(customer_id, {field: value})
         elif system is System.ERP:
-            await self.netsuite.request("PATCH", f"{RECORDS}/customer/eid:{customer_id}", json={field: value})
+            await self.netsuite.update_customer(customer_id, {field: value})
         elif system is System.SUPPORT:
+            # create_or_update would make a nameless organization for a customer support does not know yet
             if await self.zendesk.find_organization(customer_id) is None:
                 raise NotFound("zendesk", f"no organization {customer_id}")
-            body = {
-                "external_id": customer_id,
-                **({"name": value} if field == "name" else {"organization_fields": {field: value}}),
-            }
-            await self.zendesk.request("POST", "/api/v2/organizations/create_or_update", json={"organization": body})
+            if field == "name" and value:
+                await self.zendesk.rename_organization(customer_id, value)
+            else:
+                await self.zendesk.update_organization_fields(customer_id, {field: value})
 
     @activity.defn(name="customer_sync.read_owner")
     async def read_owner(self, read: ReadOwner) -> str | None:
@@ -57,13 +55,10 @@ class CustomerSyncActivities:
         with vendor_step(StepInput()):
             try:
                 if read.system is System.CRM:
-                    record = await self.hubspot.request(
-                        "GET", f"/crm/v3/objects/companies/{read.customer_id}", params={"properties": field}
-                    )
-                    return record.json()["properties"].get(field)
+                    return await self.hubspot.company_property(read.customer_id, field)
                 if read.system is System.ERP:
-                    found = await self.netsuite.get("customer", f"eid:{read.customer_id}")
-                    return found.get(field)
+                    found = (await self.netsuite.get("customer", f"eid:{read.customer_id}")).get(field)
+                    return None if found is None else str(found)
                 org = await self.zendesk.find_organization(read.customer_id)
                 return org.name if org and field == "name" else None
             except NotFound:

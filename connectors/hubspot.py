@@ -246,6 +246,14 @@ class HubSpotClient(VendorClient):
         companies = record.get("associations", {}).get("companies", {}).get("results", [])
         return record["properties"], (str(companies[0]["id"]) if companies else None)
 
+    async def company_property(self, company_id: str, name: str) -> str | None:
+        response = await self.request("GET", f"/crm/v3/objects/companies/{company_id}", params={"properties": name})
+        value = response.json()["properties"].get(name)
+        return None if value is None else str(value)
+
+    async def update_company(self, company_id: str, properties: dict[str, str | None]) -> None:
+        await self.request("PATCH", f"/crm/v3/objects/companies/{company_id}", json={"properties": properties})
+
     async def update_deal(self, deal_id: str, properties: dict[str, str | None]) -> None:
         """Write properties back to the deal: a PATCH of the same values is naturally idempotent."""
         await self.request("PATCH", f"/crm/v3/objects/deals/{deal_id}", json={"properties": properties})

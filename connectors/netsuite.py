@@ -138,6 +138,10 @@ class NetSuiteClient(VendorClient):
         )
         return self._id_from_location(response)
 
+    async def update_customer(self, external_id: str, fields: dict[str, Any]) -> None:
+        """PATCH a few fields of the customer with this external id (204)."""
+        await self.request("PATCH", f"{RECORDS}/customer/eid:{external_id}", json=fields)
+
     async def credit_position(self, customer_ref: str) -> CreditPosition:
         record = await self.get("customer", customer_ref)
         currency = record["currency"]["refName"]

@@ -86,6 +86,13 @@ class ZendeskClient(VendorClient):
             json={"organization": {"external_id": external_id, "organization_fields": fields}},
         )
 
+    async def rename_organization(self, external_id: str, name: str) -> None:
+        await self.request(
+            "POST",
+            "/api/v2/organizations/create_or_update",
+            json={"organization": {"external_id": external_id, "name": name}},
+        )
+
     async def find_organization(self, external_id: str) -> SupportOrganization | None:
         response = await self.request("GET", "/api/v2/organizations/search", params={"external_id": external_id})
         found = response.json()["organizations"]

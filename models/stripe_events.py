@@ -42,7 +42,3 @@ class StripeEvent(StripeEventHeader):
     @property
     def created_at(self) -> datetime:
         return datetime.fromtimestamp(self.created, UTC)
-
-    @classmethod
-    def json_schema(cls) -> dict[str, Any]:
-        return cls.model_json_schema()

@@ -49,7 +49,3 @@ class ZendeskEvent(BaseModel):
             at=self.time,
             correlation_id=f"zendesk-{self.id}",
         )
-
-    @classmethod
-    def json_schema(cls) -> dict[str, Any]:
-        return cls.model_json_schema()

@@ -208,3 +208,16 @@ async def test_events_after_the_saga_are_applied_once_forward_only_and_unmatched
     stranger = stripe_event({"id": "in_elsewhere", "currency": "usd", "amount_paid": 500}, "invoice.paid")
     assert (await post_stripe(ingress, stranger)).json()["delivered_to"] == "unmatched"
     assert await sagas.client.get_workflow_handle(f"q2c-event-billing-{stranger['id']}").result() == "unmatched"
+
+
+async def test_temporal_unavailable_is_503_so_the_sender_retries():
+    class Down:
+        """A client whose server cannot be reached."""
+
+        async def start_workflow(self, *args: Any, **kwargs: Any) -> None:
+            raise RPCError("connection refused", RPCStatusCode.UNAVAILABLE, b"")
+
+    app = create_ingress(Q2CSettings(hubspot_app_secret=SecretStr(SECRET)), client=Down())  # type: ignore[arg-type]
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://ingress.test") as web:
+        response = await post(web, [event("10000")])
+    assert response.status_code == 503 and "retry later" in response.json()["error"]

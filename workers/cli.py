@@ -330,17 +330,17 @@ def reconcile(
     """Compare CRM, ERP, billing and support for closed-won deals now; exit 1 if there is drift."""
     from datetime import date
 
-    from models.reconcile import ReconciliationReport
-    from workers.operations import reconcile_job, reconcile_now, report_table
+    from models.reconcile import ReconcileInput, ReconciliationReport
+    from workers.operations import reconcile_now, report_table
 
     config = settings()
-    job = reconcile_job(
-        date.fromisoformat(since) if since else None,
-        date.fromisoformat(until) if until else None,
-        window_days,
-        repair,
-        config.task_queue,
-        config.policies,
+    job = ReconcileInput(
+        since=date.fromisoformat(since) if since else None,
+        until=date.fromisoformat(until) if until else None,
+        window_days=window_days,
+        repair=repair,
+        task_queue=config.task_queue,
+        policies=config.policies,
     )
 
     async def run() -> ReconciliationReport:
@@ -365,10 +365,11 @@ def apply_schedules(
     """Create or update the Temporal Schedule that runs reconciliation (hourly by default)."""
     from datetime import timedelta
 
-    from workers.operations import SCHEDULE_ID, apply_schedule, reconcile_job
+    from models.reconcile import ReconcileInput
+    from workers.operations import SCHEDULE_ID, apply_schedule
 
     config = settings()
-    job = reconcile_job(None, None, window_days, repair, config.task_queue, config.policies)
+    job = ReconcileInput(window_days=window_days, repair=repair, task_queue=config.task_queue, policies=config.policies)
 
     async def run() -> None:
         done = await apply_schedule(await _client(), timedelta(minutes=every_minutes), job, config.task_queue)

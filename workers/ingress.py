@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from typing import Any, TypeVar
 
 import structlog
 from fastapi import FastAPI, Request
@@ -23,18 +24,30 @@ from models.zendesk_events import ZendeskEvent
 from workers.config import Q2CSettings
 from workers.starter import deliver_billing_event, forward_company_changes, start_saga, submit_customer_change
 
+T = TypeVar("T")
 log = structlog.get_logger("q2c.ingress")
-HUBSPOT_OPENAPI = {
-    "requestBody": {"required": True, "content": {"application/json": {"schema": HubSpotBatch.json_schema()}}},
-    "parameters": [
-        {"name": "X-HubSpot-Signature-v3", "in": "header", "required": True, "schema": {"type": "string"}},
-        {"name": "X-HubSpot-Request-Timestamp", "in": "header", "required": True, "schema": {"type": "string"}},
-    ],
+REFUSALS: dict[int | str, dict[str, Any]] = {
+    400: {"description": "malformed body; the error names the field"},
+    401: {"description": "bad signature, or outside the replay window"},
+    413: {"description": "body too large"},
+    503: {"description": "Temporal unavailable; the sender retries"},
 }
 
 
-def _problem(status: int, message: str) -> JSONResponse:
-    return JSONResponse({"error": message}, status_code=status)
+class Refused(Exception):
+    """A webhook q2c will not take, answered with `status` and a message that says why."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status, self.message = status, message
+
+
+def _openapi(schema: dict[str, Any], *headers: str) -> dict[str, Any]:
+    """The body schema and signature headers of a webhook route, for the ingress's OpenAPI document."""
+    return {
+        "requestBody": {"required": True, "content": {"application/json": {"schema": schema}}},
+        "parameters": [{"name": h, "in": "header", "required": True, "schema": {"type": "string"}} for h in headers],
+    }
 
 
 def _where(error: ValidationError) -> str:
@@ -43,12 +56,28 @@ def _where(error: ValidationError) -> str:
     return f"{where}: {first['msg']}"
 
 
-async def _body(request: Request, limit: int) -> bytes | JSONResponse:
+def _parse(parse: Callable[[bytes], T], body: bytes) -> T:
+    try:
+        return parse(body)
+    except ValidationError as error:
+        raise Refused(400, _where(error)) from None
+
+
+def _verify(check: Callable[[], None]) -> None:
+    try:
+        check()
+    except signatures.SignatureError as error:
+        raise Refused(401, str(error)) from None
+
+
+async def _body(request: Request, limit: int) -> bytes:
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
-        return _problem(413, f"body over {limit} bytes")
+        raise Refused(413, f"body over {limit} bytes")
     body = await request.body()
-    return _problem(413, f"body over {limit} bytes") if len(body) > limit else body
+    if len(body) > limit:
+        raise Refused(413, f"body over {limit} bytes")
+    return body
 
 
 def create_ingress(
@@ -73,24 +102,29 @@ def create_ingress(
     app = FastAPI(title="q2c ingress", version="1", lifespan=lifespan)
     app.state.client = client
 
+    @app.exception_handler(Refused)
+    async def refused(request: Request, error: Refused) -> JSONResponse:
+        if error.status == 401:
+            log.warning("webhook refused", path=request.url.path, reason=error.message)
+        return JSONResponse({"error": error.message}, status_code=error.status)
+
+    @app.exception_handler(RPCError)
+    async def temporal_down(request: Request, error: RPCError) -> JSONResponse:
+        # Every sender retries a non-2xx delivery, so nothing is lost.
+        log.error("temporal unavailable", path=request.url.path, error=str(error))
+        return JSONResponse({"error": "temporal is unavailable; retry later"}, status_code=503)
+
     @app.get("/healthz")
     async def health() -> dict[str, str]:
         return {"status": "ok" if app.state.client is not None else "starting"}
 
     @app.post(
         "/webhooks/hubspot",
-        openapi_extra=HUBSPOT_OPENAPI,
-        responses={
-            400: {"description": "malformed batch; the error names the field"},
-            401: {"description": "bad signature"},
-            413: {"description": "body too large"},
-            503: {"description": "Temporal unavailable; HubSpot retries"},
-        },
+        openapi_extra=_openapi(HubSpotBatch.json_schema(), "X-HubSpot-Signature-v3", "X-HubSpot-Request-Timestamp"),
+        responses=REFUSALS,
     )
     async def hubspot(request: Request) -> JSONResponse:
         body = await _body(request, settings.ingress_max_body_bytes)
-        if isinstance(body, JSONResponse):
-            return body
         uri = str(request.url)
         if settings.ingress_public_url:
             uri = (
@@ -98,8 +132,8 @@ def create_ingress(
                 + request.url.path
                 + (f"?{request.url.query}" if request.url.query else "")
             )
-        try:
-            signatures.verify_hubspot_v3(
+        _verify(
+            lambda: signatures.verify_hubspot_v3(
                 settings.hubspot_app_secret.get_secret_value(),
                 request.method,
                 uri,
@@ -107,18 +141,9 @@ def create_ingress(
                 request.headers.get("x-hubspot-signature-v3"),
                 request.headers.get("x-hubspot-request-timestamp"),
             )
-        except signatures.SignatureError as error:
-            log.warning("webhook refused", reason=str(error))
-            return _problem(401, str(error))
-        try:
-            events = HubSpotBatch.validate_json(body)
-        except ValidationError as error:
-            return _problem(400, _where(error))
-        try:
-            changes = await forward_company_changes(app.state.client, events, settings.task_queue)
-        except RPCError as error:
-            log.error("temporal unavailable", error=str(error))
-            return _problem(503, "temporal is unavailable; retry later")
+        )
+        events = _parse(HubSpotBatch.validate_json, body)
+        changes = await forward_company_changes(app.state.client, events, settings.task_queue)
         deals = list(dict.fromkeys(str(e.objectId) for e in events if e.closes_a_deal))
         started: list[str] = []
         joined: list[str] = []
@@ -128,18 +153,14 @@ def create_ingress(
             deals.remove(str(event.objectId))
             correlation = request.headers.get("x-correlation-id") or f"hubspot-{event.portalId}-{event.eventId}"
             structlog.contextvars.bind_contextvars(correlation_id=correlation, deal_id=str(event.objectId))
-            try:
-                saga = await start_saga(
-                    app.state.client,
-                    str(event.objectId),
-                    triggered_by=f"webhook:{event.eventId}",
-                    correlation_id=correlation,
-                    task_queue=settings.task_queue,
-                    policies=settings.policies,
-                )
-            except RPCError as error:  # HubSpot retries non-2xx: nothing is lost
-                log.error("temporal unavailable", error=str(error))
-                return _problem(503, "temporal is unavailable; retry later")
+            saga = await start_saga(
+                app.state.client,
+                str(event.objectId),
+                triggered_by=f"webhook:{event.eventId}",
+                correlation_id=correlation,
+                task_queue=settings.task_queue,
+                policies=settings.policies,
+            )
             (started if saga.new else joined).append(saga.workflow_id)
             log.info(
                 "saga started" if saga.new else "saga joined", workflow_id=saga.workflow_id, correlation_id=correlation
@@ -149,38 +170,21 @@ def create_ingress(
 
     @app.post(
         "/webhooks/stripe",
-        openapi_extra={
-            "requestBody": {"required": True, "content": {"application/json": {"schema": StripeEvent.json_schema()}}},
-            "parameters": [
-                {"name": "Stripe-Signature", "in": "header", "required": True, "schema": {"type": "string"}}
-            ],
-        },
-        responses={
-            400: {"description": "malformed event; the error names the field"},
-            401: {"description": "bad signature or outside the 300 s window"},
-            413: {"description": "body too large"},
-            503: {"description": "Temporal unavailable; Stripe retries"},
-        },
+        openapi_extra=_openapi(StripeEvent.model_json_schema(), "Stripe-Signature"),
+        responses=REFUSALS,
     )
     async def stripe(request: Request) -> JSONResponse:
         """invoice.finalized / paid / payment_failed: to the deal's saga, or kept and applied after it."""
         body = await _body(request, settings.ingress_max_body_bytes)
-        if isinstance(body, JSONResponse):
-            return body
-        try:
-            signatures.verify_stripe(
+        _verify(
+            lambda: signatures.verify_stripe(
                 settings.stripe_webhook_secret.get_secret_value(), body, request.headers.get("stripe-signature")
             )
-        except signatures.SignatureError as error:
-            log.warning("stripe webhook refused", reason=str(error))
-            return _problem(401, str(error))
-        try:
-            header = StripeEventHeader.model_validate_json(body)
-            if header.type not in HANDLED:
-                return JSONResponse({"event": header.id, "ignored": header.type})
-            event = StripeEvent.model_validate_json(body)
-        except ValidationError as error:
-            return _problem(400, _where(error))
+        )
+        header = _parse(StripeEventHeader.model_validate_json, body)
+        if header.type not in HANDLED:
+            return JSONResponse({"event": header.id, "ignored": header.type})
+        event = _parse(StripeEvent.model_validate_json, body)
         invoice = event.data.object
         billing = BillingEvent(
             event_id=event.id,
@@ -191,57 +195,33 @@ def create_ingress(
             workflow_id=invoice.q2c_workflow_id,
         )
         structlog.contextvars.bind_contextvars(stripe_event=event.id, workflow_id=billing.workflow_id)
-        try:
-            outcome = await deliver_billing_event(app.state.client, billing, settings.task_queue)
-        except RPCError as error:
-            log.error("temporal unavailable", error=str(error))
-            return _problem(503, "temporal is unavailable; retry later")
+        outcome = await deliver_billing_event(app.state.client, billing, settings.task_queue)
         log.info("billing event delivered", type=event.type, to=outcome)
         return JSONResponse({"event": event.id, "delivered_to": outcome, "workflow_id": billing.workflow_id})
 
     @app.post(
         "/webhooks/zendesk",
-        openapi_extra={
-            "requestBody": {"required": True, "content": {"application/json": {"schema": ZendeskEvent.json_schema()}}},
-            "parameters": [
-                {"name": "X-Zendesk-Webhook-Signature", "in": "header", "required": True, "schema": {"type": "string"}},
-                {
-                    "name": "X-Zendesk-Webhook-Signature-Timestamp",
-                    "in": "header",
-                    "required": True,
-                    "schema": {"type": "string"},
-                },
-            ],
-        },
-        responses={400: {"description": "malformed event"}, 401: {"description": "bad signature"}, 413: {}},
+        openapi_extra=_openapi(
+            ZendeskEvent.model_json_schema(), "X-Zendesk-Webhook-Signature", "X-Zendesk-Webhook-Signature-Timestamp"
+        ),
+        responses=REFUSALS,
     )
     async def zendesk(request: Request) -> JSONResponse:
         """Organization changes made in the support tool, to the customer's CustomerSync entity."""
         body = await _body(request, settings.ingress_max_body_bytes)
-        if isinstance(body, JSONResponse):
-            return body
-        try:
-            signatures.verify_zendesk(
+        _verify(
+            lambda: signatures.verify_zendesk(
                 settings.zendesk_webhook_secret.get_secret_value(),
                 body,
                 request.headers.get("x-zendesk-webhook-signature"),
                 request.headers.get("x-zendesk-webhook-signature-timestamp"),
             )
-        except signatures.SignatureError as error:
-            log.warning("zendesk webhook refused", reason=str(error))
-            return _problem(401, str(error))
-        try:
-            event = ZendeskEvent.model_validate_json(body)
-        except ValidationError as error:
-            return _problem(400, _where(error))
+        )
+        event = _parse(ZendeskEvent.model_validate_json, body)
         change = event.customer_change()
         if change is None:
             return JSONResponse({"event": event.id, "ignored": event.type})
-        try:
-            entity = await submit_customer_change(app.state.client, change, settings.task_queue)
-        except RPCError as error:
-            log.error("temporal unavailable", error=str(error))
-            return _problem(503, "temporal is unavailable; retry later")
+        entity = await submit_customer_change(app.state.client, change, settings.task_queue)
         return JSONResponse({"event": event.id, "customer_sync": entity})
 
     FastAPIInstrumentor.instrument_app(app, tracer_provider=tracer_provider, excluded_urls="healthz")

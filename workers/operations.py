@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, timedelta
+from datetime import timedelta
 from itertools import groupby
 
 from temporalio.client import (
@@ -17,9 +17,8 @@ from temporalio.client import (
     ScheduleUpdateInput,
 )
 
-from models.common import Region
 from models.reconcile import RECONCILE_TYPE, ReconcileInput, ReconciliationReport
-from models.saga import WORKFLOW_TYPE, SagaPolicy, SagaStatus
+from models.saga import WORKFLOW_TYPE, SagaStatus
 
 SCHEDULE_ID = "q2c-reconciliation"
 PARKED_QUERY = f"WorkflowType = '{WORKFLOW_TYPE}' AND Q2CStage = 'needs_attention'"
@@ -34,19 +33,6 @@ async def parked_sagas(client: Client) -> dict[str, list[SagaStatus]]:
             found.append(status)
     found.sort(key=lambda s: (s.exception.code, s.exception.since) if s.exception else ("", s.workflow_id))
     return {code: list(group) for code, group in groupby(found, key=lambda s: s.exception.code if s.exception else "")}
-
-
-def reconcile_job(
-    since: date | None,
-    until: date | None,
-    window_days: int,
-    repair: bool,
-    task_queue: str,
-    policies: dict[Region, SagaPolicy],
-) -> ReconcileInput:
-    return ReconcileInput(
-        since=since, until=until, window_days=window_days, repair=repair, task_queue=task_queue, policies=policies
-    )
 
 
 async def reconcile_now(client: Client, job: ReconcileInput, task_queue: str) -> ReconciliationReport:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from temporalio.client import Client, WorkflowHandle
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
@@ -77,9 +78,13 @@ async def start_saga(
     except WorkflowAlreadyStartedError as already:
         handle = client.get_workflow_handle_for(QuoteToCash.run, workflow_id)
         return Started(workflow_id, already.run_id, new=False, handle=handle)
-    # The server says whether it started a run or joined a running one; the SDK keeps that answer.
-    response = getattr(handle, "_start_workflow_response", None)
-    return Started(workflow_id, handle.first_execution_run_id, bool(getattr(response, "started", True)), handle)
+    return Started(workflow_id, handle.first_execution_run_id, _started(handle), handle)
+
+
+def _started(handle: WorkflowHandle[Any, Any]) -> bool:
+    """Did this start make a run, or join one already running (`USE_EXISTING`)? The server says; the SDK
+    keeps its answer on the handle."""
+    return bool(getattr(getattr(handle, "_start_workflow_response", None), "started", True))
 
 
 async def deliver_billing_event(client: Client, event: BillingEvent, task_queue: str) -> str:
@@ -108,7 +113,7 @@ async def deliver_billing_event(client: Client, event: BillingEvent, task_queue:
         )
     except WorkflowAlreadyStartedError:
         return "duplicate"
-    if not getattr(getattr(handle, "_start_workflow_response", None), "started", True):
+    if not _started(handle):
         return "duplicate"  # joined the run that is still applying the first delivery
     return "late" if deal_id else "unmatched"
 

@@ -21,7 +21,6 @@ from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import (
     BatchSpanProcessor,
     ConsoleSpanExporter,
-    SimpleSpanProcessor,
     SpanExporter,
     SpanExportResult,
 )
@@ -90,19 +89,16 @@ def exporter_for(spec: str | None) -> SpanExporter | None:
     raise ValueError(f"Q2C_TRACES={spec!r}: use otlp, console, file:<path> or off")
 
 
-def configure_tracing(service: str, spec: str | None = None, exporter: SpanExporter | None = None) -> TracerProvider:
-    """Install the process's tracer provider once and instrument httpx; later calls add nothing."""
+def configure_tracing(service: str, spec: str | None = None) -> TracerProvider:
+    """Install the process's tracer provider and instrument httpx, once; later calls return it unchanged."""
     global _configured
     with _lock:
         if _configured is None:
-            provider = TracerProvider(resource=Resource.create({"service.name": service}))
-            trace.set_tracer_provider(provider)
-            HTTPXClientInstrumentor().instrument(tracer_provider=provider)
-            _configured = provider
-        chosen = exporter or exporter_for(spec)
-        if chosen is not None:
-            processor = SimpleSpanProcessor(chosen) if exporter is not None else BatchSpanProcessor(chosen)
-            _configured.add_span_processor(processor)
+            _configured = TracerProvider(resource=Resource.create({"service.name": service}))
+            if (exporter := exporter_for(spec)) is not None:
+                _configured.add_span_processor(BatchSpanProcessor(exporter))
+            trace.set_tracer_provider(_configured)
+            HTTPXClientInstrumentor().instrument(tracer_provider=_configured)
         return _configured
 
 

@@ -26,7 +26,7 @@ class LateBillingEventWorkflow:
 
     @workflow.run
     async def run(self, late: LateBillingEvent) -> str:
-        key = f"{workflow.info().workflow_id}"
+        key = workflow.info().workflow_id
         if late.deal_id is None:
             workflow.upsert_search_attributes([search.STAGE.value_set("unmatched")])
             return "unmatched"

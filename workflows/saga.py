@@ -145,14 +145,7 @@ class Saga:
     async def compensate(self, name: str, activity: Any, arg: StepInput) -> str:
         arg.correlation_id, arg.idempotency_key = self.saga.correlation_id, f"{self.state.workflow_id}:{name}"
         capped = workflow.patched(WORKBENCH_PATCH)  # an undo that keeps failing is parked, not retried forever
-        if self.erp(activity) and workflow.patched(ERP_QUEUE_PATCH):
-            output = await workflow.execute_activity_method(
-                activity, arg, task_queue=self.erp_queue, **(COMPENSATE_CAPPED if capped else COMPENSATE)
-            )
-        else:
-            output = await workflow.execute_activity_method(
-                activity, arg, **(COMPENSATE_CAPPED if capped else COMPENSATE)
-            )
+        output = await self.execute(name, activity, arg, COMPENSATE_CAPPED if capped else COMPENSATE)
         return str(getattr(output, "result", "") or "done")
 
     async def compensation_stuck(self, undo: Undo, failure: ActivityError) -> ExceptionAction | None:
