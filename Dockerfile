@@ -5,10 +5,15 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 PIP_DISABLE_
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY models models
+COPY ports ports
 COPY connectors connectors
 COPY simulators simulators
 COPY activities activities
 COPY workflows workflows
+COPY client client
+COPY infra infra
+COPY cli cli
+COPY devstack devstack
 COPY workers workers
 RUN pip install . && useradd --system --uid 10001 q2c
 USER q2c

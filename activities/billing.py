@@ -5,7 +5,7 @@ from __future__ import annotations
 from temporalio import activity
 
 from activities.errors import attempt, vendor_step
-from connectors.stripe import StripeClient
+from connectors.stripe.client import StripeClient
 from models.orders import SubscriptionItem
 from models.steps import (
     BillingPrices,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from temporalio import activity
 
 from activities.errors import attempt, vendor_step
-from connectors.hubspot import HubSpotClient
+from connectors.hubspot.client import HubSpotClient
 from models.steps import DealFetched, Done, FetchDeal, PaymentRecorded, RecordPayment, UpdateDeal
 
 PAYMENT_RANK = {None: -1, "": -1, "posted": 0, "payment_failed": 1, "overdue": 1, "paid": 2}

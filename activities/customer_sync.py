@@ -6,9 +6,9 @@ from temporalio import activity
 
 from activities.errors import vendor_step
 from connectors.errors import NotFound
-from connectors.hubspot import HubSpotClient
-from connectors.netsuite import NetSuiteClient
-from connectors.zendesk import ZendeskClient
+from connectors.hubspot.client import HubSpotClient
+from connectors.netsuite.client import NetSuiteClient
+from connectors.zendesk.client import ZendeskClient
 from models.common import System
 from models.customer_sync import FIELDS, Propagate, ReadOwner
 from models.steps import StepInput

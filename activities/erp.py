@@ -9,7 +9,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.errors import attempt, vendor_step
-from connectors.netsuite import NetSuiteClient
+from connectors.netsuite.client import NetSuiteClient
 from models.orders import InvoiceStatus, OrderLine, SalesOrder
 from models.steps import (
     AwaitErpPayment,

@@ -9,10 +9,10 @@ from typing import Any
 from temporalio import activity
 
 from activities.errors import vendor_step
-from connectors.hubspot import HubSpotClient
-from connectors.netsuite import NetSuiteClient
-from connectors.stripe import StripeClient
-from connectors.zendesk import ZendeskClient
+from connectors.hubspot.client import HubSpotClient
+from connectors.netsuite.client import NetSuiteClient
+from connectors.stripe.client import StripeClient
+from connectors.zendesk.client import ZendeskClient
 from models.deal import Deal
 from models.money import Money
 from models.reconcile import CheckDeals, DealsChecked, Drift, DriftItem, Repair, RepairInput

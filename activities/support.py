@@ -6,7 +6,7 @@ from temporalio import activity
 
 from activities.errors import attempt, vendor_step
 from connectors.errors import BusinessRuleError
-from connectors.zendesk import ZendeskClient
+from connectors.zendesk.client import ZendeskClient
 from models.steps import (
     Done,
     FinanceReview,

@@ -16,8 +16,8 @@ from typing import Any
 import httpx
 from temporalio.client import Client
 
+from devstack.stack import connect_when_up, dev_server_args
 from simulators.server import free_port
-from workers.stack import connect_when_up, dev_server_args
 
 HS = {"Authorization": "Bearer pat-na1-q2c-dev"}
 FULL = ["PLAT-PRO", "IMPL-STD", "PLAT-TEAM"]
@@ -118,7 +118,7 @@ def rig(netsuite_concurrency: int = 1000, durable: bool = True, **sim_env: str) 
     args = dev_server_args(temporal_port, db=home / "temporal.db" if durable else None)
     server = spawn(args)
     simulators = spawn(
-        [sys.executable, "-m", "workers.cli", "simulators", "--port", str(sim_port)],
+        [sys.executable, "-m", "cli.app", "simulators", "--port", str(sim_port)],
         Q2C_SIM_NETSUITE_CONCURRENCY=str(netsuite_concurrency),
         Q2C_SIM_WEBHOOK_BACKOFF_S="0.2",
         **sim_env,

@@ -22,13 +22,13 @@ from temporalio.worker import Worker
 
 from benchmarks.floor import EngineFloor, FloorInput, noop
 from benchmarks.harness import Rig, cpu_seconds, make_deals, rig, rss_mb
-from connectors.hubspot import HubSpotClient
-from connectors.netsuite import NetSuiteClient
+from client.starter import start_saga
+from connectors.hubspot.client import HubSpotClient
+from connectors.netsuite.client import NetSuiteClient
 from connectors.settings import simulator_settings
-from connectors.stripe import StripeClient
-from connectors.zendesk import ZendeskClient
+from connectors.stripe.client import StripeClient
+from connectors.zendesk.client import ZendeskClient
 from models.saga import CreditDecision, SagaStatus, Stage
-from workers.starter import start_saga
 from workers.worker import activities_for, build_worker, sandbox_runner
 from workflows import search
 

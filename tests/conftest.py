@@ -18,11 +18,13 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
-from connectors.hubspot import HubSpotClient
-from connectors.netsuite import NetSuiteClient
+from client.starter import start_saga
+from connectors.hubspot.client import HubSpotClient
+from connectors.netsuite.client import NetSuiteClient
 from connectors.settings import simulator_settings
-from connectors.stripe import StripeClient
-from connectors.zendesk import ZendeskClient
+from connectors.stripe.client import StripeClient
+from connectors.zendesk.client import ZendeskClient
+from infra.temporal import register_search_attributes
 from models.common import Region
 from models.saga import SagaPolicy, SagaResult, SagaStatus
 from simulators.app import create_app
@@ -30,8 +32,6 @@ from simulators.context import SimulatorSettings
 from simulators.seed import BY_SKU
 from simulators.server import BackgroundServer, free_port
 from simulators.store import Store
-from workers.starter import start_saga
-from workers.temporal import register_search_attributes
 from workers.worker import activities_for, build_worker
 
 

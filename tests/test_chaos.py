@@ -21,11 +21,11 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.service import RPCError
 
 from benchmarks.harness import Process, Rig, make_deals, records, rig, spawn, wait_port
+from client.starter import start_saga
+from devstack.audit import audit
 from models import signatures
 from models.saga import SagaResult, Stage, saga_id
 from simulators.server import free_port
-from workers.audit import audit
-from workers.starter import start_saga
 
 pytestmark = pytest.mark.chaos
 SAGAS = int(os.environ.get("Q2C_CHAOS_SAGAS", "8"))
@@ -58,7 +58,7 @@ class Worker:
             "Q2C_TASK_QUEUE": task_queue,
             **{f"Q2C_{v}_TIMEOUT_S": "2" for v in ("HUBSPOT", "NETSUITE", "STRIPE", "ZENDESK")},
         }
-        self.process: Process = spawn([sys.executable, "-m", "workers.cli", "worker"], **env)
+        self.process: Process = spawn([sys.executable, "-m", "cli.app", "worker"], **env)
         self.kills = 0
 
     def kill_and_restart(self) -> None:
@@ -198,7 +198,7 @@ async def test_faults_in_every_system_at_once(run):
 def ingress(run) -> Iterator[str]:
     port = free_port()
     process = spawn(
-        [sys.executable, "-m", "workers.cli", "ingress", "--port", str(port)],
+        [sys.executable, "-m", "cli.app", "ingress", "--port", str(port)],
         **run.rig.vendor_env(),
         Q2C_TASK_QUEUE=run.task_queue,
         Q2C_HUBSPOT_APP_SECRET="chaos-secret",
@@ -298,7 +298,7 @@ def test_schemathesis_explores_the_ingress_schema():
     import schemathesis
     from hypothesis import HealthCheck, settings
 
-    from workers.config import Q2CSettings
+    from infra.settings import Q2CSettings
     from workers.ingress import create_ingress
 
     app = create_ingress(Q2CSettings(), client=object())  # type: ignore[arg-type]  # invalid input never reaches it

@@ -13,12 +13,12 @@ from temporalio.api.common.v1 import Payload, Payloads
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 
+from infra.codec import ENCODING, EncryptionCodec, KeyRing, KeyRingError, encrypted
+from infra.settings import Q2CSettings
 from models.saga import SagaResult, Stage
 from tests.conftest import Sagas
 from tests.test_saga import FULL
-from workers.codec import ENCODING, EncryptionCodec, KeyRing, KeyRingError, encrypted
 from workers.codec_server import create_codec_server
-from workers.config import Q2CSettings
 from workers.worker import activities_for, build_worker
 
 PLAIN = Payload(metadata={"encoding": b"json/plain"}, data=b'{"email": "ana@example.com"}')

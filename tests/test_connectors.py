@@ -9,11 +9,11 @@ from pydantic import SecretStr
 
 from connectors.errors import BusinessRuleError, NotFound, RateLimited, TransientError, Unauthorized
 from connectors.http import correlation_id, retry_after_seconds
-from connectors.hubspot import HubSpotClient
-from connectors.netsuite import NetSuiteClient
+from connectors.hubspot.client import HubSpotClient
+from connectors.netsuite.client import NetSuiteClient
 from connectors.settings import simulator_settings
-from connectors.stripe import StripeClient
-from connectors.zendesk import ZendeskClient
+from connectors.stripe.client import StripeClient
+from connectors.zendesk.client import ZendeskClient
 from models.catalog import BillingFrequency
 from models.common import Region
 from models.money import Money

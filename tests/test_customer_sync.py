@@ -14,15 +14,15 @@ from pydantic import SecretStr
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
+from client.starter import submit_customer_change
+from infra.settings import Q2CSettings
 from models import signatures
 from models.common import LifecycleStage, System
 from models.customer_sync import LIFECYCLE, AuditEntry, CustomerChange, CustomerRecord, sync_id
 from models.saga import Stage
 from tests.conftest import time_skipping_server
 from tests.test_ingress import SECRET, event, signed
-from workers.config import Q2CSettings
 from workers.ingress import create_ingress
-from workers.starter import submit_customer_change
 
 
 @pytest.fixture(scope="module")

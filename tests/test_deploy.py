@@ -14,11 +14,11 @@ from opentelemetry.sdk import environment_variables as otel_env
 from pydantic_settings import BaseSettings
 
 from activities.errors import VENDOR_ERRORS
+from cli.app import app
 from connectors.settings import HubSpotSettings, NetSuiteSettings, StripeSettings, ZendeskSettings
+from infra.settings import Q2CSettings
+from infra.temporal import connect_config
 from simulators.context import SimulatorSettings
-from workers.cli import app
-from workers.config import Q2CSettings
-from workers.temporal import connect_config
 from workflows import kpis
 
 ROOT = Path(__file__).parent.parent

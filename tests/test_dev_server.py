@@ -13,12 +13,12 @@ from pydantic import SecretStr
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
+from infra.settings import Q2CSettings
+from infra.temporal import connect
 from models.saga import CreditDecision, SagaStatus, Stage
 from simulators.server import BackgroundServer
 from tests.conftest import Sagas, temporal_binary
-from workers.config import Q2CSettings
 from workers.ingress import create_ingress
-from workers.temporal import connect
 from workers.worker import activities_for, build_worker
 from workflows import search
 
@@ -94,10 +94,10 @@ async def test_a_hold_is_found_by_search_attribute_and_released_through_the_clie
 
 
 async def test_parked_sagas_are_listed_by_code_and_the_reconciliation_schedule_is_applied(dev_env, live):
+    from client.operations import SCHEDULE_ID, apply_schedule, parked_sagas
     from models.reconcile import ReconcileInput
     from models.saga import OperatorDecision
     from tests.test_workbench import no_tax_company
-    from workers.operations import SCHEDULE_ID, apply_schedule, parked_sagas
 
     deal_id = live.new_deal(["PLAT-PRO", "IMPL-STD"], company=no_tax_company(live))
     handle = await live.start(deal_id)

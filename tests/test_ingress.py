@@ -12,8 +12,8 @@ import pytest
 from pydantic import SecretStr
 from temporalio.service import RPCError, RPCStatusCode
 
+from infra.settings import Q2CSettings
 from models import signatures
-from workers.config import Q2CSettings
 from workers.ingress import create_ingress
 
 SECRET = "ingress-test-secret"

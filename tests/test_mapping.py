@@ -8,9 +8,9 @@ from decimal import Decimal
 from hypothesis import given
 from hypothesis import strategies as st
 
-from connectors.hubspot import company_from_hubspot, company_to_hubspot, line_from_hubspot, line_to_hubspot
-from connectors.stripe import encode_form, invoice_from_stripe
-from connectors.zendesk import organization_from_zendesk, organization_to_zendesk
+from connectors.hubspot.mapping import company_from_hubspot, company_to_hubspot, line_from_hubspot, line_to_hubspot
+from connectors.stripe.mapping import encode_form, invoice_from_stripe
+from connectors.zendesk.mapping import organization_from_zendesk, organization_to_zendesk
 from models.catalog import BillingFrequency
 from models.common import Region
 from models.deal import DealLine

@@ -74,7 +74,7 @@ def wid(deal_id: str) -> str:
 
 
 async def test_a_second_start_for_the_same_deal_joins_the_first(sagas):
-    from workers.starter import start_saga
+    from client.starter import start_saga
 
     deal_id = sagas.new_deal(["IMPL-STD"])
     first = await start_saga(
@@ -342,8 +342,8 @@ async def test_the_customers_region_picks_the_policy(sagas):
 
 
 def test_regional_policies_come_from_the_environment(monkeypatch):
+    from infra.settings import Q2CSettings
     from models.common import Region
-    from workers.config import Q2CSettings
 
     monkeypatch.setenv("Q2C_POLICIES", '{"emea": {"credit_hold_deadline": "P2D", "on_hold_expiry": "approve"}}')
     policy = Q2CSettings().policies[Region.EMEA]

@@ -5,9 +5,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from cli.app import app
 from models.events import CONTRACTS
 from models.schemas import breaking_changes, compatibility_report, contract_schemas
-from workers.cli import app
 
 COMMITTED = Path(__file__).resolve().parents[1] / "schemas"
 

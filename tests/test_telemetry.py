@@ -22,14 +22,14 @@ from temporalio.client import Client
 from temporalio.contrib.opentelemetry import TracingInterceptor
 from temporalio.contrib.pydantic import pydantic_data_converter
 
+from infra.logs import REDACTED, configure_logging
+from infra.settings import Q2CSettings
+from infra.telemetry import JsonLinesExporter, metrics_runtime
 from models.saga import SagaResult, Stage
 from simulators.server import free_port
 from tests.test_ingress import SECRET, event, signed
 from tests.test_saga import FULL, business
-from workers.config import Q2CSettings
 from workers.ingress import create_ingress
-from workers.logs import REDACTED, configure_logging
-from workers.telemetry import JsonLinesExporter, metrics_runtime
 from workers.worker import activities_for, build_worker
 from workflows import kpis
 
@@ -185,7 +185,7 @@ def test_spans_go_to_otlp_when_its_endpoint_is_configured(monkeypatch):
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
     from opentelemetry.sdk.trace.export import ConsoleSpanExporter
 
-    from workers.telemetry import exporter_for
+    from infra.telemetry import exporter_for
 
     monkeypatch.delenv("OTEL_EXPORTER_OTLP_ENDPOINT", raising=False)
     assert exporter_for(None) is None
@@ -199,8 +199,8 @@ def test_spans_go_to_otlp_when_its_endpoint_is_configured(monkeypatch):
 def test_the_reconciliation_table_reads_plainly():
     from datetime import UTC, date, datetime
 
+    from client.operations import report_table
     from models.reconcile import Drift, DriftItem, ReconciliationReport, Repair
-    from workers.operations import report_table
 
     report = ReconciliationReport(started_at=datetime.now(UTC), since=date(2026, 11, 1), until=date(2026, 11, 25))
     report.checked = 3

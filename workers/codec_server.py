@@ -20,7 +20,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from google.protobuf import json_format
 from temporalio.api.common.v1 import Payloads
 
-from workers.codec import EncryptionCodec, KeyRingError
+from infra.codec import EncryptionCodec, KeyRingError
 
 log = structlog.get_logger("q2c.codec")
 COOKIE = "q2c_codec_token"

@@ -15,14 +15,14 @@ from pydantic import ValidationError
 from temporalio.client import Client
 from temporalio.service import RPCError
 
+from client.starter import deliver_billing_event, forward_company_changes, start_saga, submit_customer_change
+from infra.settings import Q2CSettings
 from models import signatures
 from models.hubspot_events import HubSpotBatch
 from models.money import Money
 from models.saga import BillingEvent
 from models.stripe_events import HANDLED, StripeEvent, StripeEventHeader
 from models.zendesk_events import ZendeskEvent
-from workers.config import Q2CSettings
-from workers.starter import deliver_billing_event, forward_company_changes, start_saga, submit_customer_change
 
 T = TypeVar("T")
 log = structlog.get_logger("q2c.ingress")
@@ -94,7 +94,7 @@ def create_ingress(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if app.state.client is None:
-            from workers.temporal import connect as default_connect
+            from infra.temporal import connect as default_connect
 
             app.state.client = await (connect() if connect else default_connect(settings.temporal_profile))
         yield

@@ -19,12 +19,12 @@ from activities.customer_sync import CustomerSyncActivities
 from activities.erp import ErpActivities
 from activities.reconcile import ReconcileActivities
 from activities.support import SupportActivities
-from connectors.hubspot import HubSpotClient
-from connectors.netsuite import NetSuiteClient
+from connectors.hubspot.client import HubSpotClient
+from connectors.netsuite.client import NetSuiteClient
 from connectors.settings import HubSpotSettings, NetSuiteSettings, StripeSettings, ZendeskSettings
-from connectors.stripe import StripeClient
-from connectors.zendesk import ZendeskClient
-from workers.telemetry import ActivityContext
+from connectors.stripe.client import StripeClient
+from connectors.zendesk.client import ZendeskClient
+from infra.telemetry import ActivityContext
 from workflows.billing_events import LateBillingEventWorkflow
 from workflows.customer_sync import CustomerSync
 from workflows.quote_to_cash import QuoteToCash

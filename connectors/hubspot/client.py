@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import httpx
@@ -11,151 +9,16 @@ from pydantic import ValidationError
 
 from connectors.errors import BusinessRuleError
 from connectors.http import VendorClient
+from connectors.hubspot.mapping import (
+    COMPANY_PROPERTIES,
+    DEAL_PROPERTIES,
+    LINE_PROPERTIES,
+    company_from_hubspot,
+    line_from_hubspot,
+)
 from connectors.settings import HubSpotSettings
-from models.catalog import BillingFrequency
-from models.common import Region
-from models.deal import Deal, DealLine
-from models.money import Money
-from models.party import Address, Contact, Customer, TaxRegistration
-
-DEAL_PROPERTIES = [
-    "dealname",
-    "amount",
-    "dealstage",
-    "closedate",
-    "pipeline",
-    "deal_currency_code",
-    "erp_order_number",
-    "q2c_status",
-]
-LINE_PROPERTIES = [
-    "name",
-    "quantity",
-    "price",
-    "hs_sku",
-    "hs_product_id",
-    "recurringbillingfrequency",
-    "hs_recurring_billing_start_date",
-]
-COMPANY_PROPERTIES = [
-    "name",
-    "address",
-    "address2",
-    "city",
-    "zip",
-    "state",
-    "country",
-    "q2c_region",
-    "vat_number",
-    "legal_entity",
-    "currency",
-    "contact_email",
-    "contact_firstname",
-    "contact_lastname",
-]
-_FREQUENCY = {
-    None: BillingFrequency.ONE_TIME,
-    "": BillingFrequency.ONE_TIME,
-    "monthly": BillingFrequency.MONTHLY,
-    "annually": BillingFrequency.ANNUALLY,
-}
-_REGION_BY_CURRENCY = {"USD": Region.NA, "EUR": Region.EMEA, "GBP": Region.UK}
-
-
-def _decimal(value: str | None, where: str) -> Decimal:
-    try:
-        return Decimal(value or "")
-    except InvalidOperation:
-        raise ValueError(f"{where} is {value!r}, not a number") from None
-
-
-def line_from_hubspot(record: dict[str, Any], currency: str) -> DealLine:
-    p = record["properties"]
-    frequency = p.get("recurringbillingfrequency")
-    if frequency not in _FREQUENCY:
-        raise ValueError(f"line_items[{record['id']}].recurringbillingfrequency {frequency!r} is not supported")
-    start = p.get("hs_recurring_billing_start_date")
-    return DealLine(
-        id=record["id"],
-        sku=p.get("hs_sku") or p.get("hs_product_id") or "",
-        name=p.get("name") or "",
-        quantity=_decimal(p.get("quantity"), f"line_items[{record['id']}].quantity"),
-        unit_price=Money(amount=_decimal(p.get("price"), f"line_items[{record['id']}].price"), currency=currency),
-        frequency=_FREQUENCY[frequency],
-        start_date=date.fromisoformat(start) if start else None,
-    )
-
-
-def line_to_hubspot(line: DealLine) -> dict[str, str]:
-    properties = {
-        "name": line.name,
-        "quantity": str(line.quantity),
-        "price": str(line.unit_price.amount),
-        "hs_sku": line.sku,
-    }
-    if line.frequency.recurring:
-        properties["recurringbillingfrequency"] = line.frequency.value
-    if line.start_date:
-        properties["hs_recurring_billing_start_date"] = line.start_date.isoformat()
-    return properties
-
-
-def company_from_hubspot(record: dict[str, Any]) -> Customer:
-    p = record["properties"]
-    currency = (p.get("currency") or "USD").upper()
-    address = None
-    if p.get("address") and p.get("city") and p.get("country"):
-        address = Address(
-            line1=p["address"],
-            line2=p.get("address2"),
-            city=p["city"],
-            postal_code=p.get("zip"),
-            region=p.get("state"),
-            country=p["country"],
-        )
-    tax = TaxRegistration(country=p.get("country") or "US", number=p["vat_number"]) if p.get("vat_number") else None
-    contacts = []
-    if p.get("contact_email"):
-        contacts.append(
-            Contact(
-                first_name=p.get("contact_firstname") or "",
-                last_name=p.get("contact_lastname") or "",
-                email=p["contact_email"],
-            )
-        )
-    region = p.get("q2c_region") or _REGION_BY_CURRENCY.get(currency, Region.NA)
-    return Customer(
-        id=record["id"],
-        legal_name=p.get("name") or "",
-        billing_address=address,
-        tax_registration=tax,
-        legal_entity=p.get("legal_entity") or "1",
-        currency=currency,
-        region=region,
-        contacts=contacts,
-        external_ids={"crm": record["id"]},
-    )
-
-
-def company_to_hubspot(customer: Customer) -> dict[str, str | None]:
-    address, tax = customer.billing_address, customer.tax_registration
-    contact = customer.contacts[0] if customer.contacts else None
-    return {
-        "name": customer.legal_name,
-        "address": address.line1 if address else None,
-        "address2": address.line2 if address else None,
-        "city": address.city if address else None,
-        "zip": address.postal_code if address else None,
-        "state": address.region if address else None,
-        "country": address.country if address else None,
-        "q2c_region": customer.region.value,
-        "vat_number": tax.number if tax else None,
-        "legal_entity": customer.legal_entity,
-        "currency": customer.currency,
-        "contact_email": contact.email if contact else None,
-        "contact_firstname": contact.first_name if contact else None,
-        "contact_lastname": contact.last_name if contact else None,
-    }
+from models.deal import Deal
+from models.party import Customer
 
 
 class HubSpotClient(VendorClient):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -10,91 +9,17 @@ import httpx
 
 from connectors.errors import BusinessRuleError, NotFound
 from connectors.http import VendorClient
+from connectors.netsuite.mapping import (
+    RECORDS,
+    customer_to_netsuite,
+    invoice_from_netsuite,
+    order_from_netsuite,
+    order_to_netsuite,
+)
 from connectors.settings import NetSuiteSettings
-from models.common import Region
 from models.money import Money
-from models.orders import Invoice, InvoiceStatus, OrderLine, OrderStatus, SalesOrder
+from models.orders import Invoice, OrderStatus, SalesOrder
 from models.party import CreditPosition, Customer
-
-RECORDS = "/services/rest/record/v1"
-SUBSIDIARY_BY_REGION = {Region.NA: "1", Region.EMEA: "2", Region.UK: "3"}
-_ORDER_STATUS = {
-    "A": OrderStatus.PENDING_APPROVAL,
-    "B": OrderStatus.PENDING_FULFILLMENT,
-    "F": OrderStatus.PENDING_FULFILLMENT,
-    "G": OrderStatus.BILLED,
-    "C": OrderStatus.CANCELLED,
-    "H": OrderStatus.CLOSED,
-}
-_INVOICE_STATUS = {"A": InvoiceStatus.OPEN, "B": InvoiceStatus.PAID, "V": InvoiceStatus.VOID}
-
-
-def customer_to_netsuite(customer: Customer) -> dict[str, Any]:
-    address = customer.billing_address
-    body: dict[str, Any] = {
-        "companyName": customer.legal_name,
-        "currency": {"refName": customer.currency},
-        "subsidiary": {"id": SUBSIDIARY_BY_REGION[customer.region]},
-        "defaultTaxReg": customer.tax_registration.number if customer.tax_registration else None,
-    }
-    if address:
-        body["defaultAddress"] = "\n".join(
-            p for p in (address.line1, address.line2, address.city, address.postal_code, address.country) if p
-        )
-    return body
-
-
-def order_to_netsuite(order: SalesOrder) -> dict[str, Any]:
-    return {
-        "entity": {"id": order.customer_id},
-        "externalId": order.external_id,
-        "tranDate": order.order_date.isoformat(),
-        "currency": {"refName": order.currency},
-        "item": {
-            "items": [
-                {
-                    "item": {"id": line.item_id} if line.item_id else {"externalId": line.sku},
-                    "quantity": str(line.quantity),
-                    "rate": str(line.rate.amount),
-                }
-                for line in order.lines
-            ]
-        },
-    }
-
-
-def order_from_netsuite(record: dict[str, Any]) -> SalesOrder:
-    currency = record["currency"]["refName"]
-    return SalesOrder(
-        id=record["id"],
-        number=record.get("tranId"),
-        external_id=record.get("externalId") or "",
-        customer_id=record["entity"]["id"],
-        order_date=date.fromisoformat(record["tranDate"]),
-        currency=currency,
-        lines=[
-            OrderLine(
-                sku=line["item"]["refName"],
-                item_id=line["item"]["id"],
-                quantity=Decimal(str(line["quantity"])),
-                rate=Money(amount=Decimal(line["rate"]), currency=currency),
-            )
-            for line in record["item"]["items"]
-        ],
-        status=_ORDER_STATUS[record["orderStatus"]["id"]],
-        total=Money(amount=Decimal(record["total"]), currency=currency),
-    )
-
-
-def invoice_from_netsuite(record: dict[str, Any]) -> Invoice:
-    return Invoice(
-        id=record["id"],
-        system="erp",
-        number=record.get("tranId"),
-        external_id=record.get("externalId"),
-        status=_INVOICE_STATUS.get(record["status"]["id"], InvoiceStatus.OPEN),
-        total=Money(amount=Decimal(record["total"]), currency=record["currency"]["refName"]),
-    )
 
 
 class NetSuiteClient(VendorClient):

@@ -17,9 +17,9 @@ from rich.table import Table
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
+from infra.settings import Q2CSettings
+from infra.temporal import connect, register_search_attributes
 from models.saga import SagaStatus, saga_id
-from workers.config import Q2CSettings
-from workers.temporal import connect, register_search_attributes
 
 
 def _user() -> str:
@@ -77,8 +77,8 @@ def simulators(
 @app.command()
 def demo() -> None:
     """Start the embedded stack, close 28 deals, and check every outcome in every system."""
-    from workers.demo import run_demo
-    from workers.logs import configure_logging
+    from devstack.demo import run_demo
+    from infra.logs import configure_logging
 
     log = Path(".q2c/demo.log")
     log.parent.mkdir(parents=True, exist_ok=True)
@@ -90,7 +90,7 @@ def demo() -> None:
 @app.command()
 def dev(home: Path = typer.Option(Path(".q2c"), help="where Temporal's and the simulators' SQLite files live")) -> None:
     """Start the embedded stack (Temporal + UI, simulators, ingress, worker) and keep it running."""
-    from workers.stack import Stack
+    from devstack.stack import Stack
 
     async def run() -> None:
         config = settings()
@@ -117,8 +117,8 @@ def dev(home: Path = typer.Option(Path(".q2c"), help="where Temporal's and the s
 
 def _observe(service: str) -> None:
     """Logs and traces for a long-running service, from Q2C_LOG_* and Q2C_TRACES / OTEL_*."""
-    from workers.logs import configure_logging
-    from workers.telemetry import configure_tracing
+    from infra.logs import configure_logging
+    from infra.telemetry import configure_tracing
 
     config = settings()
     configure_logging(config.log_format, config.log_level)
@@ -128,7 +128,7 @@ def _observe(service: str) -> None:
 @app.command()
 def worker() -> None:
     """Run the worker service (Temporal connection from TEMPORAL_* / temporal.toml); SIGTERM drains it."""
-    from workers.telemetry import metrics_runtime
+    from infra.telemetry import metrics_runtime
     from workers.worker import run_worker
 
     _observe("q2c-worker")
@@ -173,7 +173,7 @@ def codec_server(
     port: int = typer.Option(None, envvar="Q2C_CODEC_SERVER_PORT"),
 ) -> None:
     """Serve /encode and /decode so the Temporal UI and CLI can show decrypted payloads to a token holder."""
-    from workers.codec import EncryptionCodec
+    from infra.codec import EncryptionCodec
     from workers.codec_server import create_codec_server
 
     _observe("q2c-codec-server")
@@ -199,7 +199,7 @@ def codec_keys(
     """Print a new key file (JSON) for Q2C_CODEC_KEYS_FILE, or the rotated contents of an existing one."""
     import datetime
 
-    from workers.codec import KeyRing
+    from infra.codec import KeyRing
 
     new_id = key_id or datetime.date.today().isoformat()
     ring = KeyRing.load(rotate).rotated(new_id) if rotate else KeyRing.generate(new_id)
@@ -209,7 +209,7 @@ def codec_keys(
 @app.command()
 def start(deal_id: str, by: str = typer.Option(_user(), help="who starts it, for the record")) -> None:
     """Start the saga for a closed-won deal (joins the running one if there is one)."""
-    from workers.starter import start_saga
+    from client.starter import start_saga
 
     async def run() -> None:
         client = await _client()
@@ -293,7 +293,7 @@ def compensate(deal_id: str, by: str = typer.Option(_user()), reason: str = type
 @app.command()
 def exceptions() -> None:
     """Parked sagas, grouped by error class, oldest first: what needs a person."""
-    from workers.operations import PARKED_QUERY, parked_sagas
+    from client.operations import PARKED_QUERY, parked_sagas
 
     async def run() -> None:
         grouped = await parked_sagas(await _client())
@@ -330,8 +330,8 @@ def reconcile(
     """Compare CRM, ERP, billing and support for closed-won deals now; exit 1 if there is drift."""
     from datetime import date
 
+    from client.operations import reconcile_now, report_table
     from models.reconcile import ReconcileInput, ReconciliationReport
-    from workers.operations import reconcile_now, report_table
 
     config = settings()
     job = ReconcileInput(
@@ -365,8 +365,8 @@ def apply_schedules(
     """Create or update the Temporal Schedule that runs reconciliation (hourly by default)."""
     from datetime import timedelta
 
+    from client.operations import SCHEDULE_ID, apply_schedule
     from models.reconcile import ReconcileInput
-    from workers.operations import SCHEDULE_ID, apply_schedule
 
     config = settings()
     job = ReconcileInput(window_days=window_days, repair=repair, task_queue=config.task_queue, policies=config.policies)

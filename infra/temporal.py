@@ -14,7 +14,7 @@ from temporalio.envconfig import ClientConfig
 from temporalio.runtime import Runtime
 from temporalio.service import RPCError, RPCStatusCode
 
-from workers.codec import KeyRing, encrypted
+from infra.codec import KeyRing, encrypted
 from workflows import search
 
 FROM_SETTINGS: Any = object()
@@ -48,7 +48,7 @@ async def connect(
     workflows and activities too; without a tracer provider its spans cost next to nothing.
     """
     if ring is FROM_SETTINGS:
-        from workers.config import Q2CSettings
+        from infra.settings import Q2CSettings
 
         ring = Q2CSettings().key_ring()
     return await Client.connect(

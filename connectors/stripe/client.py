@@ -3,69 +3,25 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlencode
 
 import httpx
 
 from connectors.errors import BusinessRuleError, ConnectorError, NotFound, TransientError
 from connectors.http import VendorClient
 from connectors.settings import StripeSettings
+from connectors.stripe.mapping import (
+    _INTERVAL,
+    IN_FLIGHT_WAITS,
+    encode_form,
+    invoice_from_stripe,
+    lookup_key,
+    price_from_stripe,
+)
 from models.catalog import BillingFrequency, Price
-from models.money import Money
 from models.orders import Invoice, InvoiceStatus, Subscription, SubscriptionItem, SubscriptionStatus
 from models.party import Customer
-
-_INTERVAL = {"month": BillingFrequency.MONTHLY, "year": BillingFrequency.ANNUALLY}
-
-
-def encode_form(params: Mapping[str, Any]) -> str:
-    """{"items": [{"price": "p"}], "metadata": {"k": "v"}} -> items[0][price]=p&metadata[k]=v."""
-    pairs: list[tuple[str, str]] = []
-
-    def walk(prefix: str, value: Any) -> None:
-        if value is None:
-            return
-        if isinstance(value, Mapping):
-            for key, inner in value.items():
-                walk(f"{prefix}[{key}]" if prefix else str(key), inner)
-        elif isinstance(value, Sequence) and not isinstance(value, str):
-            for index, inner in enumerate(value):
-                walk(f"{prefix}[{index}]", inner)
-        elif isinstance(value, bool):
-            pairs.append((prefix, "true" if value else "false"))
-        else:
-            pairs.append((prefix, str(value)))
-
-    walk("", params)
-    return urlencode(pairs)
-
-
-def lookup_key(sku: str, currency: str) -> str:
-    return f"{sku}:{currency}".lower()
-
-
-def invoice_from_stripe(record: dict[str, Any]) -> Invoice:
-    return Invoice(
-        id=record["id"],
-        system="billing",
-        number=record.get("number"),
-        status=InvoiceStatus(record["status"]),
-        total=Money.from_minor_units(int(record["total"]), record["currency"].upper()),
-    )
-
-
-def price_from_stripe(record: dict[str, Any]) -> Price:
-    recurring = record.get("recurring") or {}
-    return Price(
-        id=record["id"],
-        unit_amount=Money.from_minor_units(int(record["unit_amount"]), record["currency"].upper()),
-        frequency=_INTERVAL.get(recurring.get("interval", ""), BillingFrequency.ONE_TIME),
-    )
-
-
-IN_FLIGHT_WAITS = (0.05, 0.1, 0.2, 0.4, 0.8)  # seconds: a customer create takes milliseconds
 
 
 class StripeClient(VendorClient):

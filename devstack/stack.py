@@ -16,22 +16,22 @@ from typing import Any
 
 from temporalio.client import Client
 
-from connectors.hubspot import HubSpotClient
-from connectors.netsuite import NetSuiteClient
+from connectors.hubspot.client import HubSpotClient
+from connectors.netsuite.client import NetSuiteClient
 from connectors.settings import simulator_settings
-from connectors.stripe import StripeClient
-from connectors.zendesk import ZendeskClient
+from connectors.stripe.client import StripeClient
+from connectors.zendesk.client import ZendeskClient
+from infra.codec import EncryptionCodec, KeyRing
+from infra.settings import Q2CSettings
+from infra.telemetry import configure_tracing, metrics_runtime
+from infra.temporal import connect
 from models.saga import TASK_QUEUE
 from simulators.app import create_app
 from simulators.context import SimulatorSettings
 from simulators.server import BackgroundServer
 from simulators.store import Store
-from workers.codec import EncryptionCodec, KeyRing
 from workers.codec_server import create_codec_server
-from workers.config import Q2CSettings
 from workers.ingress import create_ingress
-from workers.telemetry import configure_tracing, metrics_runtime
-from workers.temporal import connect
 from workers.worker import activities_for, build_worker
 from workflows import search
 

@@ -8,9 +8,9 @@ from typing import Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from infra.codec import KeyRing
 from models.common import Region
 from models.saga import TASK_QUEUE, SagaPolicy
-from workers.codec import KeyRing
 
 
 class Q2CSettings(BaseSettings):

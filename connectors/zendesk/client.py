@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 import httpx
@@ -10,36 +9,12 @@ import httpx
 from connectors.errors import BusinessRuleError
 from connectors.http import VendorClient
 from connectors.settings import ZendeskSettings
-from models.support import EntitlementStatus, SupportOrganization
-
-_FIELDS = ("service_tier", "contract_start", "contract_end", "entitlement_status", "invoice_status", "erp_customer_id")
-
-
-def organization_to_zendesk(org: SupportOrganization) -> dict[str, Any]:
-    values = org.model_dump(mode="json", include=set(_FIELDS), exclude_none=True)
-    return {"name": org.name, "external_id": org.external_id, "organization_fields": values}
-
-
-def organization_from_zendesk(record: dict[str, Any]) -> SupportOrganization:
-    fields = record.get("organization_fields") or {}
-    start, end = fields.get("contract_start"), fields.get("contract_end")
-    return SupportOrganization(
-        id=str(record["id"]),
-        external_id=record.get("external_id") or "",
-        name=record["name"],
-        service_tier=fields.get("service_tier"),
-        contract_start=date.fromisoformat(start) if start else None,
-        contract_end=date.fromisoformat(end) if end else None,
-        entitlement_status=EntitlementStatus(fields["entitlement_status"])
-        if fields.get("entitlement_status")
-        else None,
-        invoice_status=fields.get("invoice_status"),
-        erp_customer_id=fields.get("erp_customer_id"),
-    )
-
-
-def disambiguated(name: str, external_id: str) -> str:
-    return f"{name} [{external_id}]"
+from connectors.zendesk.mapping import (
+    disambiguated,
+    organization_from_zendesk,
+    organization_to_zendesk,
+)
+from models.support import SupportOrganization
 
 
 class ZendeskClient(VendorClient):

@@ -18,6 +18,11 @@ from rich.live import Live
 from rich.table import Table
 from temporalio.client import WorkflowHandle
 
+from client.operations import reconcile_now, report_table
+from devstack.audit import audit
+from devstack.stack import Stack
+from infra.codec import KeyRing
+from infra.settings import Q2CSettings
 from models.common import Region
 from models.reconcile import Drift, ReconcileInput
 from models.saga import (
@@ -32,11 +37,6 @@ from models.saga import (
     saga_id,
 )
 from simulators.store import Store
-from workers.audit import audit
-from workers.codec import KeyRing
-from workers.config import Q2CSettings
-from workers.operations import reconcile_now, report_table
-from workers.stack import Stack
 
 DEADLINE_S = 180
 BUSINESS_LABELS = {"outcome", "reason", "decision", "milestone", "system", "error_class"}

@@ -1,0 +1,1 @@
+"""The netsuite adapter: its HTTP dialect (client), its field mapping (mapping); vendor quirks stay in this package."""
