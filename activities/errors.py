@@ -10,7 +10,7 @@ import structlog
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from connectors.errors import BusinessRuleError, ConnectorError, RateLimited, Unauthorized
+from connectors.errors import BusinessRuleError, ConnectorError, RateLimited, SchemaDrift, Unauthorized
 from connectors.http import correlation_id
 from models.steps import StepInput
 
@@ -19,6 +19,7 @@ VENDOR_ERRORS = "q2c_vendor_errors"
 RATE_LIMITED = "RateLimited"
 TRANSIENT = "Transient"
 UNAUTHORIZED = "Unauthorized"
+SCHEMA_DRIFT = "SchemaDrift"
 ERROR_CLASS = {RATE_LIMITED: "rate_limited", TRANSIENT: "transient", UNAUTHORIZED: "unauthorized"}
 
 
@@ -27,6 +28,9 @@ def to_application_error(error: ConnectorError) -> ApplicationError:
     if isinstance(error, RateLimited):
         delay = timedelta(seconds=error.retry_after) if error.retry_after is not None else None
         return ApplicationError(str(error), details, type=RATE_LIMITED, next_retry_delay=delay)
+    if isinstance(error, SchemaDrift):
+        details |= {"object": error.object, "field": error.field}
+        return ApplicationError(str(error), details, type=SCHEMA_DRIFT, non_retryable=True)
     if isinstance(error, BusinessRuleError):
         return ApplicationError(str(error), details, type=error.code or "BusinessRule", non_retryable=True)
     if isinstance(error, Unauthorized):

@@ -39,3 +39,15 @@ class NotFound(BusinessRuleError):
 
 class Unauthorized(ConnectorError):
     """Missing or wrong credentials: fix configuration, do not retry."""
+
+
+class SchemaDrift(ConnectorError):
+    """A field q2c needs is missing, renamed or of another type: a person must map it, retrying cannot help.
+
+    Fields a vendor adds change nothing; only what q2c reads is checked, and the error names the system,
+    the object and the field so the operator knows what to fix.
+    """
+
+    def __init__(self, system: str, obj: str, field: str, problem: str, *, status: int | None = None) -> None:
+        super().__init__(system, f"{obj}.{field}: {problem}", code="SCHEMA_DRIFT", status=status)
+        self.object, self.field, self.problem = obj, field, problem

@@ -52,7 +52,11 @@ WORKBENCH_PATCH = "exception-workbench"  # fixable refusals park the saga instea
 TERMINAL = {Stage.COMPLETED, Stage.COMPENSATED, Stage.CANCELLED, Stage.FAILED}
 
 # Refusals a person can fix in the data, by the vendor code the connector reports: the saga parks.
-FIXABLE = {"UNKNOWN_PRODUCT": "missing_erp_mapping", "MISSING_TAX_REGISTRATION": "missing_tax_registration"}
+FIXABLE = {
+    "UNKNOWN_PRODUCT": "missing_erp_mapping",
+    "MISSING_TAX_REGISTRATION": "missing_tax_registration",
+    "SchemaDrift": "schema_drift",  # a field q2c needs was renamed or retyped at the vendor: map it, then retry
+}
 COMPENSATION_FAILED = "compensation_failed"
 
 
