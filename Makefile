@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: install test lint demo dev simulators clean schemas bench chaos
+.PHONY: install test lint demo dev simulators clean schemas bench chaos conformance
 
 install: $(VENV)/.installed
 
@@ -21,6 +21,10 @@ lint: install
 # A hung test fails in 3 minutes instead of holding CI for its 90 (the slowest test takes about 25 s).
 test: lint
 	$(BIN)/pytest -q --timeout 180 --maxfail 5
+
+# Each simulator driven by its vendor's own client, each connector against the documented dialect.
+conformance: install
+	$(BIN)/pytest -q --timeout 180 tests/conformance
 
 # Figures for BENCHMARKS.md (minutes; not part of CI): engine floor, throughput, cost, parked holds.
 bench: install

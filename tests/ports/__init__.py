@@ -1,0 +1,1 @@
+"""Port conformance kit: one suite per port, run against every adapter of that port."""
