@@ -99,7 +99,7 @@ def test_services_depend_on_services_that_exist_and_long_runners_have_health_che
 def test_the_stack_is_wired_together():
     worker_env, codec_env = Q2C["q2c-worker"]["environment"], Q2C["q2c-codec-server"]["environment"]
     metrics_port = worker_env["Q2C_METRICS_BIND"].rsplit(":", 1)[1]
-    prometheus = yaml.safe_load((ROOT / "deploy/prometheus.yml").read_text())
+    prometheus = yaml.safe_load((ROOT / "deploy/prometheus/prometheus.yml").read_text())
     worker_job = next(j for j in prometheus["scrape_configs"] if j["job_name"] == "q2c-worker")
     assert str(worker_job["dns_sd_configs"][0]["port"]) == metrics_port
     assert worker_job["dns_sd_configs"][0]["names"] == ["q2c-worker"]

@@ -17,7 +17,18 @@ SAGAS_PARKED = "q2c_sagas_parked"
 HOLD_DURATION = "q2c_hold_seconds"
 DEAL_TO_ENTITLEMENT = "q2c_deal_to_entitlement_seconds"
 MILESTONES = "q2c_milestones"
-ALL = (SAGAS_STARTED, SAGAS_FINISHED, SAGAS_PARKED, HOLD_DURATION, DEAL_TO_ENTITLEMENT, MILESTONES)
+RECONCILED = "q2c_reconciled_deals"
+FINDINGS = "q2c_reconciliation_findings"
+ALL = (
+    SAGAS_STARTED,
+    SAGAS_FINISHED,
+    SAGAS_PARKED,
+    HOLD_DURATION,
+    DEAL_TO_ENTITLEMENT,
+    MILESTONES,
+    RECONCILED,
+    FINDINGS,
+)
 
 
 def started() -> None:
@@ -52,3 +63,12 @@ def milestone(name: str) -> None:
     workflow.metric_meter().create_counter(
         MILESTONES, "milestones reached: order_accepted, invoice_posted, paid, payment_failed, entitled"
     ).add(1, {"milestone": name})
+
+
+def reconciled(checked: int, findings: dict[str, int]) -> None:
+    """One page of reconciliation: deals checked and drift found by kind (invoice accuracy is 1 - drift/checked)."""
+    meter = workflow.metric_meter()
+    meter.create_counter(RECONCILED, "closed-won deals reconciliation checked").add(checked)
+    counter = meter.create_counter(FINDINGS, "drift reconciliation found, by kind: missing_saga, amount_mismatch, ...")
+    for kind, count in findings.items():
+        counter.add(count, {"kind": kind})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import timedelta
 from typing import Any
 
@@ -10,7 +11,7 @@ from temporalio.common import RetryPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.workflow import ParentClosePolicy
 
-from workflows import search
+from workflows import kpis, search
 
 with workflow.unsafe.imports_passed_through():
     from activities.reconcile import ReconcileActivities
@@ -56,6 +57,7 @@ class Reconciliation:
                         item.repaired = await self.repair(item, job)
             report.checked += checked.checked
             report.add(checked.items)
+            kpis.reconciled(checked.checked, Counter(item.kind.value for item in checked.items))
             cursor, pages = checked.next_after, pages + 1
             if cursor is None:
                 break
