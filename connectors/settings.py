@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Literal
+
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -25,7 +28,18 @@ class HubSpotSettings(VendorSettings):
 class NetSuiteSettings(VendorSettings):
     model_config = SettingsConfigDict(env_prefix="Q2C_NETSUITE_")
     base_url: str = f"{SIMULATORS}/netsuite"
-    token: SecretStr = SecretStr("netsuite-token-dev")
+    token: SecretStr = SecretStr("netsuite-token-dev")  # used by auth_mode "bearer" only
+    # "tba": OAuth 1.0a token-based authentication; "m2m": OAuth 2.0 client credentials; "bearer": `token`
+    auth_mode: Literal["tba", "m2m", "bearer"] = "tba"
+    account_id: str = "1234567"  # the OAuth 1.0a realm, e.g. 1234567_SB1 for a sandbox
+    consumer_key: SecretStr = SecretStr("q2c-dev-consumer-key")
+    consumer_secret: SecretStr = SecretStr("q2c-dev-consumer-secret")
+    token_id: SecretStr = SecretStr("q2c-dev-token-id")
+    token_secret: SecretStr = SecretStr("q2c-dev-token-secret")
+    client_id: str = "q2c-dev-client-id"
+    certificate_id: str = "q2c-dev-certificate"
+    private_key: SecretStr | None = None  # PEM, for m2m; or private_key_file
+    private_key_file: Path | None = None
 
 
 class StripeSettings(VendorSettings):

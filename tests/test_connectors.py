@@ -11,7 +11,7 @@ from connectors.errors import BusinessRuleError, NotFound, RateLimited, Transien
 from connectors.http import correlation_id, retry_after_seconds
 from connectors.hubspot.client import HubSpotClient
 from connectors.netsuite.client import NetSuiteClient
-from connectors.settings import simulator_settings
+from connectors.settings import NetSuiteSettings, simulator_settings
 from connectors.stripe.client import StripeClient
 from connectors.zendesk.client import ZendeskClient
 from models.catalog import BillingFrequency
@@ -229,6 +229,8 @@ async def test_wrong_credentials_are_unauthorized(sim, client_class):
     index = [HubSpotClient, NetSuiteClient, StripeClient, ZendeskClient].index(client_class)
     settings = simulator_settings(sim.url)[index]
     settings.token = SecretStr("wrong")
+    if isinstance(settings, NetSuiteSettings):
+        settings.token_secret = SecretStr("wrong")  # NetSuite signs with OAuth 1.0a (TBA) by default
     async with client_class(settings) as client:
         with pytest.raises(Unauthorized):
             await client.request(

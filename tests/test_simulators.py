@@ -10,6 +10,8 @@ import httpx
 import pytest
 from fastapi import FastAPI, Request, Response
 
+from connectors.netsuite.auth import TokenBasedAuth
+from connectors.settings import NetSuiteSettings
 from models import signatures
 from simulators.app import create_app
 from simulators.context import SimulatorSettings
@@ -17,7 +19,7 @@ from simulators.server import BackgroundServer, free_port
 from simulators.store import Store
 
 HS = {"Authorization": "Bearer pat-na1-q2c-dev"}
-NS = {"Authorization": "Bearer netsuite-token-dev"}
+NS = TokenBasedAuth(NetSuiteSettings())  # OAuth 1.0a signed with the simulator's default dev credentials
 ST = {"Authorization": "Bearer sk_test_q2c_dev"}
 ZD = {"Authorization": "Bearer zendesk-token-dev"}
 FORM = {**ST, "Content-Type": "application/x-www-form-urlencoded"}
@@ -56,7 +58,7 @@ def test_netsuite_create_answers_204_with_location_and_no_body(http, sim):
     customer = first_ns_customer(sim)
     response = http.post(
         "/netsuite/services/rest/record/v1/salesOrder",
-        headers=NS,
+        auth=NS,
         json={
             "entity": {"id": customer["id"]},
             "externalId": "curl-so-1",
@@ -66,43 +68,49 @@ def test_netsuite_create_answers_204_with_location_and_no_body(http, sim):
     assert response.status_code == 204 and response.content == b""
     order_id = response.headers["location"].rsplit("/", 1)[1]
     assert response.headers["location"] == f"{sim.url}/netsuite/services/rest/record/v1/salesOrder/{order_id}"
-    by_eid = http.get("/netsuite/services/rest/record/v1/salesOrder/eid:curl-so-1", headers=NS).json()
-    assert by_eid["id"] == order_id and by_eid["total"] == "100.00"
+    by_eid = http.get("/netsuite/services/rest/record/v1/salesOrder/eid:curl-so-1", auth=NS).json()
+    assert by_eid["id"] == order_id and by_eid["total"] == 100  # amounts are JSON numbers
 
 
 def test_netsuite_upsert_by_external_id_keeps_one_record(http, sim):
     before = len(sim.records("netsuite", "customer"))
     for name in ("Upsert Co", "Upsert Co Renamed"):
         response = http.put(
-            "/netsuite/services/rest/record/v1/customer/eid:upsert-1", headers=NS, json={"companyName": name}
+            "/netsuite/services/rest/record/v1/customer/eid:upsert-1", auth=NS, json={"companyName": name}
         )
         assert response.status_code == 204
     assert len(sim.records("netsuite", "customer")) == before + 1
     assert (
-        http.get("/netsuite/services/rest/record/v1/customer/eid:upsert-1", headers=NS).json()["companyName"]
+        http.get("/netsuite/services/rest/record/v1/customer/eid:upsert-1", auth=NS).json()["companyName"]
         == "Upsert Co Renamed"
     )
 
 
 def test_netsuite_errors_have_o_error_details(http):
-    response = http.get("/netsuite/services/rest/record/v1/customer/999999", headers=NS)
+    response = http.get("/netsuite/services/rest/record/v1/customer/999999", auth=NS)
     assert response.status_code == 404
     assert response.json()["o:errorDetails"][0]["o:errorCode"] == "RCRD_DSNT_EXIST"
-    response = http.post("/netsuite/services/rest/record/v1/salesOrder", headers=NS, json={"entity": {"id": "nope"}})
+    response = http.post("/netsuite/services/rest/record/v1/salesOrder", auth=NS, json={"entity": {"id": "nope"}})
     assert response.status_code == 400
     assert response.json()["o:errorDetails"][0]["o:errorPath"] == "entity"
 
 
 def test_netsuite_async_job_and_idempotency_error(http):
-    headers = {**NS, "Prefer": "respond-async", "X-NetSuite-Idempotency-Key": "job-key-1"}
+    headers = {"Prefer": "respond-async", "X-NetSuite-Idempotency-Key": "job-key-1"}
     response = http.put(
-        "/netsuite/services/rest/record/v1/customer/eid:async-1", headers=headers, json={"companyName": "Async Co"}
+        "/netsuite/services/rest/record/v1/customer/eid:async-1",
+        headers=headers,
+        auth=NS,
+        json={"companyName": "Async Co"},
     )
     assert response.status_code == 202 and response.headers["preference-applied"] == "respond-async"
     job_path = response.headers["location"].split("/netsuite", 1)[1]
-    assert http.get(f"/netsuite{job_path}", headers=NS).json()["progress"] == "succeeded"
+    assert http.get(f"/netsuite{job_path}", auth=NS).json()["progress"] == "succeeded"
     again = http.put(
-        "/netsuite/services/rest/record/v1/customer/eid:async-1", headers=headers, json={"companyName": "Async Co"}
+        "/netsuite/services/rest/record/v1/customer/eid:async-1",
+        headers=headers,
+        auth=NS,
+        json={"companyName": "Async Co"},
     )
     assert again.status_code == 400
     assert again.json()["o:errorDetails"][0]["o:errorCode"] == "IDEMPOTENCY_ERROR"
@@ -115,7 +123,7 @@ def test_netsuite_concurrency_limit_is_429(sim, http):
 
     def call():
         with httpx.Client(base_url=sim.url, timeout=10) as client:
-            statuses.append(client.get("/netsuite/services/rest/record/v1/customer/100", headers=NS))
+            statuses.append(client.get("/netsuite/services/rest/record/v1/customer/100", auth=NS))
 
     threads = [threading.Thread(target=call) for _ in range(8)]
     for thread in threads:
@@ -327,11 +335,11 @@ def test_state_survives_a_restart_with_a_file_database(tmp_path):
             if attempt == 0:
                 client.put(
                     "/netsuite/services/rest/record/v1/customer/eid:persist-1",
-                    headers=NS,
+                    auth=NS,
                     json={"companyName": "Persisted"},
                 )
             else:
-                found = client.get("/netsuite/services/rest/record/v1/customer/eid:persist-1", headers=NS)
+                found = client.get("/netsuite/services/rest/record/v1/customer/eid:persist-1", auth=NS)
                 assert found.json()["companyName"] == "Persisted"
                 counts = client.get("/_sim/requests", params={"system": "netsuite"}).json()["requests"]
                 assert any(r["method"] == "PUT" and r["count"] == 1 for r in counts)

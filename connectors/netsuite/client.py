@@ -1,14 +1,23 @@
-"""NetSuite REST records: eid: upserts, create-if-absent by external id, transforms, 204 + Location."""
+"""NetSuite REST records: eid: upserts, create-if-absent by external id, transforms, 204 + Location.
+
+Reads ask for sublists (`expandSubResources=true`), parse amounts as exact Decimals and page every list
+to its end. Writes ask NetSuite to refuse a field it does not know rather than drop it silently.
+"""
 
 from __future__ import annotations
 
+import json
+from collections.abc import AsyncIterator
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
 import httpx
 
-from connectors.errors import BusinessRuleError, NotFound
+from connectors.errors import BusinessRuleError, NotFound, SchemaDrift
 from connectors.http import VendorClient
+from connectors.netsuite import fields
+from connectors.netsuite.auth import netsuite_auth
 from connectors.netsuite.mapping import (
     RECORDS,
     customer_to_netsuite,
@@ -21,6 +30,11 @@ from models.money import Money
 from models.orders import Invoice, OrderStatus, SalesOrder
 from models.party import CreditPosition, Customer
 
+SUITEQL = "/services/rest/query/v1/suiteql"
+PAGE_SIZE = 1000  # NetSuite's largest page
+STRICT = {"X-NetSuite-PropertyNameValidation": "Error"}
+TRANSACTION_TYPES = {"salesOrder": "SalesOrd", "invoice": "CustInvc", "creditMemo": "CustCred"}
+
 
 class NetSuiteClient(VendorClient):
     system = "netsuite"
@@ -28,7 +42,17 @@ class NetSuiteClient(VendorClient):
     def __init__(
         self, settings: NetSuiteSettings | None = None, transport: httpx.AsyncBaseTransport | None = None
     ) -> None:
-        super().__init__(settings or NetSuiteSettings(), transport)
+        settings = settings or NetSuiteSettings()
+        super().__init__(settings, transport)
+        login = netsuite_auth(settings)
+        if login is not None:
+            self._http.auth = login
+
+    def auth_headers(self) -> dict[str, str]:
+        settings = self.settings
+        if isinstance(settings, NetSuiteSettings) and settings.auth_mode != "bearer":
+            return {}  # signed or token-bearing per request, by the httpx.Auth flow
+        return super().auth_headers()
 
     def vendor_error(self, response: httpx.Response) -> tuple[str | None, str]:
         body = self.body(response) or {}
@@ -41,6 +65,14 @@ class NetSuiteClient(VendorClient):
         return code, message + (f" (at {path})" if path else "")
 
     @staticmethod
+    def parse(response: httpx.Response) -> Any:
+        """JSON with every non-integer number as an exact Decimal (NetSuite sends amounts as numbers)."""
+        try:
+            return json.loads(response.content, parse_float=Decimal)
+        except ValueError:
+            raise SchemaDrift("netsuite", "response", "body", f"not JSON: {response.text[:80]!r}") from None
+
+    @staticmethod
     def _id_from_location(response: httpx.Response) -> str:
         location = response.headers.get("location")
         if not location:
@@ -48,7 +80,9 @@ class NetSuiteClient(VendorClient):
         return location.rstrip("/").rsplit("/", 1)[-1]
 
     async def get(self, record_type: str, ref: str) -> dict[str, Any]:
-        return dict((await self.request("GET", f"{RECORDS}/{record_type}/{ref}")).json())
+        """One record with its sublists expanded and its amounts as Decimals."""
+        response = await self.request("GET", f"{RECORDS}/{record_type}/{ref}", params={"expandSubResources": "true"})
+        return dict(self.parse(response))
 
     async def find(self, record_type: str, ref: str) -> dict[str, Any] | None:
         try:
@@ -56,26 +90,80 @@ class NetSuiteClient(VendorClient):
         except NotFound:
             return None
 
+    async def _pages(
+        self, method: str, path: str, *, params: dict[str, str] | None = None, json_body: Any = None, **headers: str
+    ) -> AsyncIterator[list[dict[str, Any]]]:
+        """Each page's items, `offset` moved on until `hasMore` is false."""
+        offset = 0
+        while True:
+            query = {**(params or {}), "limit": str(PAGE_SIZE), "offset": str(offset)}
+            page = self.parse(await self.request(method, path, params=query, json=json_body, headers=headers))
+            items = page.get("items") if isinstance(page, dict) else None
+            if not isinstance(items, list):
+                raise SchemaDrift("netsuite", "collection", "items", f"expected a list on {path}")
+            yield items
+            if not page.get("hasMore") or not items:
+                return
+            offset += len(items)
+
+    async def list_ids(self, record_type: str, query: str | None = None) -> list[str]:
+        """Every id of a record type (or those a list query such as `externalId START_WITH "x"` matches)."""
+        ids: list[str] = []
+        async for items in self._pages("GET", f"{RECORDS}/{record_type}", params={"q": query} if query else None):
+            ids += [str(item["id"]) for item in items]
+        return ids
+
+    async def suiteql(self, query: str) -> list[dict[str, Any]]:
+        """Every row of a SuiteQL SELECT, all pages read; NetSuite sends the values as strings."""
+        rows: list[dict[str, Any]] = []
+        async for items in self._pages("POST", SUITEQL, json_body={"q": query}, Prefer="transient"):
+            rows += [{k: v for k, v in item.items() if k != "links"} for item in items]
+        return rows
+
+    async def transactions(
+        self,
+        record_type: str,
+        *,
+        external_id_prefix: str | None = None,
+        since: date | None = None,
+        until: date | None = None,
+    ) -> list[dict[str, Any]]:
+        """Sales orders, invoices or credit memos by external id prefix and transaction date window (SuiteQL)."""
+        where = [f"type = '{TRANSACTION_TYPES[record_type]}'"]
+        if external_id_prefix is not None:
+            where.append(f"externalid LIKE '{_quote(external_id_prefix)}%'")
+        if since is not None:
+            where.append(f"trandate >= TO_DATE('{since.isoformat()}', 'YYYY-MM-DD')")
+        if until is not None:
+            where.append(f"trandate <= TO_DATE('{until.isoformat()}', 'YYYY-MM-DD')")
+        columns = "id, tranid, externalid, trandate, entity, status, currency, foreigntotal"
+        rows = await self.suiteql(f"SELECT {columns} FROM transaction WHERE {' AND '.join(where)} ORDER BY id")
+        # `_` and `%` in the prefix are LIKE wildcards: they can only over-match, so filter exactly here
+        prefix = external_id_prefix or ""
+        return [row for row in rows if str(row.get("externalid", "")).startswith(prefix)]
+
     async def upsert_customer(self, customer: Customer) -> str:
         """PUT customer/eid:<q2c customer id>: the same customer never appears twice. Returns the internal id."""
         response = await self.request(
-            "PUT", f"{RECORDS}/customer/eid:{customer.id}", json=customer_to_netsuite(customer)
+            "PUT", f"{RECORDS}/customer/eid:{customer.id}", json=customer_to_netsuite(customer), headers=STRICT
         )
         return self._id_from_location(response)
 
     async def update_customer(self, external_id: str, fields: dict[str, Any]) -> None:
         """PATCH a few fields of the customer with this external id (204)."""
-        await self.request("PATCH", f"{RECORDS}/customer/eid:{external_id}", json=fields)
+        await self.request("PATCH", f"{RECORDS}/customer/eid:{external_id}", json=fields, headers=STRICT)
 
     async def credit_position(self, customer_ref: str) -> CreditPosition:
-        record = await self.get("customer", customer_ref)
+        record = fields.check("customer", await self.get("customer", customer_ref))
         currency = record["currency"]["refName"]
-        limit = record.get("creditLimit")
+        limit = fields.amount("customer", record, "creditLimit")
+        balance = fields.amount("customer", record, "balance") or Decimal(0)
+        unbilled = fields.amount("customer", record, "unbilledOrders") or Decimal(0)
         return CreditPosition(
-            customer_id=record["id"],
-            limit=Money(amount=Decimal(str(limit)), currency=currency) if limit is not None else None,
-            balance=Money(amount=Decimal(str(record.get("balance") or 0)), currency=currency),
-            unbilled_orders=Money(amount=Decimal(str(record.get("unbilledOrders") or 0)), currency=currency),
+            customer_id=str(record["id"]),
+            limit=Money(amount=limit, currency=currency) if limit is not None else None,
+            balance=Money(amount=balance, currency=currency),
+            unbilled_orders=Money(amount=unbilled, currency=currency),
         )
 
     async def resolve_items(self, skus: list[str]) -> dict[str, str]:
@@ -100,25 +188,28 @@ class NetSuiteClient(VendorClient):
         One round trip in the common case; a retry after a lost response costs one more.
         """
         try:
-            return self._id_from_location(await self.request("POST", path, json={**body, "externalId": external_id}))
+            response = await self.request("POST", path, json={**body, "externalId": external_id}, headers=STRICT)
+            return self._id_from_location(response)
         except BusinessRuleError as exc:
             if exc.code == "DUP_RCRD":
                 return str((await self.get(record_type, f"eid:{external_id}"))["id"])
             raise
 
+    async def _order(self, ref: str) -> SalesOrder:
+        return order_from_netsuite(fields.check("salesOrder", await self.get("salesOrder", ref)))
+
     async def create_sales_order(self, order: SalesOrder) -> SalesOrder:
         order_id = await self._create_once(
             "salesOrder", order.external_id, f"{RECORDS}/salesOrder", order_to_netsuite(order)
         )
-        return order_from_netsuite(await self.get("salesOrder", order_id))
+        return await self._order(order_id)
 
     async def records_where(self, record_type: str, query: str) -> list[dict[str, Any]]:
-        """Every record a list query (`externalId START_WITH "x"`) matches, read in full."""
-        listed = (await self.request("GET", f"{RECORDS}/{record_type}", params={"q": query, "limit": 1000})).json()
-        return [await self.get(record_type, str(item["id"])) for item in listed["items"]]
+        """Every record a list query (`externalId START_WITH "x"`) matches, all pages, each read in full."""
+        return [await self.get(record_type, record_id) for record_id in await self.list_ids(record_type, query)]
 
     async def get_sales_order(self, ref: str) -> SalesOrder:
-        return order_from_netsuite(await self.get("salesOrder", ref))
+        return await self._order(ref)
 
     async def cancel_or_close_order(self, ref: str, memo: str) -> SalesOrder:
         """Cancel an unbilled order, close a billed one; a finished one is left as it is."""
@@ -127,7 +218,10 @@ class NetSuiteClient(VendorClient):
             return order
         target = "C" if order.status in (OrderStatus.PENDING_APPROVAL, OrderStatus.PENDING_FULFILLMENT) else "H"
         await self.request(
-            "PATCH", f"{RECORDS}/salesOrder/{order.id}", json={"orderStatus": {"id": target}, "memo": memo}
+            "PATCH",
+            f"{RECORDS}/salesOrder/{order.id}",
+            json={"orderStatus": {"id": target}, "memo": memo},
+            headers=STRICT,
         )
         return await self.get_sales_order(str(order.id))
 
@@ -139,13 +233,18 @@ class NetSuiteClient(VendorClient):
         invoice_id = await self._create_once(
             "invoice", external_id, f"{RECORDS}/salesOrder/{order_id}/!transform/invoice", body
         )
-        return invoice_from_netsuite(await self.get("invoice", invoice_id))
+        return await self.get_invoice(invoice_id)
 
     async def get_invoice(self, ref: str) -> Invoice:
-        return invoice_from_netsuite(await self.get("invoice", ref))
+        return invoice_from_netsuite(fields.check("invoice", await self.get("invoice", ref)))
 
     async def credit_invoice(self, invoice_id: str, external_id: str, memo: str) -> str:
         """Reverse a posted invoice with a credit memo; returns the memo's id."""
         return await self._create_once(
             "creditMemo", external_id, f"{RECORDS}/invoice/{invoice_id}/!transform/creditMemo", {"memo": memo}
         )
+
+
+def _quote(text: str) -> str:
+    """A SuiteQL string literal's content, quotes doubled."""
+    return text.replace("'", "''")
