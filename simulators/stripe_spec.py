@@ -79,7 +79,10 @@ class StripeSpec:
         with path.open() as handle:
             self.spec: dict[str, Any] = yaml.load(handle, Loader=loader)
         self.components = self.spec.get("components", {})
-        self._templates = [(re.compile("^" + re.sub(r"\{[^}]+\}", "[^/]+", p) + "$"), p) for p in self.spec["paths"]]
+        # an id never reads "search": /v1/customers/search is the (unlisted) search endpoint, not a retrieve
+        self._templates = [
+            (re.compile("^" + re.sub(r"\{[^}]+\}", "(?!search$)[^/]+", p) + "$"), p) for p in self.spec["paths"]
+        ]
 
     def _resolve(self, schema: dict[str, Any]) -> dict[str, Any]:
         while "$ref" in schema:
@@ -87,16 +90,68 @@ class StripeSpec:
             schema = self.components["schemas"][name]
         return schema
 
-    def request_schema(self, method: str, path: str) -> dict[str, Any] | None:
-        for pattern, template in self._templates:
-            if pattern.match(path):
-                operation = self.spec["paths"][template].get(method.lower())
-                if operation is None:
-                    return None
-                content = operation.get("requestBody", {}).get("content", {})
-                form = content.get("application/x-www-form-urlencoded", {})
-                return form.get("schema") or {"type": "object", "properties": {}, "additionalProperties": False}
+    def operation(self, method: str, path: str) -> dict[str, Any] | None:
+        """The spec's operation for a concrete path; a literal path wins over a template (`/search` vs `{id}`)."""
+        matches = [template for pattern, template in self._templates if pattern.match(path)]
+        matches.sort(key=lambda template: template.count("{"))
+        for template in matches[:1]:
+            found: dict[str, Any] | None = self.spec["paths"][template].get(method.lower())
+            return found
         return None
+
+    def request_schema(self, method: str, path: str) -> dict[str, Any] | None:
+        """GET: the query parameters as one object; POST and DELETE: the form body's schema."""
+        operation = self.operation(method, path)
+        if operation is None:
+            return None
+        if method.upper() == "GET":
+            query = [p for p in operation.get("parameters", []) if p.get("in") == "query"]
+            return {
+                "type": "object",
+                "properties": {p["name"]: p.get("schema", {}) for p in query},
+                "required": [p["name"] for p in query if p.get("required")],
+                "additionalProperties": False,
+            }
+        content = operation.get("requestBody", {}).get("content", {})
+        form = content.get("application/x-www-form-urlencoded", {})
+        return form.get("schema") or {"type": "object", "properties": {}, "additionalProperties": False}
+
+    def response_errors(self, method: str, path: str, status: int, body: Any) -> list[str]:
+        """Where a response departs from the spec; objects may carry no field the spec does not name."""
+        operation = self.operation(method, path)
+        if operation is None:
+            return [f"{method} {path} is not in the spec subset"]
+        responses = operation.get("responses", {})
+        declared = responses.get(str(status)) or responses.get("default") or {}
+        schema = declared.get("content", {}).get("application/json", {}).get("schema")
+        if schema is None:
+            return [f"{method} {path} declares no JSON body for {status}"]
+        document = {**strict_schema(schema), "components": {"schemas": self._strict_components()}}
+        validator = jsonschema.Draft4Validator(document)
+        return [
+            f"{_bracketed(list(e.absolute_path)) or '(body)'}: {e.message[:300]}"
+            for e in sorted(validator.iter_errors(body), key=lambda e: list(e.absolute_path).__repr__())
+        ]
+
+    def object_errors(self, body: Any) -> list[str]:
+        """For paths the subset leaves out: each object checked against the component its `object` names."""
+        if isinstance(body, dict) and body.get("object") in ("list", "search_result"):
+            envelope = {"object", "data", "has_more", "url", "next_page", "total_count"}
+            found = [f"(body): unexpected field {k!r}" for k in body if k not in envelope]
+            return found + [e for item in body.get("data", []) for e in self.object_errors(item)]
+        name = body.get("object") if isinstance(body, dict) else None
+        if name not in self.components.get("schemas", {}):
+            return [f"(body): no schema for object {name!r}"]
+        document = {"$ref": f"#/components/schemas/{name}", "components": {"schemas": self._strict_components()}}
+        validator = jsonschema.Draft4Validator(document)
+        return [
+            f"{_bracketed(list(e.absolute_path)) or '(body)'}: {e.message[:300]}" for e in validator.iter_errors(body)
+        ]
+
+    def _strict_components(self) -> dict[str, Any]:
+        if not hasattr(self, "_strict"):
+            self._strict = {name: strict_schema(s) for name, s in self.components.get("schemas", {}).items()}
+        return self._strict
 
     def coerce(self, value: Any, schema: dict[str, Any]) -> Any:
         schema = self._resolve(schema)
@@ -149,6 +204,21 @@ class StripeSpec:
             param = f"{where}[{missing[0]}]" if where else missing[0]
             raise RequestInvalid(f"Missing required param: {param}.", param)
         raise RequestInvalid(f"Invalid value for {where or 'request'}: {error.message}", where or None)
+
+
+def strict_schema(schema: Any) -> Any:
+    """OpenAPI 3.0 -> JSON Schema draft 4: `nullable` allows null, and an object with declared properties
+    allows no others (a field the simulator invents is a finding, not noise)."""
+    if isinstance(schema, list):
+        return [strict_schema(s) for s in schema]
+    if not isinstance(schema, dict):
+        return schema
+    converted = {k: strict_schema(v) for k, v in schema.items() if k != "nullable" and not k.startswith("x-")}
+    if "properties" in schema and "additionalProperties" not in schema:
+        converted["additionalProperties"] = False
+    if schema.get("nullable"):
+        return {"anyOf": [converted, {"type": "null"}]}
+    return converted
 
 
 _VALIDATORS: dict[int, Any] = {}

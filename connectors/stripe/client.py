@@ -1,16 +1,19 @@
-"""Stripe: form-encoded requests with bracket notation, an Idempotency-Key on every write."""
+"""Stripe: form-encoded requests with bracket notation, an Idempotency-Key on every write, cursor-paged reads."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+import json
+from collections.abc import AsyncIterator, Mapping
+from decimal import Decimal
 from typing import Any
 
 import httpx
 
-from connectors.errors import BusinessRuleError, ConnectorError, NotFound, TransientError
+from connectors.errors import BusinessRuleError, ConnectorError, NotFound, SchemaDrift, TransientError
 from connectors.http import VendorClient
 from connectors.settings import StripeSettings
+from connectors.stripe import fields
 from connectors.stripe.mapping import (
     _INTERVAL,
     IN_FLIGHT_WAITS,
@@ -20,8 +23,11 @@ from connectors.stripe.mapping import (
     price_from_stripe,
 )
 from models.catalog import BillingFrequency, Price
+from models.money import Money
 from models.orders import Invoice, InvoiceStatus, Subscription, SubscriptionItem, SubscriptionStatus
 from models.party import Customer
+
+PAGE = 100  # Stripe's largest page: fewest round trips
 
 
 class StripeClient(VendorClient):
@@ -51,6 +57,17 @@ class StripeClient(VendorClient):
             return TransientError(self.system, error.message, code=error.code, status=response.status_code)
         return error
 
+    @staticmethod
+    def _json(response: httpx.Response, what: str) -> dict[str, Any]:
+        """A JSON number with a fraction becomes an exact Decimal, never a float (and then fails as drift)."""
+        try:
+            body = json.loads(response.text, parse_float=Decimal)
+        except ValueError:
+            raise SchemaDrift("stripe", what, "(body)", f"not JSON: {response.text[:120]!r}") from None
+        if not isinstance(body, dict):
+            raise SchemaDrift("stripe", what, "(body)", f"expected an object, got {type(body).__name__}")
+        return body
+
     async def post(self, path: str, params: Mapping[str, Any], idempotency_key: str) -> dict[str, Any]:
         response = await self.request(
             "POST",
@@ -58,10 +75,34 @@ class StripeClient(VendorClient):
             content=encode_form(params),
             headers={"Content-Type": "application/x-www-form-urlencoded", "Idempotency-Key": idempotency_key},
         )
-        return dict(response.json())
+        return self._json(response, path)
 
     async def get(self, path: str, params: Any = None) -> dict[str, Any]:
-        return dict((await self.request("GET", path, params=params)).json())
+        return self._json(await self.request("GET", path, params=params), path)
+
+    async def list_all(self, path: str, params: Mapping[str, Any] | None = None) -> AsyncIterator[dict[str, Any]]:
+        """Every object of a list endpoint, page after page (`starting_after` the last id) until `has_more` is false."""
+        query = {**(params or {}), "limit": PAGE}
+        while True:
+            page = await self.get(path, encode_form(query))
+            data = fields.listed(page, "list", "data")
+            for record in data:
+                yield record
+            if page.get("has_more") is not True or not data:
+                return
+            query["starting_after"] = fields.required_text(data[-1], "list", "data.id")
+
+    async def search_all(self, path: str, query: str) -> AsyncIterator[dict[str, Any]]:
+        """Every result of a search, following `next_page` (search pages by token, not by cursor id)."""
+        params: dict[str, Any] = {"query": query, "limit": PAGE}
+        while True:
+            page = await self.get(path, encode_form(params))
+            for record in fields.listed(page, "search_result", "data"):
+                yield record
+            token = page.get("next_page")
+            if page.get("has_more") is not True or not token:
+                return
+            params["page"] = token
 
     async def ensure_customer(self, customer: Customer) -> str:
         """The billing customer for a q2c customer: one per customer, however many deals close at once.
@@ -103,25 +144,25 @@ class StripeClient(VendorClient):
         return str((await self.post("/v1/customers", params, f"q2c-customer-{customer.id}"))["id"])
 
     async def _find_customer(self, customer_id: str, email: str | None) -> str | None:
+        """Every customer with the email (a list read, consistent at once, unlike search), tagged with our id."""
         if not email:
             return None
-        listed = await self.get("/v1/customers", {"email": email, "limit": 100})
-        for record in listed["data"]:
-            if record.get("metadata", {}).get("q2c_customer_id") == customer_id:
-                return str(record["id"])
+        async for record in self.list_all("/v1/customers", {"email": email}):
+            if (record.get("metadata") or {}).get("q2c_customer_id") == customer_id:
+                return fields.required_text(record, "customer", "id")
         return None
 
     async def subscriptions_tagged(self, key: str, value: str) -> list[dict[str, Any]]:
-        """Subscriptions whose metadata has key = value (Stripe's search API), raw."""
-        found = await self.get("/v1/subscriptions/search", {"query": f"metadata['{key}']:'{value}'", "limit": 100})
-        return list(found["data"])
+        """Subscriptions whose metadata has key = value (Stripe's search API, every page), raw."""
+        quoted = value.replace("\\", "\\\\").replace("'", "\\'")
+        return [r async for r in self.search_all("/v1/subscriptions/search", f"metadata['{key}']:'{quoted}'")]
 
     async def find_price(self, sku: str, currency: str) -> Price:
         key = lookup_key(sku, currency)
-        listed = await self.get("/v1/prices", [("lookup_keys[]", key), ("active", "true")])
-        if not listed["data"]:
+        found = [r async for r in self.list_all("/v1/prices", {"lookup_keys": [key], "active": True})]
+        if not found:
             raise NotFound(self.system, f"no price with lookup key {key!r}", code="resource_missing", status=404)
-        return price_from_stripe(listed["data"][0])
+        return price_from_stripe(found[0])
 
     async def create_subscription(
         self, customer_id: str, items: list[SubscriptionItem], metadata: dict[str, str], idempotency_key: str
@@ -141,10 +182,19 @@ class StripeClient(VendorClient):
         return await self._subscription(record)
 
     async def get_subscription(self, subscription_id: str) -> Subscription:
-        return await self._subscription(await self.get(f"/v1/subscriptions/{subscription_id}"))
+        """One round trip: the latest invoice comes expanded."""
+        return await self._subscription(
+            await self.get(f"/v1/subscriptions/{subscription_id}", {"expand[]": "latest_invoice"})
+        )
+
+    async def list_subscriptions(self, customer_id: str, status: str = "all") -> list[Subscription]:
+        records = self.list_all(
+            "/v1/subscriptions", {"customer": customer_id, "status": status, "expand": ["data.latest_invoice"]}
+        )
+        return [await self._subscription(r) async for r in records]
 
     async def _subscription(self, record: dict[str, Any]) -> Subscription:
-        items = record["items"]["data"]
+        items = fields.listed(record, "subscription", "items.data")
         latest = record.get("latest_invoice")
         if isinstance(latest, dict):  # expanded in the same response
             invoice: Invoice | None = invoice_from_stripe(latest)
@@ -155,19 +205,37 @@ class StripeClient(VendorClient):
                 invoice = None
         else:
             invoice = None
-        interval = (items[0]["price"].get("recurring") or {}).get("interval", "") if items else ""
+        interval = ""
+        if items:
+            interval = fields.required_text(items[0], "subscription_item", "price.recurring.interval")
         return Subscription(
-            id=record["id"],
-            customer_id=record["customer"],
-            status=SubscriptionStatus(record["status"]),
+            id=fields.required_text(record, "subscription", "id"),
+            customer_id=_id_of(record, "subscription", "customer"),
+            status=fields.choice(record, "subscription", "status", SubscriptionStatus),
             frequency=_INTERVAL.get(interval, BillingFrequency.MONTHLY),
-            items=[SubscriptionItem(price_id=i["price"]["id"], quantity=i["quantity"]) for i in items],
+            items=[
+                SubscriptionItem(
+                    price_id=fields.required_text(i, "subscription_item", "price.id"),
+                    quantity=fields.integer(i, "subscription_item", "quantity"),
+                )
+                for i in items
+            ],
             latest_invoice=invoice,
             metadata=record.get("metadata") or {},
         )
 
     async def get_invoice(self, invoice_id: str) -> Invoice:
         return invoice_from_stripe(await self.get(f"/v1/invoices/{invoice_id}"))
+
+    async def list_invoices(
+        self, customer_id: str | None = None, subscription_id: str | None = None, status: str | None = None
+    ) -> list[Invoice]:
+        filters = {"customer": customer_id, "subscription": subscription_id, "status": status}
+        return [invoice_from_stripe(r) async for r in self.list_all("/v1/invoices", filters)]
+
+    async def amount_due(self, invoice_id: str) -> Money:
+        """What the customer still owes on an invoice, after payments and credit notes."""
+        return fields.money(await self.get(f"/v1/invoices/{invoice_id}"), "invoice", "amount_remaining")
 
     async def finalize_invoice(self, invoice_id: str, idempotency_key: str) -> Invoice:
         """Draft -> open; an invoice already finalized is returned as it is."""
@@ -181,29 +249,61 @@ class StripeClient(VendorClient):
     async def pay_invoice(self, invoice_id: str, idempotency_key: str) -> Invoice:
         return invoice_from_stripe(await self.post(f"/v1/invoices/{invoice_id}/pay", {}, idempotency_key))
 
+    async def credit_invoice(self, invoice_id: str, amount: Money, reason: str, idempotency_key: str) -> Money:
+        """A credit note for part of an invoice; on a paid invoice it is credited outside Stripe (no refund)."""
+        invoice = await self.get(f"/v1/invoices/{invoice_id}")
+        if fields.currency(invoice, "invoice") != amount.currency:
+            raise BusinessRuleError(self.system, f"credit in {amount.currency} on a {invoice['currency']} invoice")
+        minor = fields.minor_units(amount)
+        params: dict[str, Any] = {
+            "invoice": invoice_id,
+            "amount": minor,
+            "reason": "order_change",
+            "memo": reason[:500],
+        }
+        if fields.text(invoice, "invoice", "status") == "paid":
+            params["out_of_band_amount"] = minor
+        note = await self.post("/v1/credit_notes", params, idempotency_key)
+        return fields.money(note, "credit_note", "amount")
+
     async def cancel_subscription(self, subscription_id: str) -> Subscription:
         """Cancel now; cancelling a cancelled subscription is a no-op, not an error."""
         current = await self.get_subscription(subscription_id)
         if current.status is SubscriptionStatus.CANCELED:
             return current
-        return await self._subscription((await self.request("DELETE", f"/v1/subscriptions/{subscription_id}")).json())
+        response = await self.request("DELETE", f"/v1/subscriptions/{subscription_id}")
+        return await self._subscription(self._json(response, "subscription"))
 
     async def withdraw_invoice(self, invoice_id: str, reason: str, idempotency_key: str) -> InvoiceStatus | str:
-        """Void an open invoice, delete a draft, credit a paid one: whatever undoes it in Stripe's terms."""
+        """Undo an invoice in Stripe's terms: delete a one-off draft, void an open invoice (a subscription's
+        draft is finalized first: Stripe refuses to delete it), credit a paid one in full."""
         try:
-            invoice = await self.get_invoice(invoice_id)
+            record = await self.get(f"/v1/invoices/{invoice_id}")
         except NotFound:
             return "deleted"
-        if invoice.status is InvoiceStatus.DRAFT:
+        status = fields.choice(record, "invoice", "status", InvoiceStatus)
+        if status is InvoiceStatus.DRAFT and not record.get("subscription"):
             await self.request("DELETE", f"/v1/invoices/{invoice_id}")
             return "deleted"
-        if invoice.status is InvoiceStatus.OPEN:
+        if status is InvoiceStatus.DRAFT:
+            status = (await self.finalize_invoice(invoice_id, f"{idempotency_key}:finalize")).status
+        if status is InvoiceStatus.OPEN:
             return invoice_from_stripe(await self.post(f"/v1/invoices/{invoice_id}/void", {}, idempotency_key)).status
-        if invoice.status is InvoiceStatus.PAID:
-            await self.post(
-                "/v1/credit_notes",
-                {"invoice": invoice_id, "reason": "order_change", "memo": reason[:500]},
-                idempotency_key,
-            )
+        if status is InvoiceStatus.PAID:
+            paid = fields.integer(record, "invoice", "amount_paid") or 0
+            credited = fields.integer(record, "invoice", "post_payment_credit_notes_amount") or 0
+            if paid - credited > 0:
+                credit = paid - credited
+                params: dict[str, Any] = {"invoice": invoice_id, "reason": "order_change", "memo": reason[:500]}
+                await self.post(
+                    "/v1/credit_notes", {**params, "amount": credit, "out_of_band_amount": credit}, idempotency_key
+                )
             return "credited"
-        return invoice.status
+        return status
+
+
+def _id_of(record: Mapping[str, Any], obj: str, field: str) -> str:
+    """An expandable field: an id, or the object when expanded."""
+    if isinstance(record.get(field), Mapping):
+        return fields.required_text(record, obj, f"{field}.id")
+    return fields.required_text(record, obj, field)

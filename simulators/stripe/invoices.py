@@ -1,0 +1,313 @@
+"""Invoices and invoice items: drafts, finalize, void, pay, delete (one-off drafts only), lines, list and search."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from fastapi import APIRouter, Request
+
+from simulators.store import Record
+from simulators.stripe.core import Stripe, StripeError, invalid, limit_of, merge_metadata, metadata, version_of
+from simulators.stripe.events import emit
+from simulators.stripe.search import search
+
+_SEARCHABLE = {
+    "created": lambda r: r.get("created"),
+    "currency": lambda r: r.get("currency"),
+    "customer": lambda r: r.get("customer"),
+    "number": lambda r: r.get("number"),
+    "receipt_number": lambda r: r.get("receipt_number"),
+    "status": lambda r: r.get("status"),
+    "subscription": lambda r: r.get("subscription"),
+    "total": lambda r: r.get("total"),
+}
+
+
+def defaults(now: int) -> Record:
+    nulls = (
+        "account_country account_name application application_fee_amount charge custom_fields customer_address "
+        "customer_email customer_name customer_phone customer_shipping customer_tax_exempt default_payment_method "
+        "default_source description discount due_date effective_at ending_balance footer from_invoice "
+        "hosted_invoice_url invoice_pdf last_finalization_error latest_revision next_payment_attempt number "
+        "on_behalf_of payment_intent quote receipt_number rendering_options shipping_cost shipping_details "
+        "statement_descriptor subscription subscription_details tax test_clock transfer_data webhooks_delivered_at"
+    ).split()
+    return {
+        **dict.fromkeys(nulls),
+        "account_tax_ids": None,
+        "amount_shipping": 0,
+        "attempt_count": 0,
+        "attempted": False,
+        "auto_advance": False,
+        "automatic_tax": {"enabled": False, "status": None},
+        "billing_reason": "manual",
+        "collection_method": "send_invoice",
+        "customer_tax_ids": [],
+        "default_tax_rates": [],
+        "discounts": [],
+        "paid_out_of_band": False,
+        "payment_settings": {"default_mandate": None, "payment_method_options": None, "payment_method_types": None},
+        "period_end": now,
+        "period_start": now,
+        "post_payment_credit_notes_amount": 0,
+        "pre_payment_credit_notes_amount": 0,
+        "starting_balance": 0,
+        "status": "draft",
+        "status_transitions": {
+            "finalized_at": None,
+            "marked_uncollectible_at": None,
+            "paid_at": None,
+            "voided_at": None,
+        },
+        "total_discount_amounts": [],
+        "total_tax_amounts": [],
+        "metadata": {},
+    }
+
+
+def line(st: Stripe, price: Record | None, quantity: int, amount: int, currency: str, **fields: Any) -> Record:
+    """An invoice line: `price` is kept as an id and rendered as the price object, as Stripe sends it."""
+    now = int(time.time())
+    return {
+        "id": f"il_{st.store.next_id('stripe:line_item', 1):014d}",
+        "object": "line_item",
+        "amount": amount,
+        "amount_excluding_tax": amount,
+        "currency": currency,
+        "description": fields.pop("description", None),
+        "discount_amounts": [],
+        "discountable": True,
+        "discounts": [],
+        "livemode": False,
+        "metadata": {},
+        "period": fields.pop("period", {"start": now, "end": now}),
+        "price": price["id"] if price else None,
+        "proration": False,
+        "proration_details": {"credited_items": None},
+        "quantity": quantity,
+        "tax_amounts": [],
+        "tax_rates": [],
+        "unit_amount_excluding_tax": str(amount // quantity) if quantity else None,
+        **fields,
+    }
+
+
+def draft(st: Stripe, customer: Record, currency: str, lines: list[Record], **fields: Any) -> Record:
+    amount = sum(int(x["amount"]) for x in lines)
+    days = fields.pop("days_until_due", None)
+    due = int(time.time()) + 86400 * int(days) if days is not None else None
+    return st.new(
+        "invoice",
+        {
+            "customer": customer["id"],
+            "customer_email": customer.get("email"),
+            "customer_name": customer.get("name"),
+            "currency": currency,
+            "amount_due": amount,
+            "amount_paid": 0,
+            "amount_remaining": amount,
+            "subtotal": amount,
+            "subtotal_excluding_tax": amount,
+            "total": amount,
+            "total_excluding_tax": amount,
+            "due_date": due,
+            "_lines": lines,
+            **fields,
+        },
+    )
+
+
+def render(st: Stripe, invoice: Record, version: str) -> Record:
+    lines = [_render_line(st, x, version) for x in invoice.get("_lines") or []]
+    return {
+        **invoice,
+        "paid": invoice.get("status") == "paid",
+        "lines": {
+            "object": "list",
+            "data": lines[:10],
+            "has_more": len(lines) > 10,
+            "url": f"/v1/invoices/{invoice['id']}/lines",
+        },
+    }
+
+
+def _render_line(st: Stripe, item: Record, version: str) -> Record:
+    price = st.store.get("stripe", "price", item["price"]) if isinstance(item.get("price"), str) else None
+    return {**item, "price": st.render(price, version) if price else None}
+
+
+def transition(st: Stripe, invoice_id: str, allowed: str, message: str, **fields: Any) -> Record:
+    invoice = st.load("invoice", invoice_id)
+    if invoice["status"] != allowed:
+        raise StripeError(400, "invoice_unexpected_state", message, "invoice")
+    invoice.update(fields)
+    return st.save(invoice)
+
+
+def router(st: Stripe) -> APIRouter:
+    api = APIRouter()
+    st.defaults["invoice"] = defaults
+    st.renderers["invoice"] = render
+
+    @api.post("/v1/invoices")
+    async def create(request: Request) -> Record:
+        p = await st.params(request)
+        customer = st.load("customer", p["customer"], "customer", 400)
+        pending = [i for i in st.live("invoiceitem") if i["customer"] == customer["id"] and not i.get("invoice")]
+        if p.get("pending_invoice_items_behavior") == "exclude":
+            pending = []
+        lines = [
+            line(
+                st, i.get("price"), i["quantity"], i["amount"], i["currency"], type="invoiceitem", invoice_item=i["id"]
+            )
+            for i in pending
+        ]
+        currency = str(p.get("currency") or (pending[0]["currency"] if pending else "usd")).lower()
+        if (
+            p.get("collection_method", "charge_automatically") == "send_invoice"
+            and p.get("days_until_due") is None
+            and p.get("due_date") is None
+        ):
+            raise invalid("Missing required param: days_until_due.", "days_until_due", "parameter_missing")
+        invoice = draft(
+            st,
+            customer,
+            currency,
+            lines,
+            collection_method=p.get("collection_method", "charge_automatically"),
+            days_until_due=p.get("days_until_due"),
+            description=p.get("description"),
+            auto_advance=bool(p.get("auto_advance", False)),
+            metadata=metadata(p),
+        )
+        for item in pending:
+            st.save({**item, "invoice": invoice["id"]})
+        return st.one(invoice, request, p.get("expand"))
+
+    @api.get("/v1/invoices")
+    async def listing(request: Request) -> Record:
+        p = await st.params(request)
+        found = st.live("invoice")
+        for field in ("customer", "subscription", "status", "collection_method"):
+            if field in p:
+                found = [i for i in found if i.get(field) == p[field]]
+        return st.page(found, p, "/v1/invoices", version_of(request))
+
+    @api.get("/v1/invoices/search")
+    async def find(request: Request) -> Record:
+        p = await st.params(request, checked=False)
+        return search(st, st.live("invoice"), _SEARCHABLE, p, "/v1/invoices/search", version_of(request))
+
+    @api.get("/v1/invoices/{invoice_id}")
+    async def retrieve(invoice_id: str, request: Request) -> Record:
+        p = await st.params(request)
+        return st.one(st.load("invoice", invoice_id), request, p.get("expand"))
+
+    @api.get("/v1/invoices/{invoice_id}/lines")
+    async def lines(invoice_id: str, request: Request) -> Record:
+        """Lines keep the invoice's order; the cursor is a line id."""
+        p = await st.params(request, checked=False)
+        version = version_of(request)
+        stored = st.load("invoice", invoice_id).get("_lines") or []
+        ids = [x["id"] for x in stored]
+        limit, start, end = limit_of(p), 0, len(stored)
+        for param in ("starting_after", "ending_before"):
+            if p.get(param) and p[param] not in ids:
+                raise StripeError(400, "resource_missing", f"No such line item: '{p[param]}'", param)
+        if p.get("starting_after"):
+            start = ids.index(p["starting_after"]) + 1
+        elif p.get("ending_before"):
+            end = ids.index(p["ending_before"])
+            start = max(0, end - limit)
+        chosen = stored[start : min(end, start + limit)]
+        more = (start + limit < end) if not p.get("ending_before") else start > 0
+        data = [_render_line(st, x, version) for x in chosen]
+        return {"object": "list", "data": data, "has_more": more, "url": f"/v1/invoices/{invoice_id}/lines"}
+
+    @api.post("/v1/invoices/{invoice_id}")
+    async def update(invoice_id: str, request: Request) -> Record:
+        invoice, p = st.load("invoice", invoice_id), await st.params(request)
+        if invoice["status"] != "draft" and set(p) - {"metadata", "description", "footer", "expand"}:
+            raise StripeError(400, "invoice_not_editable", "You can only update metadata of a finalized invoice.", "id")
+        invoice.update({k: p[k] for k in ("description", "footer", "auto_advance") if k in p})
+        if "metadata" in p:
+            invoice["metadata"] = merge_metadata(invoice.get("metadata") or {}, p["metadata"])
+        return st.one(st.save(invoice), request, p.get("expand"))
+
+    @api.delete("/v1/invoices/{invoice_id}")
+    async def delete(invoice_id: str, request: Request) -> Record:
+        await st.params(request)
+        invoice = st.load("invoice", invoice_id)
+        if invoice["status"] != "draft":
+            raise StripeError(400, "invoice_not_editable", "You can only delete draft invoices.", "id")
+        if invoice.get("subscription"):  # Stripe: an invoice for a subscription must be voided instead
+            raise StripeError(
+                400,
+                "invoice_not_editable",
+                "You can't delete invoices created by subscriptions. Finalize and void the invoice instead.",
+                "id",
+            )
+        st.save({**invoice, "_deleted": True})
+        return {"id": invoice_id, "object": "invoice", "deleted": True}
+
+    @api.post("/v1/invoices/{invoice_id}/finalize")
+    async def finalize(invoice_id: str, request: Request) -> Record:
+        p = await st.params(request)
+        now = int(time.time())
+        current = st.load("invoice", invoice_id)
+        invoice = transition(
+            st,
+            invoice_id,
+            "draft",
+            "This invoice is already finalized, you can't re-finalize a non-draft invoice.",
+            status="open",
+            number=f"Q2C-{st.store.next_id('stripe:invoice_number', 1):04d}",
+            effective_at=now,
+            hosted_invoice_url=f"https://invoice.stripe.com/i/sim/{invoice_id}",
+            invoice_pdf=f"https://pay.stripe.com/invoice/sim/{invoice_id}/pdf",
+            status_transitions={**current["status_transitions"], "finalized_at": now},
+        )
+        if invoice["amount_due"] == 0:  # Stripe marks a zero-amount invoice paid on finalization
+            invoice = st.save(
+                {**invoice, "status": "paid", "status_transitions": {**invoice["status_transitions"], "paid_at": now}}
+            )
+        emit(st, "invoice.finalized", invoice)
+        return st.one(invoice, request, p.get("expand"))
+
+    @api.post("/v1/invoices/{invoice_id}/void")
+    async def void(invoice_id: str, request: Request) -> Record:
+        p = await st.params(request)
+        current = st.load("invoice", invoice_id)
+        invoice = transition(
+            st,
+            invoice_id,
+            "open",
+            "You can only pass in open invoices. This invoice isn't open.",
+            status="void",
+            status_transitions={**current["status_transitions"], "voided_at": int(time.time())},
+        )
+        emit(st, "invoice.voided", invoice)
+        return st.one(invoice, request, p.get("expand"))
+
+    @api.post("/v1/invoices/{invoice_id}/pay")
+    async def pay(invoice_id: str, request: Request) -> Record:
+        p = await st.params(request)
+        current = st.load("invoice", invoice_id)
+        invoice = transition(
+            st,
+            invoice_id,
+            "open",
+            "Invoice is already paid or not open.",
+            status="paid",
+            attempted=True,
+            attempt_count=current["attempt_count"] + 1,
+            paid_out_of_band=bool(p.get("paid_out_of_band", False)),
+            amount_paid=current["amount_paid"] + current["amount_remaining"],
+            amount_remaining=0,
+            status_transitions={**current["status_transitions"], "paid_at": int(time.time())},
+        )
+        emit(st, "invoice.paid", invoice)
+        return st.one(invoice, request, p.get("expand"))
+
+    return api
