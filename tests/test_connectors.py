@@ -319,7 +319,8 @@ async def test_stripe_subscription_lifecycle_and_idempotent_repeats(stripe, sim)
     assert sub.status is SubscriptionStatus.ACTIVE and sub.latest_invoice is not None
     assert sub.latest_invoice.status is InvoiceStatus.DRAFT
     assert sub.latest_invoice.total == price.unit_amount * 3
-    assert (await stripe.withdraw_invoice(sub.latest_invoice.id, "x", "st-1-w")) == "deleted"
+    # Stripe deletes one-off drafts only: a subscription's draft is finalized, then voided
+    assert (await stripe.withdraw_invoice(sub.latest_invoice.id, "x", "st-1-w")) == "void"
     assert (await stripe.cancel_subscription(sub.id)).status is SubscriptionStatus.CANCELED
     assert (await stripe.cancel_subscription(sub.id)).status is SubscriptionStatus.CANCELED
 
