@@ -9,13 +9,14 @@ from typing import Any
 from fastapi import FastAPI, HTTPException
 from pydantic import BaseModel, Field
 
-from simulators import hubspot, netsuite, stripe, zendesk
+from simulators import hubspot, netsuite, salesforce, stripe, zendesk
 from simulators.context import SimContext, SimulatorSettings
 from simulators.faults import Fault, FaultMiddleware
-from simulators.seed import seed
+from simulators.salesforce.seed import seed as salesforce_seed
+from simulators.seed import erp_customer, seed
 from simulators.store import Record, Store
 
-SYSTEMS = ("hubspot", "netsuite", "stripe", "zendesk")
+SYSTEMS = ("hubspot", "netsuite", "stripe", "zendesk", "salesforce")
 
 
 class WebhookTarget(BaseModel):
@@ -33,11 +34,15 @@ def create_app(settings: SimulatorSettings | None = None, store: Store | None = 
         "netsuite": netsuite.create_app(ctx),
         "stripe": stripe.create_app(ctx),
         "zendesk": zendesk.create_app(ctx),
+        "salesforce": salesforce.create_app(ctx),
     }
     app.state.ctx, app.state.apps, app.state.manifest = ctx, apps, {}
 
     def reseed() -> dict[str, Any]:
         app.state.manifest = seed(ctx.store, apps["hubspot"], apps["stripe"])
+        app.state.manifest["salesforce"] = salesforce_seed(
+            apps["salesforce"].state.records, lambda account, company: erp_customer(ctx.store, account, company)
+        )
         ctx.store.set_setting("manifest", app.state.manifest)
         return dict(app.state.manifest)
 
@@ -94,6 +99,22 @@ def create_app(settings: SimulatorSettings | None = None, store: Store | None = 
     async def clear_fault(fault_id: int) -> Record:
         ctx.store.clear_faults(fault_id)
         return {"deleted": fault_id}
+
+    @admin.put("/webhooks/salesforce")
+    async def outbound_target(target: WebhookTarget) -> Record:
+        """Where the Outbound Message for a won opportunity goes (Salesforce signs nothing: no secret)."""
+        ctx.store.set_setting("salesforce_outbound_url", target.url)
+        ctx.store.set_setting("salesforce_outbound_copies", target.copies)
+        return {"system": "salesforce", "url": target.url}
+
+    @admin.post("/salesforce/opportunities/{opportunity_id}/close")
+    async def close_opportunity(opportunity_id: str) -> Record:
+        """Move an opportunity to Closed Won, as a sales rep would; its Outbound Message then goes out."""
+        try:
+            won = apps["salesforce"].state.records.update("Opportunity", opportunity_id, {"StageName": "Closed Won"})
+        except salesforce.SalesforceError as exc:
+            raise HTTPException(exc.status, exc.message) from None
+        return {"id": won["Id"], "StageName": won["StageName"], "IsWon": won["IsWon"]}
 
     @admin.put("/webhooks/{system}")
     async def webhook_target(system: str, target: WebhookTarget) -> Record:
@@ -165,6 +186,7 @@ def create_app(settings: SimulatorSettings | None = None, store: Store | None = 
             "netsuite": netsuite.error,
             "stripe": stripe.error,
             "zendesk": zendesk.error,
+            "salesforce": salesforce.error,
         },
     )
     app.add_middleware(netsuite.ConcurrencyLimit, ctx=ctx)

@@ -43,6 +43,17 @@ class SimulatorSettings(BaseSettings):
     stripe_spec: str | None = None
     zendesk_token: str = "zendesk-token-dev"
     zendesk_email: str = "agent@q2c.example"
+    zendesk_webhook_url: str | None = None
+    zendesk_webhook_secret: str = "zendesk-webhook-secret-dev"
+    zendesk_rate_limit: int = 700
+    salesforce_org_id: str = "00D5g000004q2cDEAQ"
+    salesforce_client_id: str = "3MVG9q2c.dev.connected.app.consumer.key"
+    salesforce_client_secret: str = "q2c-salesforce-consumer-secret-dev"
+    salesforce_username: str = "integration@q2c.example"
+    salesforce_jwt_public_key: str | None = None  # the connected app's certificate (PEM text or a path)
+    salesforce_session_ttl_s: float = 7200.0
+    salesforce_daily_limit: int = 1_000_000
+    salesforce_outbound_url: str | None = None
     webhook_attempts: int = 10
     webhook_copies: int = 1
     webhook_backoff_s: float = 0.5

@@ -212,26 +212,7 @@ def seed(store: Store, hubspot: FastAPI, stripe: FastAPI) -> dict[str, Any]:
             },
         )
         if company.erp is not None:
-            ns_id = str(store.next_id("netsuite:customer", 100))
-            store.put(
-                "netsuite",
-                "customer",
-                ns_id,
-                {
-                    "id": ns_id,
-                    "externalId": record["id"],
-                    "entityId": f"CUST{ns_id}",
-                    "companyName": company.name,
-                    "currency": {"refName": company.currency},
-                    "subsidiary": {"id": REGIONS[company.region][1]},
-                    "defaultTaxReg": company.vat,
-                    "overdueBalance": 0.0,
-                    "unbilledOrders": 0.0,
-                    "balance": 0.0,
-                    "isInactive": False,
-                    **company.erp,
-                },
-            )
+            erp_customer(store, record["id"], company)
         story = company.key if company.key in deals else "ordinary"
         for deal_number in range(4 if story != "ordinary" else (2 if index % 2 else 1)):
             bundle = _BUNDLES[1] if story == "over_credit" else _BUNDLES[(index + deal_number) % len(_BUNDLES)]
@@ -267,3 +248,28 @@ def _seed_deal(create: Any, associate: Any, company_id: str, company: SeedCompan
     for line in lines:
         associate("deals", deal["id"], "line_items", line["id"])
     return str(deal["id"])
+
+
+def erp_customer(store: Store, external_id: str, company: SeedCompany) -> None:
+    """A customer the ERP already has, keyed by the CRM's company id (HubSpot's or Salesforce's)."""
+    assert company.erp is not None
+    ns_id = str(store.next_id("netsuite:customer", 100))
+    store.put(
+        "netsuite",
+        "customer",
+        ns_id,
+        {
+            "id": ns_id,
+            "externalId": external_id,
+            "entityId": f"CUST{ns_id}",
+            "companyName": company.name,
+            "currency": {"refName": company.currency},
+            "subsidiary": {"id": REGIONS[company.region][1]},
+            "defaultTaxReg": company.vat,
+            "overdueBalance": 0.0,
+            "unbilledOrders": 0.0,
+            "balance": 0.0,
+            "isInactive": False,
+            **company.erp,
+        },
+    )
