@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
 
 from temporalio.client import Client, WorkflowHandle
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
@@ -28,6 +30,29 @@ from workflows import search
 from workflows.billing_events import LateBillingEventWorkflow
 from workflows.customer_sync import CustomerSync
 from workflows.quote_to_cash import QuoteToCash
+
+T = TypeVar("T")
+# How long a start or signal may take before the caller is told Temporal is unavailable. The SDK itself
+# retries an unreachable server for about 10 s; a webhook sender should hear 503 long before its timeout.
+# Safe to give up early: starts are idempotent (USE_EXISTING + REJECT_DUPLICATE, changes deduplicated).
+TEMPORAL_CALL_WITHIN = timedelta(seconds=2)
+
+
+async def within_deadline(call: Awaitable[T]) -> T:
+    """A call to Temporal, bounded: a timeout or a failed connect becomes an RPCError (-> 503 at the ingress)."""
+    try:
+        async with asyncio.timeout(TEMPORAL_CALL_WITHIN.total_seconds()):
+            return await call
+    except TimeoutError:
+        raise RPCError(
+            f"no answer from Temporal within {TEMPORAL_CALL_WITHIN.total_seconds():g} s",
+            RPCStatusCode.DEADLINE_EXCEEDED,
+            b"",
+        ) from None
+    except RuntimeError as error:  # a lazy client's first connect
+        if "connect" not in str(error):
+            raise
+        raise RPCError(str(error), RPCStatusCode.UNAVAILABLE, b"") from error
 
 
 @dataclass(frozen=True)
@@ -66,14 +91,17 @@ async def start_saga(
     )
     workflow_id = saga_id(crm, deal_id)
     try:
-        handle: WorkflowHandle[QuoteToCash, SagaResult] = await client.start_workflow(
-            QuoteToCash.run,
-            saga,
-            id=workflow_id,
-            task_queue=task_queue,
-            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-            search_attributes=search.initial(),
+        handle: WorkflowHandle[QuoteToCash, SagaResult] = await within_deadline(
+            client.start_workflow(
+                QuoteToCash.run,
+                saga,
+                id=workflow_id,
+                task_queue=task_queue,
+                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                search_attributes=search.initial(),
+                rpc_timeout=TEMPORAL_CALL_WITHIN,
+            )
         )
     except WorkflowAlreadyStartedError as already:
         handle = client.get_workflow_handle_for(QuoteToCash.run, workflow_id)
@@ -95,21 +123,28 @@ async def deliver_billing_event(client: Client, event: BillingEvent, task_queue:
     """
     if event.workflow_id:
         try:
-            await client.get_workflow_handle(event.workflow_id).signal("billing_event", event)
+            await within_deadline(
+                client.get_workflow_handle(event.workflow_id).signal(
+                    "billing_event", event, rpc_timeout=TEMPORAL_CALL_WITHIN
+                )
+            )
             return "saga"
         except RPCError as error:
             if error.status is not RPCStatusCode.NOT_FOUND:  # not running (any more): handled below
                 raise
     deal_id = deal_of(event.workflow_id)
     try:
-        handle = await client.start_workflow(
-            LateBillingEventWorkflow.run,
-            LateBillingEvent(event=event, deal_id=deal_id),
-            id=late_event_id(event.system, event.event_id),
-            task_queue=task_queue,
-            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-            search_attributes=search.initial("late_event"),
+        handle = await within_deadline(
+            client.start_workflow(
+                LateBillingEventWorkflow.run,
+                LateBillingEvent(event=event, deal_id=deal_id),
+                id=late_event_id(event.system, event.event_id),
+                task_queue=task_queue,
+                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                search_attributes=search.initial("late_event"),
+                rpc_timeout=TEMPORAL_CALL_WITHIN,
+            )
         )
     except WorkflowAlreadyStartedError:
         return "duplicate"
@@ -120,13 +155,16 @@ async def deliver_billing_event(client: Client, event: BillingEvent, task_queue:
 
 async def submit_customer_change(client: Client, change: CustomerChange, task_queue: str) -> str:
     """Signal-with-start the customer's CustomerSync entity: it runs from the first change on."""
-    handle = await client.start_workflow(
-        CustomerSync.run,
-        CustomerRecord(customer_id=change.customer_id),
-        id=sync_id(change.customer_id),
-        task_queue=task_queue,
-        start_signal="change",
-        start_signal_args=[change],
+    handle = await within_deadline(
+        client.start_workflow(
+            CustomerSync.run,
+            CustomerRecord(customer_id=change.customer_id),
+            id=sync_id(change.customer_id),
+            task_queue=task_queue,
+            start_signal="change",
+            start_signal_args=[change],
+            rpc_timeout=TEMPORAL_CALL_WITHIN,
+        )
     )
     return handle.id
 

@@ -51,3 +51,31 @@ class SchemaDrift(ConnectorError):
     def __init__(self, system: str, obj: str, field: str, problem: str, *, status: int | None = None) -> None:
         super().__init__(system, f"{obj}.{field}: {problem}", code="SCHEMA_DRIFT", status=status)
         self.object, self.field, self.problem = obj, field, problem
+
+
+class ProtocolError(TransientError):
+    """The vendor's answer broke the protocol: a body that is not the JSON (or the encoding) it declares, a
+    content encoding httpx cannot decode, endless redirects.
+
+    The vendor's fault, not q2c's, and usually passing (a proxy's error page, a body cut off): retried with
+    backoff like a 5xx, and counted as a vendor error. `call` names what q2c was doing.
+    """
+
+    def __init__(self, system: str, call: str, problem: str, *, status: int | None = None) -> None:
+        super().__init__(system, f"{call}: {problem}", code="protocol_error", status=status)
+        self.call, self.problem = call, problem
+
+
+class InternalError(ConnectorError):
+    """q2c could not make the call or read its answer: a header value or URL it cannot encode (a non-ASCII
+    correlation id), a body it cannot serialise, mapping code that failed on what it was given or got back
+    (a key it expected and the mapping did not check; a missing field it does check is `SchemaDrift`).
+
+    A defect in q2c, or input it let in unchecked, not the vendor's: the same call fails the same way, so
+    retrying cannot help. The activity layer gives it a bounded number of attempts and the saga parks it
+    for a person (`exception:internal_error`) with `call` and the message.
+    """
+
+    def __init__(self, system: str, call: str, problem: str) -> None:
+        super().__init__(system, f"{call}: {problem}", code="internal_error")
+        self.call, self.problem = call, problem

@@ -4,16 +4,55 @@ from __future__ import annotations
 
 import contextvars
 import email.utils
+import functools
+import inspect
+import json as jsonlib
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
+from decimal import Decimal
 from typing import Any, ClassVar, Self
 
 import httpx
 
-from connectors.errors import BusinessRuleError, ConnectorError, NotFound, RateLimited, TransientError, Unauthorized
+from connectors.errors import (
+    BusinessRuleError,
+    ConnectorError,
+    InternalError,
+    NotFound,
+    ProtocolError,
+    RateLimited,
+    TransientError,
+    Unauthorized,
+)
 from connectors.settings import VendorSettings
+from infra.correlation import outbound
 
 correlation_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("q2c_correlation_id", default=None)
+DETAIL = 300  # characters of an exception's text kept in a classified error
+
+
+def unclassified(system: str, call: str, error: Exception) -> ConnectorError:
+    """Any other exception as one of ours: the vendor's malformed answer, or q2c's own defect."""
+    problem = f"{type(error).__name__}: {str(error)[:DETAIL]}"
+    if isinstance(error, jsonlib.JSONDecodeError | UnicodeDecodeError | httpx.DecodingError | httpx.TooManyRedirects):
+        return ProtocolError(system, call, problem)
+    if isinstance(error, TimeoutError):
+        return TransientError(system, f"{call} timed out ({problem})", code="timeout")
+    return InternalError(system, call, problem)
+
+
+def _classified(owner: str, name: str, method: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+    @functools.wraps(method)
+    async def call(self: VendorClient, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return await method(self, *args, **kwargs)
+        except ConnectorError:
+            raise
+        except Exception as error:
+            raise unclassified(self.system, f"{owner}.{name}", error) from error
+
+    call.__dict__["classified"] = True
+    return call
 
 
 def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
@@ -36,6 +75,14 @@ class VendorClient:
     """Base for every connector: one pooled httpx client, errors classified the same way for all."""
 
     system: ClassVar[str]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Every coroutine method of a connector is a call boundary: nothing leaves it unclassified."""
+        super().__init_subclass__(**kwargs)
+        for name, member in list(vars(cls).items()):
+            if name.startswith("__") or not inspect.iscoroutinefunction(member) or member.__dict__.get("classified"):
+                continue
+            setattr(cls, name, _classified(cls.__name__, name, member))
 
     def __init__(self, settings: VendorSettings, transport: httpx.AsyncBaseTransport | None = None) -> None:
         self.settings = settings
@@ -71,17 +118,16 @@ class VendorClient:
     ) -> httpx.Response:
         sent = dict(headers or {})
         if cid := correlation_id.get():
-            sent[self.settings.correlation_header] = cid
+            sent[self.settings.correlation_header] = outbound(cid)
+        what = f"{method} {path}"
         try:
             response = await self._http.request(method, path, json=json, content=content, params=params, headers=sent)
         except httpx.TimeoutException as exc:
-            raise TransientError(
-                self.system, f"{method} {path} timed out ({type(exc).__name__})", code="timeout"
-            ) from exc
+            raise TransientError(self.system, f"{what} timed out ({type(exc).__name__})", code="timeout") from exc
         except httpx.TransportError as exc:
-            raise TransientError(
-                self.system, f"{method} {path} failed: {type(exc).__name__}: {exc}", code="connection"
-            ) from exc
+            raise TransientError(self.system, f"{what} failed: {type(exc).__name__}: {exc}", code="connection") from exc
+        except Exception as exc:  # building the request (headers, URL, body) or decoding the answer
+            raise unclassified(self.system, what, exc) from exc
         if response.status_code in ok:
             return response
         raise self.classify(response, f"{method} {path}")
@@ -91,6 +137,14 @@ class VendorClient:
             return response.json()
         except ValueError:
             return None
+
+    def decoded(self, response: httpx.Response) -> Any:
+        """The response's JSON, numbers as Decimal; a body that is not JSON is the vendor's ProtocolError."""
+        try:
+            return jsonlib.loads(response.content, parse_float=Decimal)
+        except (ValueError, UnicodeDecodeError) as exc:
+            call = f"{response.request.method} {response.request.url.path}"
+            raise ProtocolError(self.system, call, f"not JSON: {exc}", status=response.status_code) from exc
 
     def vendor_error(self, response: httpx.Response) -> tuple[str | None, str]:
         """(vendor code, message) from the vendor's error body; subclasses know the shape."""

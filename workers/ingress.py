@@ -16,6 +16,7 @@ from temporalio.client import Client
 from temporalio.service import RPCError
 
 from client.starter import deliver_billing_event, forward_company_changes, start_saga, submit_customer_change
+from infra.correlation import accepted
 from infra.settings import Q2CSettings
 from models import signatures
 from models.hubspot_events import HubSpotBatch
@@ -26,6 +27,7 @@ from models.zendesk_events import ZendeskEvent
 
 T = TypeVar("T")
 log = structlog.get_logger("q2c.ingress")
+TEMPORAL_RETRY_AFTER_S = 10  # a 503 during a Temporal outage: when the sender may try again
 REFUSALS: dict[int | str, dict[str, Any]] = {
     400: {"description": "malformed body; the error names the field"},
     401: {"description": "bad signature, or outside the replay window"},
@@ -112,7 +114,11 @@ def create_ingress(
     async def temporal_down(request: Request, error: RPCError) -> JSONResponse:
         # Every sender retries a non-2xx delivery, so nothing is lost.
         log.error("temporal unavailable", path=request.url.path, error=str(error))
-        return JSONResponse({"error": "temporal is unavailable; retry later"}, status_code=503)
+        return JSONResponse(
+            {"error": "temporal is unavailable; retry later"},
+            status_code=503,
+            headers={"Retry-After": str(TEMPORAL_RETRY_AFTER_S)},
+        )
 
     @app.get("/healthz")
     async def health() -> dict[str, str]:
@@ -151,7 +157,7 @@ def create_ingress(
             if not event.closes_a_deal or str(event.objectId) not in deals:
                 continue
             deals.remove(str(event.objectId))
-            correlation = request.headers.get("x-correlation-id") or f"hubspot-{event.portalId}-{event.eventId}"
+            correlation = accepted(request.headers.get("x-correlation-id"), f"hubspot-{event.portalId}-{event.eventId}")
             structlog.contextvars.bind_contextvars(correlation_id=correlation, deal_id=str(event.objectId))
             saga = await start_saga(
                 app.state.client,

@@ -22,8 +22,13 @@ with workflow.unsafe.imports_passed_through():
         CustomerRecord,
         Propagate,
         ReadOwner,
+        order,
     )
     from models.ownership import UnknownAttribute, owner_of
+
+# Changes are applied in the source's clock order (models.customer_sync.order); entities that ran before
+# this applied them in arrival order, and replay that way.
+ORDERED_BY_SOURCE_CLOCK = "customer-sync-ordered-by-source-clock"
 
 
 @workflow.defn(name=SYNC_TYPE)
@@ -33,6 +38,8 @@ class CustomerSync:
     Only the attribute's owner (by lifecycle stage) may change it: an owner's change is written to
     the other systems; anyone else's is refused and the owner's value is put back where it came from.
     q2c's own writes come back as webhooks; they are recognised and not propagated again.
+    Webhooks arrive in any order and more than once: a change older (on its source's clock) than one
+    already applied from the same source for the same attribute is audited as `stale` and not applied.
     """
 
     @workflow.init
@@ -68,7 +75,10 @@ class CustomerSync:
 
     async def apply(self, change: CustomerChange) -> None:
         record = self.record
-        if change.lifecycle is not None:
+        ordered = workflow.patched(ORDERED_BY_SOURCE_CLOCK)
+        held = record.versions.get(change.version_key)
+        place = order(change.version, held) if ordered else "newer"
+        if change.lifecycle is not None and place == "newer":
             record.stage = change.lifecycle
         before = record.values.get(change.attribute)
         entry = AuditEntry(
@@ -84,8 +94,11 @@ class CustomerSync:
             outcome="accepted",
         )
         echo_key = f"{change.source.value}:{change.attribute}"
-        if change.change_id in record.seen:
+        if change.change_id in record.seen or place == "same":
             entry.outcome, entry.rule = "duplicate", "change id already handled"
+        elif place == "stale" and held is not None:
+            entry.outcome = "stale"
+            entry.rule = f"{change.source.value} changed {change.attribute} later (at {held.at.isoformat()})"
         elif echo_key in record.expected_echoes and record.expected_echoes[echo_key] == change.value:
             del record.expected_echoes[echo_key]
             entry.outcome, entry.rule = "echo", "q2c wrote this value there itself"
@@ -113,6 +126,8 @@ class CustomerSync:
                     f"{owner.value} owns {change.attribute} of a {record.stage.value}, not {change.source.value}"
                 )
                 entry.outcome = await self.redirect(change, owner)
+        if ordered and entry.outcome not in ("duplicate", "stale"):
+            record.versions[change.version_key] = change.version
         record.seen.append(change.change_id)
         record.audit.append(entry)
         workflow.logger.info("customer change %s: %s", entry.outcome, entry.rule)
