@@ -12,6 +12,8 @@ from collections.abc import Generator
 
 import httpx
 import jwt
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
+from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from oauthlib.oauth1 import SIGNATURE_HMAC_SHA256, SIGNATURE_TYPE_AUTH_HEADER
 from oauthlib.oauth1 import Client as OAuth1Client
 
@@ -62,6 +64,7 @@ class ClientCredentialsAuth(httpx.Auth):
         self.client_id, self.certificate_id, self.token_url = settings.client_id, settings.certificate_id, token_url
         self._private_key = _private_key(settings)
         self._token: str | None = None
+        self.refusal: str | None = None
         self._expires_at = 0.0
 
     def assertion(self, now: float | None = None) -> str:
@@ -83,45 +86,61 @@ class ClientCredentialsAuth(httpx.Auth):
         return httpx.Request("POST", self.token_url, data=form, headers={"Accept": "application/json"})
 
     def take_token(self, response: httpx.Response) -> None:
-        if response.status_code != 200:
+        """Keep the new token; a refusal is remembered (no secret in it) and the request goes without one,
+        so NetSuite's 401 reaches the caller as Unauthorized with the token endpoint's reason."""
+        self._token, self.refusal = None, None
+        try:
+            answer = response.json() if response.status_code == 200 else {}
+            self._token = str(answer["access_token"])
+            self._expires_at = time.monotonic() + int(str(answer.get("expires_in", "3600")))
+        except (ValueError, KeyError, TypeError):
             try:
-                reason = str(response.json().get("error", "")) or f"HTTP {response.status_code}"
-            except ValueError:
-                reason = f"HTTP {response.status_code}"
-            raise Unauthorized(
-                "netsuite",
-                f"the token endpoint refused the client assertion: {reason}",
-                code="invalid_client_assertion",
-            )
-        answer = response.json()
-        self._token = str(answer["access_token"])
-        self._expires_at = time.monotonic() + int(str(answer.get("expires_in", "3600")))
+                reason = str(response.json().get("error") or "")
+            except (ValueError, AttributeError):
+                reason = ""
+            self.refusal = f"the token endpoint answered {response.status_code} {reason}".strip()
 
     def _fresh(self) -> bool:
         return self._token is not None and time.monotonic() < self._expires_at - REFRESH_MARGIN_S
 
+    def _with_token(self, request: httpx.Request) -> httpx.Request:
+        if self._token is None:
+            request.headers.pop("Authorization", None)
+        else:
+            request.headers["Authorization"] = f"Bearer {self._token}"
+        return request
+
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         if not self._fresh():
             self.take_token((yield self.token_request()))
-        request.headers["Authorization"] = f"Bearer {self._token}"
-        response = yield request
-        if response.status_code == 401:
+        response = yield self._with_token(request)
+        if response.status_code == 401 and self.refusal is None:  # expired or revoked: one new token, one retry
             self.take_token((yield self.token_request()))
-            request.headers["Authorization"] = f"Bearer {self._token}"
-            yield request
+            yield self._with_token(request)
 
 
-def _private_key(settings: NetSuiteSettings) -> str:
+def _private_key(settings: NetSuiteSettings) -> RSAPrivateKey:
+    """The certificate's private key, loaded once so a bad key fails at start, not on the first deal."""
     if settings.private_key is not None:
-        return settings.private_key.get_secret_value()
-    if settings.private_key_file is not None:
+        pem = settings.private_key.get_secret_value().encode()
+    elif settings.private_key_file is not None:
         try:
-            return settings.private_key_file.read_text()
+            pem = settings.private_key_file.read_bytes()
         except OSError as exc:
-            raise Unauthorized("netsuite", f"cannot read private_key_file: {type(exc).__name__}") from None
-    raise Unauthorized(
-        "netsuite", "auth_mode m2m needs Q2C_NETSUITE_PRIVATE_KEY or Q2C_NETSUITE_PRIVATE_KEY_FILE", code="config"
-    )
+            raise Unauthorized(
+                "netsuite", f"cannot read private_key_file: {type(exc).__name__}", code="config"
+            ) from None
+    else:
+        raise Unauthorized(
+            "netsuite", "auth_mode m2m needs Q2C_NETSUITE_PRIVATE_KEY or Q2C_NETSUITE_PRIVATE_KEY_FILE", code="config"
+        )
+    try:
+        key = load_pem_private_key(pem, password=None)
+    except (ValueError, TypeError):
+        key = None
+    if not isinstance(key, RSAPrivateKey):  # PS256 signs with RSA-PSS
+        raise Unauthorized("netsuite", "the m2m private key is not an unencrypted RSA PEM key", code="config")
+    return key
 
 
 def netsuite_auth(settings: NetSuiteSettings) -> httpx.Auth | None:

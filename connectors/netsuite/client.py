@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 
-from connectors.errors import BusinessRuleError, NotFound, SchemaDrift
+from connectors.errors import BusinessRuleError, NotFound, SchemaDrift, TransientError
 from connectors.http import VendorClient
 from connectors.netsuite import fields
 from connectors.netsuite.auth import netsuite_auth
@@ -62,6 +62,9 @@ class NetSuiteClient(VendorClient):
         code = details[0].get("o:errorCode")
         if code == "USER_ERROR" and path == "entity.defaultTaxReg":
             code = "MISSING_TAX_REGISTRATION"  # a person can fix it in the ERP; the saga parks for them
+        refusal = getattr(self._http.auth, "refusal", None)
+        if response.status_code == 401 and refusal:
+            message += f" ({refusal})"
         return code, message + (f" (at {path})" if path else "")
 
     @staticmethod
@@ -70,7 +73,12 @@ class NetSuiteClient(VendorClient):
         try:
             return json.loads(response.content, parse_float=Decimal)
         except ValueError:
-            raise SchemaDrift("netsuite", "response", "body", f"not JSON: {response.text[:80]!r}") from None
+            raise TransientError(  # a proxy's error page or a cut-off body: the vendor's passing fault
+                "netsuite",
+                f"{response.request.method} {response.request.url.path}: the answer is not JSON",
+                code="protocol_error",
+                status=response.status_code,
+            ) from None
 
     @staticmethod
     def _id_from_location(response: httpx.Response) -> str:
