@@ -90,7 +90,7 @@ class StripeClient(VendorClient):
                 yield record
             if page.get("has_more") is not True or not data:
                 return
-            query["starting_after"] = fields.required_text(data[-1], "list", "data.id")
+            query["starting_after"] = fields.required_text(data[-1], "list item", "id")
 
     async def search_all(self, path: str, query: str) -> AsyncIterator[dict[str, Any]]:
         """Every result of a search, following `next_page` (search pages by token, not by cursor id)."""
@@ -254,7 +254,10 @@ class StripeClient(VendorClient):
         invoice = await self.get(f"/v1/invoices/{invoice_id}")
         if fields.currency(invoice, "invoice") != amount.currency:
             raise BusinessRuleError(self.system, f"credit in {amount.currency} on a {invoice['currency']} invoice")
-        minor = fields.minor_units(amount)
+        try:
+            minor = fields.minor_units(amount)
+        except ValueError as fraction:  # half a yen cannot be credited: refused before anything is sent
+            raise BusinessRuleError(self.system, str(fraction), code="amount_precision") from None
         params: dict[str, Any] = {
             "invoice": invoice_id,
             "amount": minor,

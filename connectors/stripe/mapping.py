@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
+from connectors.stripe import fields
 from models.catalog import BillingFrequency, Price
-from models.money import Money
 from models.orders import Invoice, InvoiceStatus
 
 _INTERVAL = {"month": BillingFrequency.MONTHLY, "year": BillingFrequency.ANNUALLY}
@@ -40,20 +41,23 @@ def lookup_key(sku: str, currency: str) -> str:
 
 
 def invoice_from_stripe(record: dict[str, Any]) -> Invoice:
+    """Amounts are integer minor units; a missing or retyped field q2c reads is SchemaDrift (fields.py)."""
+    due = fields.integer(record, "invoice", "due_date", nullable=True)
     return Invoice(
-        id=record["id"],
+        id=fields.required_text(record, "invoice", "id"),
         system="billing",
-        number=record.get("number"),
-        status=InvoiceStatus(record["status"]),
-        total=Money.from_minor_units(int(record["total"]), record["currency"].upper()),
+        number=fields.text(record, "invoice", "number", nullable=True),
+        status=fields.choice(record, "invoice", "status", InvoiceStatus),
+        total=fields.money(record, "invoice", "total"),
+        due_date=datetime.fromtimestamp(due, UTC).date() if due is not None else None,
     )
 
 
 def price_from_stripe(record: dict[str, Any]) -> Price:
     recurring = record.get("recurring") or {}
     return Price(
-        id=record["id"],
-        unit_amount=Money.from_minor_units(int(record["unit_amount"]), record["currency"].upper()),
+        id=fields.required_text(record, "price", "id"),
+        unit_amount=fields.money(record, "price", "unit_amount"),
         frequency=_INTERVAL.get(recurring.get("interval", ""), BillingFrequency.ONE_TIME),
     )
 

@@ -58,7 +58,7 @@ class Recorder(stripe.RequestsClient):
 
 
 @pytest.fixture(scope="module")
-def sim() -> Iterator[StripeSim]:
+def stripe_sim() -> Iterator[StripeSim]:
     port = free_port()
     app = create_app(SimulatorSettings(port=port, webhook_backoff_s=0.05), Store())
     with BackgroundServer(app, port=port) as server:
@@ -90,10 +90,12 @@ def recorder(spec: StripeSpec) -> Iterator[Recorder]:
     assert not findings, "\n".join(findings[:20])
 
 
-def sdk(sim: StripeSim, recorder: Recorder | None = None, version: str | None = VERSION, retries: int = 0) -> Any:
+def sdk(
+    stripe_sim: StripeSim, recorder: Recorder | None = None, version: str | None = VERSION, retries: int = 0
+) -> Any:
     return stripe.StripeClient(
         KEY,
-        base_addresses={"api": f"{sim.url}/stripe"},
+        base_addresses={"api": f"{stripe_sim.url}/stripe"},
         stripe_version=version,
         max_network_retries=retries,
         http_client=recorder or stripe.RequestsClient(timeout=10),
@@ -101,8 +103,8 @@ def sdk(sim: StripeSim, recorder: Recorder | None = None, version: str | None = 
 
 
 @pytest.fixture
-def client(sim: StripeSim, recorder: Recorder) -> Any:
-    return sdk(sim, recorder)
+def client(stripe_sim: StripeSim, recorder: Recorder) -> Any:
+    return sdk(stripe_sim, recorder)
 
 
 def price_id(client: Any, lookup_key: str) -> str:
@@ -230,14 +232,14 @@ def test_subscription_periods_and_item_prices_in_q2cs_version(client: Any) -> No
 
 
 # https://docs.stripe.com/changelog/basil/2025-03-31/deprecate-subscription-current-period-start-and-end
-def test_newer_versions_carry_the_period_on_items(sim: StripeSim) -> None:
-    latest = sdk(sim, version=None)  # the SDK's own pinned version
+def test_newer_versions_carry_the_period_on_items(stripe_sim: StripeSim) -> None:
+    latest = sdk(stripe_sim, version=None)  # the SDK's own pinned version
     customer = latest.v1.customers.create({"name": "Basil Co"}).id
     sub = subscribe(latest, customer)
     item = sub["items"].data[0]
     assert item.current_period_end > item.current_period_start and "current_period_end" not in sub
     assert sub.last_response.headers["Stripe-Version"] == stripe.api_version
-    old = sdk(sim).v1.subscriptions.retrieve(sub.id)
+    old = sdk(stripe_sim).v1.subscriptions.retrieve(sub.id)
     assert old.current_period_end == item.current_period_end and "current_period_end" not in old["items"].data[0]
 
 
@@ -331,11 +333,11 @@ def test_idempotency_replays_and_refuses_other_params(client: Any) -> None:
 
 
 # https://docs.stripe.com/error-handling, https://docs.stripe.com/api/errors
-def test_unknown_routes_and_params_get_stripes_errors(client: Any, sim: StripeSim) -> None:
+def test_unknown_routes_and_params_get_stripes_errors(client: Any, stripe_sim: StripeSim) -> None:
     with pytest.raises(stripe.InvalidRequestError) as unknown:
         client.v1.customers.create({"name": "A", "colour": "blue"})
     assert unknown.value.param == "colour" and unknown.value.code == "parameter_unknown"
-    with httpx.Client(base_url=f"{sim.url}/stripe", headers={"Authorization": f"Bearer {KEY}"}) as web:
+    with httpx.Client(base_url=f"{stripe_sim.url}/stripe", headers={"Authorization": f"Bearer {KEY}"}) as web:
         for method, path in (("GET", "/v1/nothing_here"), ("PUT", "/v1/customers"), ("GET", "/v2/customers")):
             answer = web.request(method, path)
             assert answer.status_code == 404 and answer.headers["request-id"].startswith("req_")
@@ -351,7 +353,7 @@ def test_unknown_routes_and_params_get_stripes_errors(client: Any, sim: StripeSi
         bad_version = web.get("/v1/customers", headers={"Stripe-Version": "yesterday"})
         assert bad_version.status_code == 400 and "version" in bad_version.json()["error"]["message"]
     with pytest.raises(stripe.AuthenticationError):
-        stripe.StripeClient("sk_test_wrong", base_addresses={"api": f"{sim.url}/stripe"}).v1.customers.list()
+        stripe.StripeClient("sk_test_wrong", base_addresses={"api": f"{stripe_sim.url}/stripe"}).v1.customers.list()
 
 
 def test_every_answer_names_its_request_and_version(client: Any) -> None:
@@ -364,22 +366,22 @@ def test_every_answer_names_its_request_and_version(client: Any) -> None:
 
 
 # https://docs.stripe.com/rate-limits, https://docs.stripe.com/error-low-level#should-retry
-def test_rate_limits_raise_and_are_retried_as_stripe_says(sim: StripeSim, client: Any) -> None:
-    sim.fault(kind="rate_limit", count=1, retry_after=0, path="/v1/customers")
+def test_rate_limits_raise_and_are_retried_as_stripe_says(stripe_sim: StripeSim, client: Any) -> None:
+    stripe_sim.fault(kind="rate_limit", count=1, retry_after=0, path="/v1/customers")
     with pytest.raises(stripe.RateLimitError) as limited:
         client.v1.customers.list()
     assert limited.value.http_status == 429 and (limited.value.headers or {})["Stripe-Should-Retry"] == "true"
-    sim.fault(kind="rate_limit", count=1, retry_after=0, path="/v1/customers")
+    stripe_sim.fault(kind="rate_limit", count=1, retry_after=0, path="/v1/customers")
     retrying = Recorder()
-    assert sdk(sim, retrying, retries=2).v1.customers.list({"limit": 1}).object == "list"
+    assert sdk(stripe_sim, retrying, retries=2).v1.customers.list({"limit": 1}).object == "list"
     assert [seen[2] for seen in retrying.seen] == [429, 200]  # the SDK retried, as Stripe-Should-Retry said
-    sim.fault(kind="error", status=500, count=1, path="/v1/customers")
+    stripe_sim.fault(kind="error", status=500, count=1, path="/v1/customers")
     with pytest.raises(stripe.APIError):
         client.v1.customers.list()
 
 
 # https://docs.stripe.com/webhooks#verify-official-libraries
-def test_webhook_events_verify_with_construct_event(sim: StripeSim, client: Any, spec: StripeSpec) -> None:
+def test_webhook_events_verify_with_construct_event(stripe_sim: StripeSim, client: Any, spec: StripeSpec) -> None:
     secret, got, arrived = "whsec_sdk_check", [], threading.Event()
     receiver = FastAPI()
 
@@ -390,13 +392,15 @@ def test_webhook_events_verify_with_construct_event(sim: StripeSim, client: Any,
         return {"ok": True}
 
     with BackgroundServer(receiver) as server:
-        sim.admin.put("/webhooks/stripe", json={"url": f"{server.url}/hook", "secret": secret}).raise_for_status()
+        stripe_sim.admin.put(
+            "/webhooks/stripe", json={"url": f"{server.url}/hook", "secret": secret}
+        ).raise_for_status()
         try:
             customer = client.v1.customers.create({"name": "Hook Co"}).id
             invoice = client.v1.invoices.finalize_invoice(subscribe(client, customer).latest_invoice)
             assert arrived.wait(10)
         finally:
-            sim.admin.put("/webhooks/stripe", json={"url": None}).raise_for_status()
+            stripe_sim.admin.put("/webhooks/stripe", json={"url": None}).raise_for_status()
     body, header = got[0]
     event = stripe.Webhook.construct_event(body, header, secret)
     assert event.type == "invoice.finalized" and event.data.object.id == invoice.id
