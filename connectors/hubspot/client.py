@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 from pydantic import ValidationError
 
-from connectors.errors import BusinessRuleError, ConnectorError
+from connectors.errors import BusinessRuleError, ConnectorError, SchemaDrift
 from connectors.http import VendorClient
 from connectors.hubspot import paging
 from connectors.hubspot.mapping import (
@@ -36,6 +36,7 @@ BATCH_READ_MAX = 100
 
 class HubSpotClient(VendorClient):
     system = "hubspot"
+    search_cap = paging.SEARCH_CAP  # results one search query can reach (HubSpot: 10,000)
 
     def __init__(
         self, settings: HubSpotSettings | None = None, transport: httpx.AsyncBaseTransport | None = None
@@ -88,8 +89,15 @@ class HubSpotClient(VendorClient):
         return definitions
 
     async def check_schema(self, object_type: str) -> None:
-        """SchemaDrift when a property q2c reads or writes on `object_type` is gone or retyped."""
-        check_definitions(object_type, await self.property_definitions(object_type))
+        """SchemaDrift when a property q2c reads or writes on `object_type` is gone or retyped.
+
+        Drift seen in cached definitions is confirmed on a fresh read, so an operator's fix counts at once.
+        """
+        try:
+            check_definitions(object_type, await self.property_definitions(object_type))
+        except SchemaDrift:
+            self._definitions.pop(object_type, None)
+            check_definitions(object_type, await self.property_definitions(object_type))
 
     # ---- deals
     async def get_deal(self, deal_id: str) -> Deal:
@@ -230,7 +238,8 @@ class HubSpotClient(VendorClient):
         async def search(body: dict[str, Any]) -> dict[str, Any]:
             return await self.search_page(object_type, body)
 
-        return await paging.search_all(search, filters, properties or [], window, page_size=min(page_size, 200))
+        size = min(page_size, paging.SEARCH_PAGE)
+        return await paging.search_all(search, filters, properties or [], window, self.search_cap, size)
 
     async def list_all(self, object_type: str, properties: list[str]) -> list[dict[str, Any]]:
         """Every record of an object type (the list endpoint, `after` to the end)."""

@@ -91,7 +91,7 @@ def search_router(crm: Crm) -> APIRouter:
     router = APIRouter()
     schema = crm.schema
 
-    def check(object_type: str, body: dict[str, Any]) -> tuple[list[Record], int, int]:
+    def check(object_type: str, body: dict[str, Any]) -> tuple[list[Record], int, int, int]:
         groups = body.get("filterGroups") or []
         if len(groups) > MAX_GROUPS or any(len(g.get("filters") or []) > MAX_PER_GROUP for g in groups):
             raise HubSpotError(400, "VALIDATION_ERROR", f"at most {MAX_GROUPS} filterGroups of {MAX_PER_GROUP}")
@@ -102,7 +102,8 @@ def search_router(crm: Crm) -> APIRouter:
         names += [s.get("propertyName") for s in body.get("sorts") or [] if isinstance(s, dict)]
         for name in names:
             if name not in known:
-                raise HubSpotError(400, "PROPERTY_DOESNT_EXIST", f"Property {name!r} does not exist on {object_type}")
+                message = f"Property {name!r} does not exist on {object_type}"
+                raise HubSpotError(400, "PROPERTY_DOESNT_EXIST", message, {"propertyName": [str(name)]})
         for f in (f for g in groups for f in g.get("filters") or []):
             if f.get("operator") not in OPERATORS:
                 raise HubSpotError(400, "VALIDATION_ERROR", f"operator {f.get('operator')!r} is not one of OPERATORS")
@@ -113,19 +114,19 @@ def search_router(crm: Crm) -> APIRouter:
         if not after.isdigit():
             raise HubSpotError(400, "VALIDATION_ERROR", f"after must be the offset HubSpot returned, not {after!r}")
         cap = int(crm.store.setting("hubspot_search_cap", RESULT_CAP))
-        if int(after) + limit > cap:
+        if int(after) >= cap:
             raise HubSpotError(
                 400,
                 "VALIDATION_ERROR",
                 f"The search endpoints are limited to {cap} total results for any given query: "
-                f"after {after} with limit {limit} goes past it; narrow the query",
+                f"after {after} is past it; narrow the query",
             )
-        return groups, limit, int(after)
+        return groups, limit, int(after), cap
 
     @router.post("/crm/v3/objects/{object_type}/search")
     async def search(object_type: str, body: dict[str, Any]) -> Record:
         schema.check_type(object_type)
-        groups, limit, start = check(object_type, body)
+        groups, limit, start, cap = check(object_type, body)
         keys = {name: key_for(str(d["type"])) for name, d in schema.definitions(object_type).items()}
         words = str(body.get("query") or "").lower().split()
 
@@ -159,14 +160,15 @@ def search_router(crm: Crm) -> APIRouter:
                     return not descending, 0  # unparseable values sort with the empty ones
 
             hits.sort(key=sort_key, reverse=descending)
-        page = hits[start : start + limit]
+        end = min(start + limit, cap, len(hits))  # nothing past the cap: the rest is out of reach
+        page = hits[start:end]
         properties = body.get("properties") or DEFAULT_PROPERTIES[object_type]
         out: Record = {
             "total": len(hits),
             "results": [crm.render(object_type, r, [*properties, *ALWAYS]) for r, _ in page],
         }
-        if start + len(page) < len(hits):
-            out["paging"] = {"next": {"after": str(start + len(page))}}
+        if end < min(cap, len(hits)):
+            out["paging"] = {"next": {"after": str(end)}}
         return out
 
     return router

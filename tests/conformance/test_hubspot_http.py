@@ -170,6 +170,9 @@ def test_search_stops_at_10000_results_per_query(crowded):
     with httpx.Client(base_url=url, headers=HS, timeout=30) as http:
         last = http.post("/crm/v3/objects/contacts/search", json={**query, "limit": 200, "after": "9800"})
         assert last.status_code == 200 and last.json()["total"] == 10_001 and len(last.json()["results"]) == 200
+        assert "paging" not in last.json()  # the 10,000th result is the last one a query reaches
+        edge = http.post("/crm/v3/objects/contacts/search", json={**query, "limit": 200, "after": "9990"}).json()
+        assert len(edge["results"]) == 10 and "paging" not in edge  # the 10,001st is out of this query's reach
         past = http.post("/crm/v3/objects/contacts/search", json={**query, "limit": 10, "after": "10000"})
         assert past.status_code == 400 and "10000" in past.json()["message"]
         listed = http.get("/crm/v3/objects/contacts", params={"limit": 100, "after": "1009950"}).json()
