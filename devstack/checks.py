@@ -1,0 +1,135 @@
+"""What the demo checks after its sagas end, each against the systems themselves rather than the saga's word:
+the vendors' records, a late payment, reconciliation, the trace, the metrics and the history at rest."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import date
+from typing import Any
+
+import httpx
+from opentelemetry import trace
+
+from client.operations import reconcile_now, report_table
+from client.sagas import SagaClient
+from devstack.audit import audit
+from devstack.scenarios import Scenario
+from devstack.stack import Stack
+from models.reconcile import Drift, ReconcileInput
+from models.saga import TASK_QUEUE, Stage
+
+BUSINESS_LABELS = {"outcome", "reason", "decision", "milestone", "system", "error_class"}
+
+
+def verify(stack: Stack, scenarios: list[Scenario]) -> None:
+    """Each outcome against the vendors' own records, noted on its scenario."""
+    problems = audit(stack.store.all, {s.deal_id: s.expected for s in scenarios})
+    for s in scenarios:
+        if s.status is None:
+            s.problems.append("no saga")
+        elif s.status.stage is not s.expected:
+            s.problems.append(f"ended {s.status.stage.value}, expected {s.expected.value}")
+        s.problems += problems[s.deal_id]
+    if problems["*"]:
+        scenarios[0].problems += problems["*"]
+
+
+async def late_payment(stack: Stack, scenarios: list[Scenario]) -> tuple[str, list[str]]:
+    """A payment after its saga ended: Stripe's webhook still reaches the deal and the support organization."""
+    done = next(
+        s for s in scenarios if s.expected is Stage.COMPLETED and s.status and s.status.payment == "not_invoiced"
+    )
+    assert done.status is not None
+    invoice_id = next(i for i, state in done.status.invoices.items() if state.system == "billing")
+    async with httpx.AsyncClient(base_url=stack.simulators_url) as sim:
+        await sim.post(f"/_sim/stripe/invoices/{invoice_id}/pay")
+        for _ in range(100):
+            deals: list[dict[str, Any]] = (await sim.get("/_sim/hubspot/records/deals")).json()["records"]
+            found: dict[str, Any] = next((d for d in deals if d["id"] == done.deal_id), {})
+            if found.get("properties", {}).get("payment_status") == "paid":
+                return (
+                    f"late payment: invoice {invoice_id} paid after {done.workflow_id} completed; Stripe's webhook "
+                    "reached the deal (payment_status paid) through a LateBillingEvent run"
+                ), []
+            await asyncio.sleep(0.2)
+    return "", [f"the late payment of {invoice_id} never reached deal {done.deal_id}"]
+
+
+async def reconcile_twice(stack: Stack, scenarios: list[Scenario]) -> tuple[list[str], list[str]]:
+    """Reconciliation after the run is clean; after a change behind q2c's back it names the drift."""
+    assert stack.client is not None
+    job = ReconcileInput(since=date(2000, 1, 1), until=date(2100, 1, 1), task_queue=TASK_QUEUE)
+    first = await reconcile_now(stack.client, job, TASK_QUEUE)
+    shown = [report_table(first)]
+    problems = [] if first.clean else ["reconciliation found drift after the demo run"]
+    victim = next(s for s in scenarios if s.expected is Stage.COMPLETED and "happy" in s.name)
+    subscription = next(
+        x
+        for x in stack.store.all("stripe", "subscription")
+        if x["metadata"].get("q2c_workflow_id") == victim.workflow_id
+    )
+    subscription["items"]["data"][0]["quantity"] += 5
+    stack.store.put("stripe", "subscription", subscription["id"], subscription)
+    shown.append(f"someone adds 5 seats to {subscription['id']} in Stripe's dashboard, behind q2c's back")
+    second = await reconcile_now(stack.client, job, TASK_QUEUE)
+    shown.append(report_table(second))
+    if not any(i.kind is Drift.AMOUNT_MISMATCH and i.deal_id == victim.deal_id for i in second.items):
+        problems.append("reconciliation did not name the changed subscription")
+    return shown, problems
+
+
+async def observe(stack: Stack, sagas: SagaClient, scenarios: list[Scenario]) -> tuple[list[str], list[str]]:
+    """What an operator's tools see: one saga's trace, the business metrics, ciphertext at rest."""
+    shown: list[str] = []
+    problems: list[str] = []
+    happy = next(s for s in scenarios if s.expected is Stage.COMPLETED and s.status is not None)
+    trace.get_tracer_provider().force_flush()  # type: ignore[attr-defined]
+    spans = [json.loads(line) for line in (stack.home / "traces.jsonl").read_text().splitlines()]
+    start = next((x for x in spans if x["attributes"].get("temporalWorkflowID") == happy.workflow_id), None)
+    if start is None:
+        problems.append(f"no trace for {happy.workflow_id}")
+    else:
+        mine = [x for x in spans if x["trace_id"] == start["trace_id"]]
+        urls = [str(x["attributes"].get("url.full") or x["attributes"].get("http.url") or "") for x in mine]
+        calls = [u.removeprefix(stack.simulators_url) for u in urls if u.startswith(stack.simulators_url)]
+        calls = [call for call in calls if not call.startswith("/_sim")]  # the demo closing the deal
+        systems = sorted({call.split("/")[1] for call in calls})
+        activities = [x for x in mine if x["name"].startswith("RunActivity:")]
+        webhook = any(x["name"] == "POST /webhooks/hubspot" and x["kind"] == "SERVER" for x in mine)
+        shown.append(
+            f"\ntrace {start['trace_id']} ({happy.workflow_id}): webhook {'yes' if webhook else 'MISSING'}, "
+            f"{len(activities)} activities, {len(calls)} vendor calls to {', '.join(systems)}"
+        )
+        if not webhook or len(systems) < 4:
+            problems.append("the trace does not reach from the webhook to every system")
+    kpis = await business_metrics(stack.metrics_url)
+    shown.append(f"business metrics on {stack.metrics_url}:")
+    shown += [f"  {key} {total:g}" for key, total in kpis.items()]
+    if not any(key.startswith("q2c_sagas_finished_total") for key in kpis):
+        problems.append("the metrics endpoint serves no business metrics")
+    raw = b"".join(e.SerializeToString() for e in (await sagas.handle(happy.ref).fetch_history()).events)
+    assert happy.status is not None and happy.status.customer_id is not None
+    company = stack.store.require("hubspot", "companies", happy.status.customer_id)["properties"]
+    exposed = [
+        company[k] for k in ("contact_email", "address", "vat_number") if company[k] and company[k].encode() in raw
+    ]
+    at_rest = f"PLAIN TEXT: {', '.join(exposed)}" if exposed else "no email, address or tax id in plain text"
+    shown.append(f"history of {happy.workflow_id} at rest: {at_rest}")
+    if exposed:
+        problems.append("customer data in plain text in the history")
+    return shown, problems
+
+
+async def business_metrics(url: str) -> dict[str, float]:
+    """q2c's KPIs from the worker's Prometheus endpoint, summed over all but the business labels."""
+    async with httpx.AsyncClient() as web:
+        metrics = (await web.get(url)).text
+    kpis: dict[str, float] = {}
+    for line in metrics.splitlines():
+        if line.startswith("q2c_") and "_bucket" not in line:
+            name, value = line.rsplit(" ", 1)
+            labels = [p for p in name.split("{", 1)[-1].rstrip("}").split(",") if p.split("=")[0] in BUSINESS_LABELS]
+            key = f"{name.split('{')[0]}{{{','.join(labels)}}}"
+            kpis[key] = kpis.get(key, 0.0) + float(value)
+    return kpis
