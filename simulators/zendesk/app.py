@@ -11,7 +11,7 @@ from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse, Response
 
 from simulators.context import SimContext
-from simulators.zendesk import hooks, organizations, tickets
+from simulators.zendesk import hooks, organizations, search, tickets
 from simulators.zendesk.account import Account
 from simulators.zendesk.common import ZendeskError, error, rate_headers, refusal
 
@@ -67,6 +67,6 @@ def create_app(ctx: SimContext) -> FastAPI:
         response.headers.update(rate_headers(limit, remaining, reset))
         return response
 
-    for module in (organizations, tickets, hooks):
+    for module in (organizations, tickets, search, hooks):
         app.include_router(module.router(account))
     return app

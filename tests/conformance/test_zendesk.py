@@ -13,7 +13,8 @@ import json
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -76,13 +77,17 @@ class Receiver:
                 self.received.append((dict(request.headers), raw))
             return {"ok": True}
 
-    def events(self, event_type: str, count: int = 1, deadline_s: float = 10.0) -> list[tuple[dict[str, str], bytes]]:
-        """Wait (up to a generous deadline, not a measured one) for `count` deliveries of `event_type`."""
+    def events(
+        self, event_type: str, where: Callable[[dict[str, Any]], bool] = lambda _: True, deadline_s: float = 10.0
+    ) -> list[tuple[dict[str, str], bytes]]:
+        """Wait (up to a generous deadline, not a measured one) for a delivery of `event_type` that fits `where`."""
         end = time.monotonic() + deadline_s
         while True:
             with self.lock:
-                found = [(h, b) for h, b in self.received if json.loads(b)["type"] == event_type]
-            if len(found) >= count or time.monotonic() > end:
+                found = [
+                    (h, b) for h, b in self.received if json.loads(b)["type"] == event_type and where(json.loads(b))
+                ]
+            if found or time.monotonic() > end:
                 return found
             time.sleep(0.02)
 
@@ -224,6 +229,30 @@ def test_search_by_external_id_and_show_many(zenpy: Zenpy, http: httpx.Client) -
     assert [o["id"] for o in many["organizations"]] == [made.id]
 
 
+def test_zenpy_search_finds_organizations_and_tickets_and_stops_at_1000_results(
+    zenpy: Zenpy, http: httpx.Client
+) -> None:
+    """{DOCS}/ticketing/ticket-management/search/#list-search-results"""
+    external_id, name = unique("searched"), unique("Searchable")
+    org = zenpy.organizations.create(Organization(name=name, external_id=external_id))
+    zenpy.tickets.create(Ticket(subject=f"About {name}", description="hi", organization_id=org.id))
+    by_id = list(zenpy.search(type="organization", external_id=external_id))
+    assert [(o.id, o.name) for o in by_id] == [(org.id, name)]
+    tickets = list(zenpy.search(name.lower(), type="ticket"))
+    assert [t.organization_id for t in tickets] == [org.id]
+    past = http.get("/api/v2/search.json", params={"query": "type:organization", "page": 11, "per_page": 100})
+    assert (past.status_code, past.json()["error"]) == (422, "invalid")  # zenpy's SearchResponseLimitExceeded
+
+
+def test_zenpy_search_export_pages_by_cursor(zenpy: Zenpy) -> None:
+    """{DOCS}/ticketing/ticket-management/search/#export-search-results"""
+    tag = unique("export")
+    for n in range(3):
+        zenpy.organizations.create(Organization(name=f"{tag} {n}", notes=tag))
+    exported = list(zenpy.search_export(tag, type="organization", cursor_pagination=2))
+    assert sorted(o.name for o in exported) == [f"{tag} {n}" for n in range(3)]
+
+
 def test_zenpy_reads_and_adds_organization_fields(zenpy: Zenpy) -> None:
     """{DOCS}/ticketing/organizations/organization_fields/"""
     keys = {f.key: f.type for f in zenpy.organization_fields()}
@@ -311,6 +340,10 @@ def test_idempotency_key_is_honoured_on_ticket_create_only(http: httpx.Client) -
 
 
 # ---- webhooks ----
+def about(subject: str, event: dict[str, Any]) -> bool:
+    return bool(event["subject"] == subject)
+
+
 def test_signed_organization_and_ticket_webhooks_verify_and_parse_as_q2c_ingress_expects(
     zenpy: Zenpy, receiver: tuple[Receiver, str]
 ) -> None:
@@ -336,18 +369,15 @@ def test_signed_organization_and_ticket_webhooks_verify_and_parse_as_q2c_ingress
     org = zenpy.organizations.create(Organization(name=unique("Hooked"), external_id=external_id))
     org.name, org.organization_fields = unique("Rehooked"), {"service_tier": "platinum"}
     zenpy.organizations.update(org)
-    zenpy.tickets.create(Ticket(subject="Hello", description="hi", organization_id=org.id))
+    ticket = zenpy.tickets.create(Ticket(subject="Hello", description="hi", organization_id=org.id))
     for event_type in (
         "organization.created",
         "organization.name_changed",
         "organization.custom_field_changed",
         "ticket.created",
     ):
-        delivered = [
-            (h, b)
-            for h, b in hooks.events(f"zen:event-type:{event_type}", 1)
-            if f":{org.id}" in json.loads(b)["subject"] or "ticket" in event_type
-        ]
+        subject = f"zen:ticket:{ticket.ticket.id}" if "ticket" in event_type else f"zen:organization:{org.id}"
+        delivered = hooks.events(f"zen:event-type:{event_type}", partial(about, subject))
         assert delivered, f"no {event_type} webhook"
         headers, raw = delivered[-1]
         signature, stamp = headers["x-zendesk-webhook-signature"], headers["x-zendesk-webhook-signature-timestamp"]
@@ -360,3 +390,27 @@ def test_signed_organization_and_ticket_webhooks_verify_and_parse_as_q2c_ingress
         if event_type == "organization.name_changed":
             change = event.customer_change()
             assert change is not None and (change.customer_id, change.value) == (external_id, org.name)
+
+
+def test_the_configured_webhook_gets_every_organization_event_signed_with_q2cs_secret(
+    receiver: tuple[Receiver, str],
+) -> None:
+    """https://developer.zendesk.com/documentation/webhooks/verifying/ (the target q2c's settings name)."""
+    hooks, endpoint = receiver
+    port, secret = free_port(), "configured-secret"
+    settings = SimulatorSettings(port=port, seed=False, zendesk_webhook_url=endpoint, zendesk_webhook_secret=secret)
+    with BackgroundServer(create_app(settings, Store()), port=port) as server:
+        external_id = unique("configured")
+        zenpy_client(server.url).organizations.create(Organization(name=unique("Configured"), external_id=external_id))
+        delivered = hooks.events(
+            "zen:event-type:organization.created", lambda e: bool(e["detail"]["external_id"] == external_id)
+        )
+    assert len(delivered) == 1
+    headers, raw = delivered[0]
+    signatures.verify_zendesk(
+        secret, raw, headers["x-zendesk-webhook-signature"], headers["x-zendesk-webhook-signature-timestamp"]
+    )
+    with pytest.raises(signatures.SignatureError):
+        signatures.verify_zendesk(
+            "another", raw, headers["x-zendesk-webhook-signature"], headers["x-zendesk-webhook-signature-timestamp"]
+        )
