@@ -39,7 +39,6 @@ except ImportError:  # pragma: no cover - the layout before connectors/<vendor>/
     from models.zendesk_events import ZendeskEvent  # type: ignore[no-redef,import-not-found,unused-ignore]
 
 EMAIL, TOKEN = "agent@q2c.example", "zendesk-token-dev"
-DOCS = "https://developer.zendesk.com/api-reference"
 
 
 class ToSimulator(HTTPAdapter):
@@ -135,7 +134,7 @@ def unique(prefix: str) -> str:
 
 # ---- organizations ----
 def test_zenpy_creates_shows_updates_and_deletes_an_organization(zenpy: Zenpy) -> None:
-    """{DOCS}/ticketing/organizations/organizations/"""
+    """https://developer.zendesk.com/api-reference/ticketing/organizations/organizations/"""
     made = zenpy.organizations.create(
         Organization(name=unique("Acme"), external_id=unique("cust"), organization_fields={"service_tier": "gold"})
     )
@@ -154,7 +153,7 @@ def test_zenpy_creates_shows_updates_and_deletes_an_organization(zenpy: Zenpy) -
 
 
 def test_zenpy_create_or_update_matches_by_external_id_and_by_id(zenpy: Zenpy, http: httpx.Client) -> None:
-    """{DOCS}/ticketing/organizations/organizations/#create-or-update-organization"""
+    """https://developer.zendesk.com/api-reference/ticketing/organizations/organizations/#create-or-update-organization"""
     external_id = unique("cust")
     first = zenpy.organizations.create_or_update(Organization(name=unique("Upsert"), external_id=external_id))
     again = zenpy.organizations.create_or_update(
@@ -172,14 +171,17 @@ def test_zenpy_create_or_update_matches_by_external_id_and_by_id(zenpy: Zenpy, h
 
 
 def test_bare_paths_are_served_as_well_as_json_ones(http: httpx.Client) -> None:
-    """{DOCS}/introduction/ (the reference lists bare paths, its curl examples `.json` ones)."""
+    """https://developer.zendesk.com/api-reference/introduction/
+
+    The reference lists bare paths, its curl examples `.json` ones: Zendesk serves both.
+    """
     bare, suffixed = http.get("/api/v2/organization_fields"), http.get("/api/v2/organization_fields.json")
     assert bare.status_code == suffixed.status_code == 200
     assert bare.json()["organization_fields"] == suffixed.json()["organization_fields"]
 
 
 def test_zenpy_lists_organizations_by_cursor_to_the_end(zenpy: Zenpy, zsim: tuple[str, Store]) -> None:
-    """{DOCS}/introduction/pagination/#using-cursor-pagination"""
+    """https://developer.zendesk.com/api-reference/introduction/pagination/#using-cursor-pagination"""
     for _ in range(7):
         zenpy.organizations.create(Organization(name=unique("Paged")))
     listed = [org.id for org in zenpy.organizations(cursor_pagination=3)]
@@ -188,7 +190,7 @@ def test_zenpy_lists_organizations_by_cursor_to_the_end(zenpy: Zenpy, zsim: tupl
 
 
 def test_cursor_page_shape_and_its_limit(http: httpx.Client) -> None:
-    """{DOCS}/introduction/pagination/#using-cursor-pagination"""
+    """https://developer.zendesk.com/api-reference/introduction/pagination/#using-cursor-pagination"""
     for _ in range(3):
         http.post("/api/v2/organizations.json", json={"organization": {"name": unique("Shape")}})
     first = http.get("/api/v2/organizations.json", params={"page[size]": 2}).json()
@@ -203,7 +205,7 @@ def test_cursor_page_shape_and_its_limit(http: httpx.Client) -> None:
 
 
 def test_offset_paging_where_zendesk_still_offers_it(http: httpx.Client) -> None:
-    """{DOCS}/introduction/pagination/#using-offset-pagination"""
+    """https://developer.zendesk.com/api-reference/introduction/pagination/#using-offset-pagination"""
     for _ in range(3):
         http.post("/api/v2/organizations.json", json={"organization": {"name": unique("Offset")}})
     page = http.get("/api/v2/organizations.json", params={"per_page": 2}).json()
@@ -215,7 +217,7 @@ def test_offset_paging_where_zendesk_still_offers_it(http: httpx.Client) -> None
 
 
 def test_search_by_external_id_and_show_many(zenpy: Zenpy, http: httpx.Client) -> None:
-    """{DOCS}/ticketing/organizations/organizations/#search-organizations-by-external-id
+    """https://developer.zendesk.com/api-reference/ticketing/organizations/organizations/#search-organizations-by-external-id
 
     zenpy 2.0.57's `organizations.external()` appends `?page[size]=100` to a path that already has a query, so
     Zendesk (and the simulator, reading the query the same way) searches for `<id>?page[size]=100`: httpx here.
@@ -232,7 +234,7 @@ def test_search_by_external_id_and_show_many(zenpy: Zenpy, http: httpx.Client) -
 def test_zenpy_search_finds_organizations_and_tickets_and_stops_at_1000_results(
     zenpy: Zenpy, http: httpx.Client
 ) -> None:
-    """{DOCS}/ticketing/ticket-management/search/#list-search-results"""
+    """https://developer.zendesk.com/api-reference/ticketing/ticket-management/search/#list-search-results"""
     external_id, name = unique("searched"), unique("Searchable")
     org = zenpy.organizations.create(Organization(name=name, external_id=external_id))
     zenpy.tickets.create(Ticket(subject=f"About {name}", description="hi", organization_id=org.id))
@@ -245,7 +247,7 @@ def test_zenpy_search_finds_organizations_and_tickets_and_stops_at_1000_results(
 
 
 def test_zenpy_search_export_pages_by_cursor(zenpy: Zenpy) -> None:
-    """{DOCS}/ticketing/ticket-management/search/#export-search-results"""
+    """https://developer.zendesk.com/api-reference/ticketing/ticket-management/search/#export-search-results"""
     tag = unique("export")
     for n in range(3):
         zenpy.organizations.create(Organization(name=f"{tag} {n}", notes=tag))
@@ -254,7 +256,7 @@ def test_zenpy_search_export_pages_by_cursor(zenpy: Zenpy) -> None:
 
 
 def test_zenpy_reads_and_adds_organization_fields(zenpy: Zenpy) -> None:
-    """{DOCS}/ticketing/organizations/organization_fields/"""
+    """https://developer.zendesk.com/api-reference/ticketing/organizations/organization_fields/"""
     keys = {f.key: f.type for f in zenpy.organization_fields()}
     assert keys["contract_start"] == "date" and keys["service_tier"] == "text"
     added = zenpy.organization_fields.create(OrganizationField(key=unique("vip"), title="VIP", type="checkbox"))
@@ -262,7 +264,7 @@ def test_zenpy_reads_and_adds_organization_fields(zenpy: Zenpy) -> None:
 
 
 def test_validation_errors_are_record_invalid_with_details(zenpy: Zenpy, http: httpx.Client) -> None:
-    """{DOCS}/introduction/#response-format (422 RecordInvalid)"""
+    """https://developer.zendesk.com/api-reference/introduction/#response-format (422 RecordInvalid)"""
     with pytest.raises(APIException) as refused:
         zenpy.organizations.create(Organization(name=""))
     assert refused.value.response.status_code == 422
@@ -277,7 +279,7 @@ def test_validation_errors_are_record_invalid_with_details(zenpy: Zenpy, http: h
 def test_unknown_routes_missing_records_and_bad_credentials_answer_in_zendesk_words(
     zenpy: Zenpy, zsim: tuple[str, Store], http: httpx.Client
 ) -> None:
-    """{DOCS}/introduction/ (InvalidEndpoint, RecordNotFound, 401)"""
+    """https://developer.zendesk.com/api-reference/introduction/ (InvalidEndpoint, RecordNotFound, 401)"""
     unknown = http.get("/api/v2/no_such_things.json")
     assert (unknown.status_code, unknown.json()) == (404, {"error": "InvalidEndpoint", "description": "Not found"})
     missing = http.get("/api/v2/organizations/999999999.json")
@@ -291,7 +293,7 @@ def test_unknown_routes_missing_records_and_bad_credentials_answer_in_zendesk_wo
 
 
 def test_rate_limit_headers_on_every_response_and_429_when_spent(http: httpx.Client, zsim: tuple[str, Store]) -> None:
-    """{DOCS}/introduction/rate-limits/"""
+    """https://developer.zendesk.com/api-reference/introduction/rate-limits/"""
     answers = [
         http.get("/api/v2/organization_fields.json"),
         http.get("/api/v2/nothing"),
@@ -310,7 +312,7 @@ def test_rate_limit_headers_on_every_response_and_429_when_spent(http: httpx.Cli
 
 # ---- tickets ----
 def test_zenpy_ticket_create_answers_the_ticket_and_its_audit(zenpy: Zenpy) -> None:
-    """{DOCS}/ticketing/tickets/tickets/#create-ticket"""
+    """https://developer.zendesk.com/api-reference/ticketing/tickets/tickets/#create-ticket"""
     org = zenpy.organizations.create(Organization(name=unique("Ticketed")))
     created = zenpy.tickets.create(Ticket(subject="Unpaid invoice", description="Please pay", organization_id=org.id))
     assert created.ticket.id and created.ticket.organization_id == org.id
@@ -321,7 +323,7 @@ def test_zenpy_ticket_create_answers_the_ticket_and_its_audit(zenpy: Zenpy) -> N
 
 
 def test_idempotency_key_is_honoured_on_ticket_create_only(http: httpx.Client) -> None:
-    """{DOCS}/ticketing/introduction/#idempotency"""
+    """https://developer.zendesk.com/api-reference/ticketing/introduction/#idempotency"""
     key, ticket = unique("key"), {"ticket": {"subject": "Once", "comment": {"body": "only once"}}}
     first = http.post("/api/v2/tickets.json", json=ticket, headers={"Idempotency-Key": key})
     again = http.post("/api/v2/tickets.json", json=ticket, headers={"Idempotency-Key": key})
@@ -347,7 +349,7 @@ def about(subject: str, event: dict[str, Any]) -> bool:
 def test_signed_organization_and_ticket_webhooks_verify_and_parse_as_q2c_ingress_expects(
     zenpy: Zenpy, receiver: tuple[Receiver, str]
 ) -> None:
-    """{DOCS}/webhooks/webhooks-api/webhooks/ ; https://developer.zendesk.com/documentation/webhooks/verifying/"""
+    """https://developer.zendesk.com/api-reference/webhooks/webhooks-api/webhooks/ ; https://developer.zendesk.com/documentation/webhooks/verifying/"""
     hooks, endpoint = receiver
     webhook = zenpy.webhooks.create(
         Webhook(
