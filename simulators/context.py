@@ -45,7 +45,7 @@ class SimulatorSettings(BaseSettings):
     zendesk_email: str = "agent@q2c.example"
     zendesk_webhook_url: str | None = None
     zendesk_webhook_secret: str = "zendesk-webhook-secret-dev"
-    zendesk_rate_limit: int = 700
+    zendesk_rate_limit: int | None = None  # requests a minute; refused past it only when set
     salesforce_org_id: str = "00D5g000004q2cDEAQ"
     salesforce_client_id: str = "3MVG9q2c.dev.connected.app.consumer.key"
     salesforce_client_secret: str = "q2c-salesforce-consumer-secret-dev"

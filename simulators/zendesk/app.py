@@ -55,12 +55,12 @@ def create_app(ctx: SimContext) -> FastAPI:
         path: str = request.scope["path"]
         if path.endswith(".json"):
             request.scope["path"] = path.removesuffix(".json")
-        limit = account.rate_limit
+        limit, enforced = account.rate_limit
         account.window.limit = limit
         remaining, reset = account.window.take()
         if not authorised(request):
             response = error(401, "Unauthorized", "Couldn't authenticate you")
-        elif remaining < 0:
+        elif remaining < 0 and enforced:
             response = error(429, "TooManyRequests", "Rate limit exceeded", retry_after=reset)
         else:
             response = await call_next(request)

@@ -122,7 +122,7 @@ async def test_a_spent_rate_limit_raises_rate_limited_with_zendesks_retry_after(
         with pytest.raises(RateLimited) as limited:
             await client.find_organization("anyone")
     finally:
-        zsim[1].set_setting("zendesk_rate_limit", 700)
+        zsim[1].set_setting("zendesk_rate_limit", None)
     assert limited.value.retry_after is not None and limited.value.retry_after >= 1
     assert client.rate_limit == (1, 0)
 
