@@ -15,6 +15,7 @@ import hmac
 import re
 import secrets
 import time
+from collections import deque
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
@@ -76,6 +77,16 @@ def signed_params(url: str, oauth: dict[str, str], content_type: str, body: byte
     return params
 
 
+def request_url(request: Request) -> str:
+    """The URL as the client sent it: the raw (still percent-encoded) path, as RFC 5849 3.4.1.2 signs it."""
+    raw = request.scope.get("raw_path")
+    if not raw:
+        return str(request.url)
+    query = request.scope.get("query_string", b"").decode("latin-1")
+    host = request.headers.get("host") or request.url.netloc
+    return f"{request.url.scheme}://{host}{raw.decode('latin-1')}" + (f"?{query}" if query else "")
+
+
 def _public_key(setting: str) -> Any:
     """The certificate mapped to the integration: a PEM certificate or public key, inline or a file path."""
     pem = setting if "-----BEGIN" in setting else Path(setting).read_text()
@@ -89,7 +100,8 @@ class Gatekeeper:
 
     def __init__(self, ctx: SimContext) -> None:
         self.ctx = ctx
-        self.seen_nonces: dict[tuple[str, str, str], float] = {}
+        self.seen_nonces: set[tuple[str, str, str]] = set()
+        self.nonce_order: deque[tuple[float, tuple[str, str, str]]] = deque()
         self.signing_key = secrets.token_bytes(32)
 
     # ---- who may call ----
@@ -125,8 +137,9 @@ class Gatekeeper:
         now = time.time()
         if abs(now - timestamp) > s.netsuite_clock_skew_s:
             return False
-        params = signed_params(str(request.url), oauth, request.headers.get("content-type", ""), body)
-        base = signature_base_string(request.method, str(request.url), params)
+        url = request_url(request)
+        params = signed_params(url, oauth, request.headers.get("content-type", ""), body)
+        base = signature_base_string(request.method, url, params)
         wanted = hmac_sha256(base, s.netsuite_consumer_secret, s.netsuite_token_secret)
         if not hmac.compare_digest(wanted, oauth.get("oauth_signature", "")):
             return False
@@ -135,11 +148,13 @@ class Gatekeeper:
     def _first_use(self, token: str, nonce: str, timestamp: str, now: float) -> bool:
         """A nonce is good once per token and timestamp; forgotten once its timestamp is too old to pass."""
         horizon = now - 2 * self.ctx.settings.netsuite_clock_skew_s
-        self.seen_nonces = {k: at for k, at in self.seen_nonces.items() if at > horizon}
+        while self.nonce_order and self.nonce_order[0][0] < horizon:
+            self.seen_nonces.discard(self.nonce_order.popleft()[1])
         key = (token, nonce, timestamp)
         if key in self.seen_nonces:
             return False
-        self.seen_nonces[key] = now
+        self.seen_nonces.add(key)
+        self.nonce_order.append((now, key))
         return True
 
     def _access_token_valid(self, token: str) -> bool:
@@ -161,7 +176,7 @@ class Gatekeeper:
             return _oauth_error("unsupported_grant_type", f"grant_type {form.get('grant_type')!r}")
         if form.get("client_assertion_type") != ASSERTION_TYPE or not form.get("client_assertion"):
             return _oauth_error("invalid_request", "client_assertion_type and client_assertion are required")
-        problem = self._assertion_problem(form["client_assertion"], str(request.url))
+        problem = self._assertion_problem(form["client_assertion"], request_url(request))
         if problem:
             return _oauth_error("invalid_grant", problem)
         ttl = self.ctx.settings.netsuite_token_ttl_s

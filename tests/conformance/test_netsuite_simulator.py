@@ -156,6 +156,13 @@ def test_tba_signed_requests_are_admitted_with_query_parameters_and_json_bodies(
     assert response.status_code == 200 and response.json()["companyName"] == "Co tba-1"
 
 
+def test_tba_signs_the_path_as_sent_percent_encoding_included(ns_sim):
+    """RFC 5849 3.4.1.2: the base string URI is the request's own (encoded) path; an external id may hold a space."""
+    new_customer(ns_sim, "with space:colon")
+    response = requests.get(f"{ns_sim.url}{RECORDS}/customer/eid:with%20space:colon", auth=oauth1(), timeout=10)
+    assert response.status_code == 200 and response.json()["externalId"] == "with space:colon"
+
+
 @pytest.mark.parametrize(
     "change",
     [
