@@ -196,7 +196,9 @@ class StripeSpec:
             return typed
         where = _bracketed(list(error.absolute_path))
         if error.validator == "additionalProperties":
-            names = re.findall(r"'([^']+)' was unexpected", error.message) or ["?"]
+            listed = re.search(r"\((.*) (?:was|were) unexpected\)", error.message)
+            names = re.findall(r"'([^']+)'", listed.group(1)) if listed else []
+            names = names or [str(n) for n in set(error.instance) - set(error.schema.get("properties", {}))] or ["?"]
             param = f"{where}[{names[0]}]" if where else names[0]
             raise RequestInvalid(f"Received unknown parameter: {param}", param)
         if error.validator == "required":
