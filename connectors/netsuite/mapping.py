@@ -6,6 +6,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from connectors.netsuite import fields
 from models.common import Region
 from models.money import Money
 from models.orders import Invoice, InvoiceStatus, OrderLine, OrderStatus, SalesOrder
@@ -59,6 +60,7 @@ def order_to_netsuite(order: SalesOrder) -> dict[str, Any]:
 
 
 def order_from_netsuite(record: dict[str, Any]) -> SalesOrder:
+    record = fields.check("salesOrder", record)  # a missing or retyped field is SchemaDrift, not a KeyError
     currency = record["currency"]["refName"]
     return SalesOrder(
         id=record["id"],
@@ -82,6 +84,7 @@ def order_from_netsuite(record: dict[str, Any]) -> SalesOrder:
 
 
 def invoice_from_netsuite(record: dict[str, Any]) -> Invoice:
+    record = fields.check("invoice", record)
     return Invoice(
         id=record["id"],
         system="erp",
