@@ -78,7 +78,7 @@ def disorderly_deliveries(draw: st.DrawFn) -> tuple[list[CustomerChange], list[C
     return changes, draw(st.permutations(changes + redelivered))
 
 
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(case=disorderly_deliveries())
 def test_any_delivery_order_with_duplicates_ends_where_in_order_delivery_does(case):
     changes, delivered = case
