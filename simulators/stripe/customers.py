@@ -71,6 +71,9 @@ def router(st: Stripe) -> APIRouter:
     @api.get("/v1/customers/{customer_id}")
     async def retrieve(customer_id: str, request: Request) -> Record:
         p = await st.params(request)
+        record = st.store.get("stripe", "customer", customer_id)
+        if record is not None and record.get("_deleted"):  # Stripe still answers for a deleted customer
+            return {"id": customer_id, "object": "customer", "deleted": True}
         return st.one(st.load("customer", customer_id), request, p.get("expand"))
 
     @api.post("/v1/customers/{customer_id}")

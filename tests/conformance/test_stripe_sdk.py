@@ -102,6 +102,12 @@ def sdk(
     )
 
 
+@pytest.fixture(autouse=True)
+def _no_faults_left(stripe_sim: StripeSim) -> Iterator[None]:
+    yield
+    stripe_sim.admin.delete("/faults").raise_for_status()
+
+
 @pytest.fixture
 def client(stripe_sim: StripeSim, recorder: Recorder) -> Any:
     return sdk(stripe_sim, recorder)
@@ -130,8 +136,10 @@ def test_customer_create_retrieve_update_delete(client: Any) -> None:
     assert updated.name == "Ada Limited" and updated.metadata.to_dict() == {"b": "2"}  # "" unsets a key
     assert client.v1.customers.retrieve(made.id).name == "Ada Limited"
     assert client.v1.customers.delete(made.id).deleted is True
+    assert client.v1.customers.retrieve(made.id).deleted is True  # a deleted customer still answers, as deleted
+    assert made.id not in [c.id for c in client.v1.customers.list({"email": "ada@sdk.example"}).data]
     with pytest.raises(stripe.InvalidRequestError) as missing:
-        client.v1.customers.retrieve(made.id)
+        client.v1.customers.retrieve("cus_never_made")
     assert missing.value.http_status == 404 and missing.value.code == "resource_missing"
 
 
