@@ -35,22 +35,15 @@ async def temporal() -> Client:
     return await connect(settings().temporal_profile)
 
 
-def crm() -> str:
-    """The configured CRM (`Q2C_CRM`): a bare deal id on the command line is one of its deals."""
-    from connectors.registry import Roles
-
-    return Roles().crm
-
-
 async def sagas() -> SagaClient:
     config = settings()
-    return SagaClient(await temporal(), crm=crm(), task_queue=config.task_queue, policies=config.policies)
+    return SagaClient(await temporal(), task_queue=config.task_queue, policies=config.policies)
 
 
 def saga_ref(text: str) -> SagaRef:
     """A saga on the command line: `1234` (a deal of the configured CRM), `hubspot:1234` or `q2c-hubspot-1234`."""
     try:
-        return SagaRef.parse(text, crm())
+        return SagaRef.parse(text)
     except ValueError as error:
         raise typer.BadParameter(str(error)) from None
 

@@ -15,6 +15,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from client.operations import parked_sagas
 from client.starter import Started, start_saga
+from connectors.roles import Roles
 from models.common import Region
 from models.saga import (
     CRM_NAME,
@@ -28,7 +29,6 @@ from models.saga import (
     saga_id,
 )
 
-DEFAULT_CRM = "hubspot"
 PREFIX = "q2c-"
 
 # The saga's public handler names (workflow `QuoteToCash`): in-flight sagas depend on them.
@@ -65,8 +65,9 @@ class SagaRef:
         return saga_id(self.crm, self.deal_id)
 
     @classmethod
-    def parse(cls, text: str, default_crm: str = DEFAULT_CRM) -> SagaRef:
-        """`1234` (a deal of the configured CRM), `hubspot:1234`, or the workflow id `q2c-hubspot-1234`."""
+    def parse(cls, text: str, default_crm: str | None = None) -> SagaRef:
+        """`1234` (a deal of `default_crm`, else of the configured CRM, `Q2C_CRM`), `hubspot:1234`, or the
+        workflow id `q2c-hubspot-1234`."""
         text = text.strip()
         if text.startswith(PREFIX):
             parsed = parse_saga_id(text)
@@ -74,7 +75,7 @@ class SagaRef:
                 raise ValueError(f"{text!r} is not a saga id: expected q2c-<crm>-<deal id>")
             return cls(*parsed)
         crm, colon, deal_id = text.partition(":")
-        return cls(crm, deal_id) if colon else cls(default_crm, text)
+        return cls(crm, deal_id) if colon else cls(default_crm or Roles().crm, text)
 
 
 SagaLike = str | SagaRef
@@ -87,11 +88,12 @@ class SagaClient:
         self,
         client: Client,
         *,
-        crm: str = DEFAULT_CRM,
+        crm: str | None = None,
         task_queue: str = TASK_QUEUE,
         policies: dict[Region, SagaPolicy] | None = None,
     ) -> None:
-        self.client, self.crm, self.task_queue, self.policies = client, crm, task_queue, policies or {}
+        self.client, self.task_queue, self.policies = client, task_queue, policies or {}
+        self.crm = crm or Roles().crm  # whose deal a bare deal id is
 
     def ref(self, saga: SagaLike) -> SagaRef:
         return saga if isinstance(saga, SagaRef) else SagaRef.parse(saga, self.crm)

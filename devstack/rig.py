@@ -15,18 +15,14 @@ import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Callable
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from temporalio.client import Client
 
-from connectors.hubspot.client import HubSpotClient
-from connectors.netsuite.client import NetSuiteClient
-from connectors.settings import simulator_settings
-from connectors.stripe.client import StripeClient
-from connectors.zendesk.client import ZendeskClient
+from connectors.registry import open_adapters
 from infra.temporal import connect
 from simulators.context import SimulatorSettings
 from workers.worker import Workers, activities_for, build_worker
@@ -180,14 +176,9 @@ def vendor_env(temporal_address: str, sim_url: str) -> dict[str, str]:
 async def simulated_worker(
     client: Client, sim_url: str, task_queue: str, erp_activities_per_second: float | None = None
 ) -> AsyncIterator[Workers]:
-    """The saga's worker, its activities calling the simulators at `sim_url`; drained on exit."""
-    async with AsyncExitStack() as stack:
-        hs, ns, st, zd = simulator_settings(sim_url)
-        clients = [
-            await stack.enter_async_context(c)
-            for c in (HubSpotClient(hs), NetSuiteClient(ns), StripeClient(st), ZendeskClient(zd))
-        ]
-        worker = build_worker(client, task_queue, activities_for(*clients), erp_activities_per_second)  # type: ignore[arg-type]
+    """The saga's worker, each role's configured adapter (`Q2C_CRM`, ...) calling the simulators at `sim_url`."""
+    async with open_adapters(simulators=sim_url) as adapters:
+        worker = build_worker(client, task_queue, activities_for(*adapters), erp_activities_per_second)
         async with worker:
             yield worker
 

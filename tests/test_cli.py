@@ -32,9 +32,13 @@ async def q2c(*args: str) -> Result:
     return await asyncio.to_thread(lambda: RUNNER.invoke(app, list(args)))
 
 
-def test_a_saga_is_named_by_its_deal_crm_and_deal_or_workflow_id():
+def test_a_saga_is_named_by_its_deal_crm_and_deal_or_workflow_id(monkeypatch):
+    monkeypatch.delenv("Q2C_CRM", raising=False)
     assert SagaRef.parse("10004") == SagaRef("hubspot", "10004")
     assert SagaRef.parse("10004", default_crm="salesforce").workflow_id == "q2c-salesforce-10004"
+    monkeypatch.setenv("Q2C_CRM", "salesforce")
+    assert SagaRef.parse("0065g00000AbCdEAAZ") == SagaRef("salesforce", "0065g00000AbCdEAAZ")
+    monkeypatch.delenv("Q2C_CRM")
     assert SagaRef.parse("salesforce:0065g00000AbCdEAAZ").workflow_id == "q2c-salesforce-0065g00000AbCdEAAZ"
     assert SagaRef.parse(" q2c-hubspot-10004 ") == SagaRef("hubspot", "10004")
     for wrong, named in (
