@@ -5,37 +5,40 @@ from __future__ import annotations
 from temporalio import activity
 
 from activities.errors import attempt, vendor_step
-from connectors.hubspot.client import HubSpotClient
+from models.crm import DealMilestones
 from models.steps import DealFetched, Done, FetchDeal, PaymentRecorded, RecordPayment, UpdateDeal
+from ports import Crm
 
 PAYMENT_RANK = {None: -1, "": -1, "posted": 0, "payment_failed": 1, "overdue": 1, "paid": 2}
 
 
 class CrmActivities:
-    def __init__(self, hubspot: HubSpotClient) -> None:
-        self.hubspot = hubspot
+    def __init__(self, crm: Crm) -> None:
+        self.crm = crm
 
     @activity.defn(name="crm.fetch_deal")
     async def fetch_deal(self, step: FetchDeal) -> DealFetched:
         with vendor_step(step):
-            return DealFetched(deal=await self.hubspot.get_deal(step.deal_id), attempt=attempt())
+            return DealFetched(deal=await self.crm.get_deal(step.deal_id), attempt=attempt())
 
     @activity.defn(name="crm.record_payment")
     async def record_payment(self, step: RecordPayment) -> PaymentRecorded:
         """A billing event after the saga: move the deal's payment status forward only, never back."""
         with vendor_step(step):
-            properties, company = await self.hubspot.deal_properties(step.deal_id, ["payment_status"])
-            previous = properties.get("payment_status")
+            state = await self.crm.deal_state(step.deal_id)
+            previous = state.milestones.payment
             applied = PAYMENT_RANK.get(step.status, -1) > PAYMENT_RANK.get(previous, -1)
             if applied:
-                await self.hubspot.update_deal(
-                    step.deal_id, {"payment_status": step.status, "invoice_status": step.status}
-                )
-        return PaymentRecorded(applied=applied, previous=previous, company_id=company, attempt=attempt())
+                await self.crm.update_deal(step.deal_id, DealMilestones(payment=step.status, invoice=step.status))
+        return PaymentRecorded(applied=applied, previous=previous, company_id=state.company_id, attempt=attempt())
 
     @activity.defn(name="crm.update_deal")
     async def update_deal(self, step: UpdateDeal) -> Done:
-        """Order number, milestones, holds and outcomes: all plain property writes, idempotent by nature."""
+        """Order number, milestones, holds and outcomes: all plain writes, idempotent by nature.
+
+        Inputs recorded before the ports carry the CRM's own property names; the adapter reads them.
+        """
+        milestones = step.milestones or self.crm.legacy_milestones(step.properties)
         with vendor_step(step):
-            await self.hubspot.update_deal(step.deal_id, step.properties)
+            await self.crm.update_deal(step.deal_id, milestones)
             return Done(attempt=attempt())

@@ -5,8 +5,7 @@ from __future__ import annotations
 from temporalio import activity
 
 from activities.errors import attempt, vendor_step
-from connectors.errors import BusinessRuleError
-from connectors.zendesk.client import ZendeskClient
+from connectors.errors import NotFound
 from models.steps import (
     Done,
     FinanceReview,
@@ -18,11 +17,12 @@ from models.steps import (
     TicketOpened,
 )
 from models.support import EntitlementStatus, SupportOrganization
+from ports import Support
 
 
 class SupportActivities:
-    def __init__(self, zendesk: ZendeskClient) -> None:
-        self.zendesk = zendesk
+    def __init__(self, support: Support) -> None:
+        self.support = support
 
     @activity.defn(name="support.provision_entitlement")
     async def provision_entitlement(self, step: Provision) -> Provisioned:
@@ -36,13 +36,13 @@ class SupportActivities:
             erp_customer_id=step.erp_customer_id,
         )
         with vendor_step(step):
-            saved = await self.zendesk.upsert_organization(org)
+            saved = await self.support.upsert_organization(org)
         return Provisioned(organization_id=saved.id or "", attempt=attempt())
 
     @activity.defn(name="support.revoke_entitlement")
     async def revoke_entitlement(self, step: Revoke) -> Done:
         with vendor_step(step):
-            await self.zendesk.update_organization_fields(
+            await self.support.update_organization(
                 step.customer.id, {"entitlement_status": EntitlementStatus.REVOKED.value}
             )
         return Done(result="revoked", attempt=attempt())
@@ -51,12 +51,10 @@ class SupportActivities:
     async def open_finance_review(self, step: FinanceReview) -> TicketOpened:
         """An unpaid invoice past the deadline: finance gets a ticket on the customer's organization, once."""
         with vendor_step(step):
-            org = await self.zendesk.find_organization(step.customer.id)
-            ticket = await self.zendesk.create_ticket(
+            ticket = await self.support.create_ticket(
                 subject=f"Finance review: {step.customer.legal_name} has unpaid invoices",
                 body=f"Deal {step.deal_id}: invoices {', '.join(step.invoice_ids)} are {step.detail}.",
-                organization_id=org.id if org else None,
-                external_id=step.idempotency_key,
+                customer_id=step.customer.id,
                 tags=["q2c", "finance_review", "payment_overdue"],
                 idempotency_key=step.idempotency_key,
             )
@@ -65,7 +63,7 @@ class SupportActivities:
     @activity.defn(name="support.update_organization")
     async def update_organization(self, step: OrganizationFields) -> Done:
         with vendor_step(step):
-            await self.zendesk.update_organization_fields(step.external_id, step.fields)
+            await self.support.update_organization(step.external_id, step.fields)
         return Done(attempt=attempt())
 
     @activity.defn(name="support.record_milestone")
@@ -73,12 +71,10 @@ class SupportActivities:
         """So an agent sees invoice and contract status without opening the ERP."""
         with vendor_step(step):
             try:
-                await self.zendesk.update_organization_fields(step.customer.id, step.fields)
-            except BusinessRuleError as refused:
-                if refused.code != "BlankValue":
-                    raise
+                await self.support.update_organization(step.customer.id, step.fields)
+            except NotFound:
                 # No organization yet (entitlement gated on payment): create it, not yet entitled.
-                await self.zendesk.upsert_organization(
+                await self.support.upsert_organization(
                     SupportOrganization(
                         external_id=step.customer.id,
                         name=step.customer.legal_name,

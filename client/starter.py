@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any, TypeVar
 
 from temporalio.client import Client, WorkflowHandle
@@ -13,9 +13,9 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from models.common import LifecycleStage, Region, System
-from models.customer_sync import LIFECYCLE, CustomerChange, CustomerRecord, attribute_of, sync_id
-from models.hubspot_events import HubSpotEvent
+from connectors.roles import Roles
+from models.common import Region
+from models.customer_sync import CustomerChange, CustomerRecord, sync_id
 from models.saga import (
     BillingEvent,
     LateBillingEvent,
@@ -73,16 +73,18 @@ async def start_saga(
     region: Region | None = None,
     policy: SagaPolicy | None = None,
     policies: dict[Region, SagaPolicy] | None = None,
-    crm: str = "hubspot",
+    crm: str | None = None,
 ) -> Started:
     """Start the deal's saga, or join the one already running or finished for it.
 
     A running saga is joined (`USE_EXISTING`); a finished one is not started again
     (`REJECT_DUPLICATE`), so a duplicate webhook or a second click never makes a second order.
+    `crm` is the name of the CRM adapter holding the deal; unset, the configured one (`Q2C_CRM`).
     """
+    crm = crm or Roles().crm
     saga = SagaInput(
         deal_id=deal_id,
-        crm="hubspot",
+        crm=crm,
         correlation_id=correlation_id,
         region=region,
         triggered_by=triggered_by,
@@ -169,33 +171,8 @@ async def submit_customer_change(client: Client, change: CustomerChange, task_qu
     return handle.id
 
 
-async def forward_company_changes(client: Client, events: list[HubSpotEvent], task_queue: str) -> int:
-    """HubSpot `company.propertyChange` events for synchronised properties, to CustomerSync."""
-    forwarded = 0
-    for event in events:
-        if event.subscriptionType != "company.propertyChange" or not event.propertyName:
-            continue
-        lifecycle = None
-        if event.propertyName == "lifecyclestage":
-            attribute = LIFECYCLE
-            lifecycle = LifecycleStage.CUSTOMER if event.propertyValue == "customer" else LifecycleStage.PROSPECT
-        else:
-            attribute = attribute_of(System.CRM, event.propertyName) or ""
-        if not attribute:
-            continue
-        await submit_customer_change(
-            client,
-            CustomerChange(
-                change_id=f"hubspot-{event.eventId}",
-                customer_id=str(event.objectId),
-                source=System.CRM,
-                attribute=attribute,
-                value=event.propertyValue,
-                at=datetime.fromtimestamp(event.occurredAt / 1000, UTC),
-                correlation_id=f"hubspot-{event.portalId}-{event.eventId}",
-                lifecycle=lifecycle,
-            ),
-            task_queue,
-        )
-        forwarded += 1
-    return forwarded
+async def forward_company_changes(client: Client, changes: list[CustomerChange], task_queue: str) -> int:
+    """Customer attribute changes a vendor's webhook reported (already canonical), to CustomerSync."""
+    for change in changes:
+        await submit_customer_change(client, change, task_queue)
+    return len(changes)

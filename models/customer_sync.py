@@ -12,13 +12,13 @@ from models.common import LifecycleStage, System
 SYNC_TYPE = "CustomerSync"
 AUDIT_KEPT = 500  # entries carried across continue-as-new; older ones stay in earlier runs' histories
 
-# Where each synchronised customer attribute lives in each system (field or property name).
-FIELDS: dict[str, dict[System, str]] = {
-    "legal_name": {System.CRM: "name", System.ERP: "companyName", System.SUPPORT: "name"},
-    "tax_registration": {System.CRM: "vat_number", System.ERP: "defaultTaxReg"},
-    "contacts": {System.CRM: "contact_email", System.ERP: "email"},
-    "region": {System.CRM: "q2c_region"},
-    "support_contact_preferences": {System.SUPPORT: "support_contact_preferences"},
+# Which systems hold each synchronised customer attribute; each adapter maps it to its own field.
+FIELDS: dict[str, tuple[System, ...]] = {
+    "legal_name": (System.CRM, System.ERP, System.SUPPORT),
+    "tax_registration": (System.CRM, System.ERP),
+    "contacts": (System.CRM, System.ERP),
+    "region": (System.CRM,),
+    "support_contact_preferences": (System.SUPPORT,),
 }
 
 
@@ -27,11 +27,6 @@ def sync_id(customer_id: str) -> str:
 
 
 LIFECYCLE = "lifecycle_stage"  # not synchronised itself: it moves the stage the ownership rules use
-
-
-def attribute_of(system: System, field: str) -> str | None:
-    """The canonical attribute a system's field holds, if q2c synchronises it."""
-    return next((a for a, where in FIELDS.items() if where.get(system) == field), None)
 
 
 class Version(BaseModel, frozen=True):

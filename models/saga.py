@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
@@ -22,12 +23,23 @@ def saga_id(crm: str, deal_id: str) -> str:
     return f"q2c-{crm}-{deal_id}"
 
 
-def deal_of(workflow_id: str | None, crm: str = "hubspot") -> str | None:
-    """The deal id in a saga id, or None when it is not one of ours."""
-    prefix = f"q2c-{crm}-"
-    if workflow_id and workflow_id.startswith(prefix) and workflow_id[len(prefix) :].isdigit():
-        return workflow_id[len(prefix) :]
-    return None
+CRM_NAME = r"[a-z][a-z0-9_]*"
+_SAGA_ID = re.compile(rf"q2c-(?P<crm>{CRM_NAME})-(?P<deal>[A-Za-z0-9][A-Za-z0-9_.-]*)")
+NOT_A_CRM = frozenset({"customer", "event", "reconcile"})  # other q2c workflow ids: q2c-customer-<id>, ...
+
+
+def parse_saga_id(workflow_id: str | None) -> tuple[str, str] | None:
+    """(crm, deal id) of a saga id, or None when it is not one; deal ids need not be digits."""
+    found = _SAGA_ID.fullmatch(workflow_id or "")
+    if found is None or found["crm"] in NOT_A_CRM:
+        return None
+    return found["crm"], found["deal"]
+
+
+def deal_of(workflow_id: str | None, crm: str | None = None) -> str | None:
+    """The deal id in a saga id (of this CRM, when given), or None when it is not one of ours."""
+    parsed = parse_saga_id(workflow_id)
+    return parsed[1] if parsed and crm in (None, parsed[0]) else None
 
 
 class Stage(StrEnum):
@@ -85,7 +97,7 @@ class SagaPolicy(BaseModel):
 
 class SagaInput(BaseModel):
     deal_id: str = Field(min_length=1)
-    crm: Literal["hubspot"] = "hubspot"
+    crm: str = Field(default="hubspot", pattern=f"^{CRM_NAME}$", description="the CRM adapter's name")
     correlation_id: str = Field(min_length=1)
     region: Region | None = Field(default=None, description="known at start, or taken from the company")
     triggered_by: str = Field(description="webhook:<event id>, cli:<user>, ...")
@@ -138,9 +150,9 @@ class ParkedStep(BaseModel):
 
 
 class Decision(BaseModel):
-    """An operator's resolution of a parked step, as recorded."""
+    """An operator's decision, as recorded; one that does not apply is refused (accepted False), the reason in note."""
 
-    action: ExceptionAction
+    action: str = Field(description="the signal: retry, skip, compensate, approve_credit, reject_credit, cancel")
     step: str
     code: str
     by: str

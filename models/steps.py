@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from pydantic import BaseModel, Field
 
+from models.crm import DealMilestones
 from models.deal import Deal
 from models.money import Money
 from models.orders import Invoice
@@ -84,7 +85,10 @@ class CloseOrder(StepInput):
 
 class UpdateDeal(StepInput):
     deal_id: str
-    properties: dict[str, str | None]
+    milestones: DealMilestones | None = None
+    properties: dict[str, str | None] = Field(
+        default_factory=dict, description="before ports: milestones in the CRM's own names, from recorded histories"
+    )
 
 
 class InvoiceOrder(StepInput):

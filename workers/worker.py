@@ -19,12 +19,9 @@ from activities.customer_sync import CustomerSyncActivities
 from activities.erp import ErpActivities
 from activities.reconcile import ReconcileActivities
 from activities.support import SupportActivities
-from connectors.hubspot.client import HubSpotClient
-from connectors.netsuite.client import NetSuiteClient
-from connectors.settings import HubSpotSettings, NetSuiteSettings, StripeSettings, ZendeskSettings
-from connectors.stripe.client import StripeClient
-from connectors.zendesk.client import ZendeskClient
+from connectors.registry import adapter_for, open_adapters
 from infra.telemetry import ActivityContext
+from ports import Billing, Crm, Erp, Support
 from workflows.billing_events import LateBillingEventWorkflow
 from workflows.customer_sync import CustomerSync
 from workflows.quote_to_cash import QuoteToCash
@@ -32,12 +29,22 @@ from workflows.reconciliation import Reconciliation
 
 
 def activities_for(
-    hubspot: HubSpotClient, netsuite: NetSuiteClient, stripe: StripeClient, zendesk: ZendeskClient
+    crm_port: Crm, erp_port: Erp, billing_port: Billing, support_port: Support
 ) -> list[Callable[..., Any]]:
-    crm, erp = CrmActivities(hubspot), ErpActivities(netsuite)
-    reconcile = ReconcileActivities(hubspot, netsuite, stripe, zendesk)
-    sync = CustomerSyncActivities(hubspot, netsuite, zendesk)
-    billing, support = BillingActivities(stripe), SupportActivities(zendesk)
+    """Every activity, over one adapter per role (`connectors.registry.open_adapters`).
+
+    A bare vendor client is wrapped in its adapter, for callers that still pass clients.
+    """
+    ports = (
+        adapter_for("crm", crm_port),
+        adapter_for("erp", erp_port),
+        adapter_for("billing", billing_port),
+        adapter_for("support", support_port),
+    )
+    crm, erp, billing, support = ports
+    reconcile, sync = ReconcileActivities(*ports), CustomerSyncActivities(crm, erp, support)
+    crm, erp = CrmActivities(crm), ErpActivities(erp)
+    billing, support = BillingActivities(billing), SupportActivities(support)
     return [
         crm.fetch_deal,
         crm.update_deal,
@@ -153,12 +160,7 @@ async def run_worker(
         except (NotImplementedError, RuntimeError):  # not the main thread
             break
     async with AsyncExitStack() as stack:
-        hubspot = await stack.enter_async_context(HubSpotClient(HubSpotSettings()))
-        netsuite = await stack.enter_async_context(NetSuiteClient(NetSuiteSettings()))
-        stripe = await stack.enter_async_context(StripeClient(StripeSettings()))
-        zendesk = await stack.enter_async_context(ZendeskClient(ZendeskSettings()))
-        worker = build_worker(
-            client, task_queue, activities_for(hubspot, netsuite, stripe, zendesk), erp_activities_per_second
-        )
+        adapters = await stack.enter_async_context(open_adapters())  # Q2C_CRM, Q2C_ERP, ... say which
+        worker = build_worker(client, task_queue, activities_for(*adapters), erp_activities_per_second)
         async with worker:
             await stop.wait()

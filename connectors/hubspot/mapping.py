@@ -150,3 +150,24 @@ def company_to_hubspot(customer: Customer) -> dict[str, str | None]:
         "contact_firstname": contact.first_name if contact else None,
         "contact_lastname": contact.last_name if contact else None,
     }
+
+
+# q2c's milestones on a deal (models.crm.DealMilestones) -> the deal properties q2c created for them
+MILESTONE_PROPERTIES = {
+    "status": "q2c_status",
+    "status_reason": "q2c_status_reason",
+    "saga_id": "q2c_saga_id",
+    "order_number": "erp_order_number",
+    "erp_customer": "erp_customer_id",
+    "invoice": "invoice_status",
+    "payment": "payment_status",
+    "entitlement": "entitlement_status",
+}
+# synchronised customer attributes (models.customer_sync.FIELDS) -> company properties
+COMPANY_ATTRIBUTES = {
+    "legal_name": "name",
+    "tax_registration": "vat_number",
+    "contacts": "contact_email",
+    "region": "q2c_region",
+}
+LIFECYCLE_PROPERTY = "lifecyclestage"

@@ -93,3 +93,12 @@ def invoice_from_netsuite(record: dict[str, Any]) -> Invoice:
         status=_INVOICE_STATUS.get(record["status"]["id"], InvoiceStatus.OPEN),
         total=Money(amount=Decimal(record["total"]), currency=record["currency"]["refName"]),
     )
+
+
+# synchronised customer attributes (models.customer_sync.FIELDS) -> customer record fields
+CUSTOMER_ATTRIBUTES = {"legal_name": "companyName", "tax_registration": "defaultTaxReg", "contacts": "email"}
+
+
+def saga_orders_query(saga_id: str) -> str:
+    """The list query for every record a saga made: their external ids are `<saga id>:<step>`."""
+    return f'externalId START_WITH "{saga_id}:"'

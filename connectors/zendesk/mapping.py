@@ -35,3 +35,16 @@ def organization_from_zendesk(record: dict[str, Any]) -> SupportOrganization:
 
 def disambiguated(name: str, external_id: str) -> str:
     return f"{name} [{external_id}]"
+
+
+# synchronised customer attributes (models.customer_sync.FIELDS) -> organization custom fields; the
+# legal name is the organization's own name, not a custom field
+ORGANIZATION_ATTRIBUTES = {"support_contact_preferences": "support_contact_preferences"}
+
+
+def organization_fields(fields: dict[str, str | None]) -> dict[str, str | None]:
+    """SupportOrganization attributes -> custom organization fields; an attribute it does not hold is an error."""
+    unknown = sorted(set(fields) - set(_FIELDS) - set(ORGANIZATION_ATTRIBUTES))
+    if unknown:
+        raise ValueError(f"support organization has no field {', '.join(unknown)}")
+    return {ORGANIZATION_ATTRIBUTES.get(k, k): v for k, v in fields.items()}

@@ -1,0 +1,50 @@
+"""HubSpot as q2c's CRM: canonical milestones and attributes to HubSpot properties, and back."""
+
+from __future__ import annotations
+
+from connectors.adapter import Adapter
+from connectors.hubspot.client import HubSpotClient
+from connectors.hubspot.mapping import COMPANY_ATTRIBUTES, MILESTONE_PROPERTIES
+from models.crm import DealMilestones, DealPage, DealState
+from models.deal import Deal
+
+_MILESTONE_OF = {prop: name for name, prop in MILESTONE_PROPERTIES.items()}
+
+
+def _property(attribute: str) -> str:
+    if attribute not in COMPANY_ATTRIBUTES:
+        raise ValueError(f"hubspot companies hold no attribute {attribute!r}")
+    return COMPANY_ATTRIBUTES[attribute]
+
+
+class HubSpotCrm(Adapter[HubSpotClient]):
+    name = "hubspot"
+
+    async def get_deal(self, deal_id: str) -> Deal:
+        return await self.client.get_deal(deal_id)
+
+    async def update_deal(self, deal_id: str, milestones: DealMilestones) -> None:
+        changes = milestones.changes()
+        if changes:
+            await self.client.update_deal(deal_id, {MILESTONE_PROPERTIES[k]: v for k, v in changes.items()})
+
+    def legacy_milestones(self, properties: dict[str, str | None]) -> DealMilestones:
+        unknown = sorted(set(properties) - set(_MILESTONE_OF))
+        if unknown:
+            raise ValueError(f"deal update names properties q2c does not write: {', '.join(unknown)}")
+        return DealMilestones.model_validate({_MILESTONE_OF[k]: v for k, v in properties.items()})
+
+    async def deal_state(self, deal_id: str) -> DealState:
+        properties, company = await self.client.deal_properties(deal_id, list(MILESTONE_PROPERTIES.values()))
+        found = {_MILESTONE_OF[k]: v for k, v in properties.items() if k in _MILESTONE_OF and v not in (None, "")}
+        return DealState(deal_id=deal_id, company_id=company, milestones=DealMilestones.model_validate(found))
+
+    async def closed_won_page(self, after: str | None, limit: int, since: str | None, until: str | None) -> DealPage:
+        ids, next_after = await self.client.closed_won_page(after, limit, since, until)
+        return DealPage(deal_ids=ids, next_after=next_after)
+
+    async def read_company_attribute(self, company_id: str, attribute: str) -> str | None:
+        return await self.client.company_property(company_id, _property(attribute))
+
+    async def write_company_attribute(self, company_id: str, attribute: str, value: str | None) -> None:
+        await self.client.update_company(company_id, {_property(attribute): value})

@@ -1,0 +1,72 @@
+"""NetSuite as q2c's ERP: the client's records as canonical orders, invoices and customers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from connectors.adapter import Adapter
+from connectors.netsuite.client import NetSuiteClient
+from connectors.netsuite.mapping import (
+    CUSTOMER_ATTRIBUTES,
+    invoice_from_netsuite,
+    order_from_netsuite,
+    saga_orders_query,
+)
+from models.orders import Invoice, SalesOrder
+from models.party import CreditPosition, Customer
+from models.records import ErpCatalog
+
+
+def _field(attribute: str) -> str:
+    if attribute not in CUSTOMER_ATTRIBUTES:
+        raise ValueError(f"netsuite customers hold no attribute {attribute!r}")
+    return CUSTOMER_ATTRIBUTES[attribute]
+
+
+class NetSuiteErp(Adapter[NetSuiteClient]):
+    name = "netsuite"
+
+    async def resolve_catalog(self, skus: list[str]) -> ErpCatalog:
+        items, tiers = await self.client.resolve_catalog(skus)
+        return ErpCatalog(items=items, tiers=tiers)
+
+    async def upsert_customer(self, customer: Customer) -> str:
+        return await self.client.upsert_customer(customer)
+
+    async def credit_position(self, customer_ref: str) -> CreditPosition:
+        return await self.client.credit_position(customer_ref)
+
+    async def create_sales_order(self, order: SalesOrder) -> SalesOrder:
+        return await self.client.create_sales_order(order)
+
+    async def get_sales_order(self, ref: str) -> SalesOrder:
+        return await self.client.get_sales_order(ref)
+
+    async def close_sales_order(self, ref: str, reason: str) -> SalesOrder:
+        return await self.client.cancel_or_close_order(ref, reason)
+
+    async def invoice_order(self, order_id: str, external_id: str, item_ids: list[str] | None = None) -> Invoice:
+        return await self.client.invoice_order(order_id, external_id, item_ids)
+
+    async def get_invoice(self, ref: str) -> Invoice:
+        return await self.client.get_invoice(ref)
+
+    async def find_invoice(self, external_id: str) -> Invoice | None:
+        found = await self.client.find("invoice", f"eid:{external_id}")
+        return invoice_from_netsuite(found) if found else None
+
+    async def credit_invoice(self, invoice_id: str, external_id: str, reason: str) -> str:
+        return await self.client.credit_invoice(invoice_id, external_id, reason)
+
+    async def orders_for(self, saga_id: str) -> list[SalesOrder]:
+        return [
+            order_from_netsuite(r) for r in await self.client.records_where("salesOrder", saga_orders_query(saga_id))
+        ]
+
+    async def read_customer_attribute(self, customer_id: str, attribute: str) -> str | None:
+        record: dict[str, Any] = await self.client.get("customer", f"eid:{customer_id}")
+        value = record.get(_field(attribute))
+        return None if value is None else str(value)
+
+    async def write_customer_attribute(self, customer_id: str, attribute: str, value: str | None) -> None:
+        await self.client.update_customer(customer_id, {_field(attribute): value})

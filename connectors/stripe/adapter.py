@@ -1,0 +1,42 @@
+"""Stripe as q2c's billing system: subscriptions tagged with their saga, invoices undone in Stripe's terms."""
+
+from __future__ import annotations
+
+from connectors.adapter import Adapter
+from connectors.stripe.client import StripeClient
+from connectors.stripe.mapping import DEAL_TAG, SAGA_TAG, billed_subscription_from_stripe
+from models.catalog import Price
+from models.orders import Invoice, Subscription, SubscriptionItem
+from models.party import Customer
+from models.records import BilledSubscription
+
+
+class StripeBilling(Adapter[StripeClient]):
+    name = "stripe"
+
+    async def find_price(self, sku: str, currency: str) -> Price:
+        return await self.client.find_price(sku, currency)
+
+    async def ensure_customer(self, customer: Customer) -> str:
+        return await self.client.ensure_customer(customer)
+
+    async def subscribe(
+        self, customer_id: str, items: list[SubscriptionItem], saga_id: str, deal_id: str, idempotency_key: str
+    ) -> Subscription:
+        tags = {SAGA_TAG: saga_id, DEAL_TAG: deal_id}
+        return await self.client.create_subscription(customer_id, items, tags, idempotency_key)
+
+    async def get_invoice(self, invoice_id: str) -> Invoice:
+        return await self.client.get_invoice(invoice_id)
+
+    async def finalize_invoice(self, invoice_id: str, idempotency_key: str) -> Invoice:
+        return await self.client.finalize_invoice(invoice_id, idempotency_key)
+
+    async def cancel_subscription(self, subscription_id: str) -> Subscription:
+        return await self.client.cancel_subscription(subscription_id)
+
+    async def withdraw_invoice(self, invoice_id: str, reason: str, idempotency_key: str) -> str:
+        return str(await self.client.withdraw_invoice(invoice_id, reason, idempotency_key))
+
+    async def subscriptions_for(self, saga_id: str) -> list[BilledSubscription]:
+        return [billed_subscription_from_stripe(r) for r in await self.client.subscriptions_tagged(SAGA_TAG, saga_id)]

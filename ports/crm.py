@@ -1,0 +1,42 @@
+"""The CRM: where deals close and where q2c reports how they are doing."""
+
+from __future__ import annotations
+
+from typing import Protocol, runtime_checkable
+
+from models.crm import DealMilestones, DealPage, DealState
+from models.deal import Deal
+
+
+@runtime_checkable
+class Crm(Protocol):
+    name: str
+    """The CRM's name in saga ids (`q2c-<name>-<deal id>`) and configuration (`Q2C_CRM`)."""
+
+    async def get_deal(self, deal_id: str) -> Deal:
+        """The deal with its lines and company; NotFound if there is none, BusinessRuleError if invalid."""
+        ...
+
+    async def update_deal(self, deal_id: str, milestones: DealMilestones) -> None:
+        """Write the milestones set; the same write twice changes nothing."""
+        ...
+
+    def legacy_milestones(self, properties: dict[str, str | None]) -> DealMilestones:
+        """Milestones from a property dict in this CRM's own names (activity inputs recorded before the port)."""
+        ...
+
+    async def deal_state(self, deal_id: str) -> DealState:
+        """The milestones q2c wrote on the deal, and its company id."""
+        ...
+
+    async def closed_won_page(self, after: str | None, limit: int, since: str | None, until: str | None) -> DealPage:
+        """Closed-won deals closed within [since, until] (ISO dates), a page at a time from `after`."""
+        ...
+
+    async def read_company_attribute(self, company_id: str, attribute: str) -> str | None:
+        """A synchronised customer attribute (models.customer_sync.FIELDS) as the CRM holds it."""
+        ...
+
+    async def write_company_attribute(self, company_id: str, attribute: str, value: str | None) -> None:
+        """Set a synchronised customer attribute; NotFound if the company does not exist."""
+        ...

@@ -1,0 +1,99 @@
+"""One router per vendor, by the role it serves: the CRM starts sagas, billing pays them, support syncs."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+import structlog
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
+
+from client.starter import deliver_billing_event, forward_company_changes, start_saga, submit_customer_change
+from infra.correlation import accepted
+from models.customer_sync import CustomerChange
+from models.notices import CrmNotice, IgnoredEvent
+from models.saga import BillingEvent
+from workers.ingress.common import REFUSALS, Webhooks, openapi, parsed, verified_body
+
+log = structlog.get_logger("q2c.ingress")
+
+
+class CrmWebhooks(Webhooks, Protocol):
+    def parse(self, body: bytes) -> CrmNotice: ...
+
+
+class BillingWebhooks(Webhooks, Protocol):
+    def parse(self, body: bytes) -> BillingEvent | IgnoredEvent: ...
+
+
+class SupportWebhooks(Webhooks, Protocol):
+    def parse(self, body: bytes) -> CustomerChange | IgnoredEvent: ...
+
+
+def _route(router: APIRouter, webhooks: Webhooks) -> Any:
+    return router.post(f"/webhooks/{webhooks.NAME}", openapi_extra=openapi(webhooks), responses=REFUSALS)
+
+
+def crm_router(webhooks: CrmWebhooks) -> APIRouter:
+    """Closed-won deals start their sagas (one per deal, joined if there); company changes go to CustomerSync."""
+    router = APIRouter(tags=["crm"])
+
+    @_route(router, webhooks)
+    async def crm(request: Request, body: bytes = Depends(verified_body(webhooks))) -> JSONResponse:
+        notice = parsed(webhooks.parse, body)
+        settings, client = request.app.state.settings, request.app.state.client
+        changes = await forward_company_changes(client, notice.changes, settings.task_queue)
+        started: list[str] = []
+        joined: list[str] = []
+        for closed in notice.closed:
+            correlation = accepted(request.headers.get("x-correlation-id"), closed.correlation_id)
+            structlog.contextvars.bind_contextvars(correlation_id=correlation, deal_id=closed.deal_id)
+            saga = await start_saga(
+                client,
+                closed.deal_id,
+                triggered_by=f"webhook:{closed.event_id}",
+                correlation_id=correlation,
+                task_queue=settings.task_queue,
+                policies=settings.policies,
+                crm=closed.source,
+            )
+            (started if saga.new else joined).append(saga.workflow_id)
+            log.info(
+                "saga started" if saga.new else "saga joined", workflow_id=saga.workflow_id, correlation_id=correlation
+            )
+        ignored = notice.received - len(started) - len(joined) - changes
+        return JSONResponse({"started": started, "joined": joined, "customer_changes": changes, "ignored": ignored})
+
+    return router
+
+
+def billing_router(webhooks: BillingWebhooks) -> APIRouter:
+    """Invoice events: to the deal's saga, or kept and applied after it."""
+    router = APIRouter(tags=["billing"])
+
+    @_route(router, webhooks)
+    async def billing(request: Request, body: bytes = Depends(verified_body(webhooks))) -> JSONResponse:
+        event = parsed(webhooks.parse, body)
+        if isinstance(event, IgnoredEvent):
+            return JSONResponse({"event": event.event_id, "ignored": event.type})
+        structlog.contextvars.bind_contextvars(billing_event=event.event_id, workflow_id=event.workflow_id)
+        outcome = await deliver_billing_event(request.app.state.client, event, request.app.state.settings.task_queue)
+        log.info("billing event delivered", type=event.type, to=outcome)
+        return JSONResponse({"event": event.event_id, "delivered_to": outcome, "workflow_id": event.workflow_id})
+
+    return router
+
+
+def support_router(webhooks: SupportWebhooks) -> APIRouter:
+    """Organization changes made in the support tool, to the customer's CustomerSync entity."""
+    router = APIRouter(tags=["support"])
+
+    @_route(router, webhooks)
+    async def support(request: Request, body: bytes = Depends(verified_body(webhooks))) -> JSONResponse:
+        change = parsed(webhooks.parse, body)
+        if isinstance(change, IgnoredEvent):
+            return JSONResponse({"event": change.event_id, "ignored": change.type})
+        entity = await submit_customer_change(request.app.state.client, change, request.app.state.settings.task_queue)
+        return JSONResponse({"event": change.change_id.removeprefix(f"{webhooks.NAME}-"), "customer_sync": entity})
+
+    return router
