@@ -1,8 +1,9 @@
 """Zendesk Support: organizations upserted on external_id, tickets created once per Idempotency-Key.
 
-Paths are the documented `.json` ones; lists page to the end by cursor; a 429's `Retry-After` becomes the
-RateLimited error's delay, and the last `X-Rate-Limit-Remaining` seen is kept; a custom field q2c needs that
-was renamed, deleted or retyped raises SchemaDrift naming it.
+Paths are the reference's endpoint paths (`POST /api/v2/organizations/create_or_update`); Zendesk serves
+each with `.json` too, as its curl examples write them (SUFFIX). Lists page to the end by cursor; a 429's
+`Retry-After` becomes the RateLimited error's delay, and the last `X-Rate-Limit-Remaining` seen is kept; a
+custom field q2c needs that was renamed, deleted or retyped raises SchemaDrift naming it.
 """
 
 from __future__ import annotations
@@ -19,7 +20,11 @@ from connectors.zendesk.paging import body, cursor_pages
 from connectors.zendesk.schema import READ_FIELDS, check_definitions, check_organization
 from models.support import SupportOrganization
 
-ORGANIZATIONS = "/api/v2/organizations"
+SUFFIX = ""  # or ".json": Zendesk answers both; the simulator's fault globs are written for the bare paths
+
+
+def api(path: str) -> str:
+    return f"/api/v2/{path}{SUFFIX}"
 
 
 class ZendeskClient(VendorClient):
@@ -73,7 +78,7 @@ class ZendeskClient(VendorClient):
 
     async def create_or_update_organization(self, fields: dict[str, Any]) -> dict[str, Any]:
         """The raw create_or_update (matched by `id`, else `external_id`); each custom field sent must come back."""
-        response = await self.request("POST", f"{ORGANIZATIONS}/create_or_update.json", json={"organization": fields})
+        response = await self.request("POST", api("organizations/create_or_update"), json={"organization": fields})
         return check_organization(body(response).get("organization"), fields.get("organization_fields") or {})
 
     async def update_organization_fields(self, external_id: str, fields: dict[str, str | None]) -> None:
@@ -85,7 +90,7 @@ class ZendeskClient(VendorClient):
 
     async def find_organization(self, external_id: str) -> SupportOrganization | None:
         async for page in cursor_pages(
-            self, f"{ORGANIZATIONS}/search.json", "organizations", {"external_id": external_id}
+            self, api("organizations/search"), "organizations", {"external_id": external_id}
         ):
             for record in page:
                 if record.get("external_id") == external_id:
@@ -93,20 +98,20 @@ class ZendeskClient(VendorClient):
         return None
 
     async def get_organization(self, organization_id: str) -> SupportOrganization:
-        response = await self.request("GET", f"{ORGANIZATIONS}/{organization_id}.json")
+        response = await self.request("GET", api(f"organizations/{organization_id}"))
         return organization_from_zendesk(check_organization(body(response).get("organization")))
 
     async def list_organizations(self) -> list[SupportOrganization]:
         """Every organization, paged to the end by cursor."""
         found: list[SupportOrganization] = []
-        async for page in cursor_pages(self, f"{ORGANIZATIONS}.json", "organizations"):
+        async for page in cursor_pages(self, api("organizations"), "organizations"):
             found.extend(organization_from_zendesk(check_organization(record)) for record in page)
         return found
 
     async def check_schema(self) -> None:
         """The account's organization fields still hold every key q2c needs, of a fitting type; else SchemaDrift."""
         definitions: list[dict[str, Any]] = []
-        async for page in cursor_pages(self, "/api/v2/organization_fields.json", "organization_fields"):
+        async for page in cursor_pages(self, api("organization_fields"), "organization_fields"):
             definitions.extend(page)
         check_definitions(definitions)
 
@@ -136,13 +141,13 @@ class ZendeskClient(VendorClient):
     async def create_ticket_with_audit(self, ticket: dict[str, Any], idempotency_key: str) -> dict[str, Any]:
         """The raw answer to a ticket create: `{"ticket": ..., "audit": ...}`."""
         response = await self.request(
-            "POST", "/api/v2/tickets.json", headers={"Idempotency-Key": idempotency_key}, json={"ticket": ticket}
+            "POST", api("tickets"), headers={"Idempotency-Key": idempotency_key}, json={"ticket": ticket}
         )
         return body(response)
 
     async def list_tickets(self) -> list[dict[str, Any]]:
         """Every ticket, paged to the end by cursor."""
         found: list[dict[str, Any]] = []
-        async for page in cursor_pages(self, "/api/v2/tickets.json", "tickets"):
+        async for page in cursor_pages(self, api("tickets"), "tickets"):
             found.extend(page)
         return found
