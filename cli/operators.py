@@ -7,6 +7,7 @@ A saga is named by its deal (`1234`, of the configured CRM), `crm:deal` (`hubspo
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import date
 from pathlib import Path
 
@@ -14,7 +15,16 @@ import typer
 
 from cli import render
 from cli.common import console, run, saga_ref, sagas, settings, temporal, user
-from client.sagas import SagaRef
+from client.sagas import (
+    APPROVE_CREDIT,
+    CANCEL,
+    COMPENSATE,
+    REJECT_CREDIT,
+    RETRY,
+    SKIP,
+    SagaClient,
+    SagaRef,
+)
 
 app = typer.Typer()
 SAGA = typer.Argument(
@@ -22,19 +32,12 @@ SAGA = typer.Argument(
 )
 
 
-def _decide(saga: SagaRef, action: str, by: str, reason: str) -> None:
+def _send(name: str, decision: Callable[[SagaClient], Awaitable[str]]) -> None:
+    """Send an operator's decision to the saga; say which saga got it."""
+
     async def send() -> None:
-        client = await sagas()
-        decisions = {
-            "approve_credit": client.approve_credit,
-            "reject_credit": client.reject_credit,
-            "cancel": client.cancel,
-            "retry": client.retry,
-            "skip": client.skip,
-            "compensate": client.compensate,
-        }
-        workflow_id = await decisions[action](saga, by, reason)
-        console.print(f"sent {action} to {workflow_id}")
+        workflow_id = await decision(await sagas())
+        console.print(f"sent {name} to {workflow_id}")
 
     run(send)
 
@@ -70,37 +73,37 @@ def status(saga: SagaRef = SAGA, as_json: bool = typer.Option(False, "--json", h
 @app.command("approve-credit")
 def approve_credit(saga: SagaRef = SAGA, approver: str = typer.Option(user()), reason: str = typer.Option("")) -> None:
     """Release a credit-review hold."""
-    _decide(saga, "approve_credit", approver, reason)
+    _send(APPROVE_CREDIT, lambda c: c.approve_credit(saga, approver, reason))
 
 
 @app.command("reject-credit")
 def reject_credit(saga: SagaRef = SAGA, approver: str = typer.Option(user()), reason: str = typer.Option("")) -> None:
     """Reject a credit-review hold: the saga compensates and ends."""
-    _decide(saga, "reject_credit", approver, reason)
+    _send(REJECT_CREDIT, lambda c: c.reject_credit(saga, approver, reason))
 
 
 @app.command()
 def cancel(saga: SagaRef = SAGA, by: str = typer.Option(user()), reason: str = typer.Option("")) -> None:
     """Cancel a saga: completed steps are undone in reverse order."""
-    _decide(saga, "cancel", by, reason)
+    _send(CANCEL, lambda c: c.cancel(saga, by, reason))
 
 
 @app.command()
 def retry(saga: SagaRef = SAGA, by: str = typer.Option(user()), reason: str = typer.Option("")) -> None:
     """Run a parked saga's step again, once its data is fixed."""
-    _decide(saga, "retry", by, reason)
+    _send(RETRY, lambda c: c.retry(saga, by, reason))
 
 
 @app.command()
 def skip(saga: SagaRef = SAGA, by: str = typer.Option(user()), reason: str = typer.Option("")) -> None:
     """Go on without a parked step, where the step allows it (e.g. it was done by hand)."""
-    _decide(saga, "skip", by, reason)
+    _send(SKIP, lambda c: c.skip(saga, by, reason))
 
 
 @app.command()
 def compensate(saga: SagaRef = SAGA, by: str = typer.Option(user()), reason: str = typer.Option("")) -> None:
     """Give up on a parked step: undo what the saga did and end it."""
-    _decide(saga, "compensate", by, reason)
+    _send(COMPENSATE, lambda c: c.compensate(saga, by, reason))
 
 
 @app.command()
