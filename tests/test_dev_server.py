@@ -13,13 +13,13 @@ from pydantic import SecretStr
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
+from devstack.rig import simulated_worker
 from infra.settings import Q2CSettings
 from infra.temporal import connect
 from models.saga import CreditDecision, SagaStatus, Stage
 from simulators.server import BackgroundServer
 from tests.conftest import Sagas, temporal_binary
 from workers.ingress import create_ingress
-from workers.worker import activities_for, build_worker
 from workflows import search
 
 
@@ -36,9 +36,9 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
 
 
 @pytest.fixture
-async def live(dev_env, sim, clients) -> AsyncIterator[Sagas]:
+async def live(dev_env, sim) -> AsyncIterator[Sagas]:
     task_queue = f"q2c-live-{uuid.uuid4().hex[:8]}"
-    async with build_worker(dev_env.client, task_queue, activities_for(*clients)):
+    async with simulated_worker(dev_env.client, sim.url, task_queue):  # the rig `q2c dev` and the demo use
         yield Sagas(dev_env.client, task_queue, sim)
 
 
