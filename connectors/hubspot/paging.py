@@ -1,7 +1,7 @@
 """Reading every record of a HubSpot list or search, past the search's 10,000-result limit.
 
 HubSpot's search returns at most 10,000 results for one query and refuses to page further
-(https://developers.hubspot.com/docs/guides/api/crm/search, "Limitations"). So a search that matches more
+(https://developers.hubspot.com/docs/api/crm/search, "Limitations"). So a search that matches more
 is cut into windows of a date property (sorted by it), each window halved until it holds no more than the
 limit; records without a value for that property are read by one more query. Results are deduplicated by id.
 """

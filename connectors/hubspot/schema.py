@@ -3,7 +3,7 @@
 A vendor adding properties changes nothing; a property q2c reads or writes that is archived, renamed or
 retyped raises `SchemaDrift` naming the object and the property, so the saga parks for a person instead
 of retrying a write that cannot succeed. Definitions come from HubSpot's Properties API
-(https://developers.hubspot.com/docs/guides/api/crm/properties).
+(https://developers.hubspot.com/docs/api/crm/properties).
 """
 
 from __future__ import annotations

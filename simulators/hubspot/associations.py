@@ -1,6 +1,6 @@
 """Associations v4: link records (default or labelled), list a record's links page by page, unlink.
 
-Docs: https://developers.hubspot.com/docs/guides/api/crm/associations/associations-v4
+Docs: https://developers.hubspot.com/docs/api-reference/latest/crm/associations/overview
 (`PUT .../associations/default/{toObjectType}/{toObjectId}`, `PUT .../associations/{toObjectType}/{toObjectId}`
 with association types in the body (201), `GET .../associations/{toObjectType}` paged with `after`, up to 500).
 """

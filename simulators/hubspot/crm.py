@@ -8,6 +8,7 @@ on every write. Then HubSpot's signed v3 webhook goes out.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from datetime import UTC, datetime
@@ -187,7 +188,10 @@ class Crm:
                 self.store.put(SYSTEM, a_type, a_id, record)
 
     def notify_closed_won(self, deal: Record) -> None:
-        """HubSpot's `deal.propertyChange` webhook, signed v3, at least once (copies > 1: several at once)."""
+        """HubSpot's `deal.propertyChange` webhook, signed (v3 and v1), at least once (copies > 1: several at once).
+
+        https://developers.hubspot.com/docs/api/webhooks/validating-requests
+        """
         ctx, store = self.ctx, self.store
         url = store.setting("hubspot_webhook_url", ctx.settings.hubspot_webhook_url)
         if not url:
@@ -214,7 +218,9 @@ class Crm:
             return {
                 "X-HubSpot-Signature-v3": signatures.hubspot_v3(secret, "POST", url, payload, timestamp),
                 "X-HubSpot-Request-Timestamp": str(timestamp),
-                "X-HubSpot-Signature-Version": "v3",
+                # Webhooks-API events also carry the v1 signature and name it as their version.
+                "X-HubSpot-Signature": hashlib.sha256(secret.encode() + payload).hexdigest(),
+                "X-HubSpot-Signature-Version": "v1",
             }
 
         async def send() -> None:

@@ -2,7 +2,7 @@
 
 Error model: https://developers.hubspot.com/docs/api-reference/error-handling (status, message,
 correlationId, category, errors[], context, links; clients must treat every field as optional).
-Rate-limit headers: https://developers.hubspot.com/docs/guides/apps/api-usage/usage-details
+Rate-limit headers: https://developers.hubspot.com/docs/api/usage-details
 """
 
 from __future__ import annotations

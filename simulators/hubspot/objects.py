@@ -1,7 +1,7 @@
 """`/crm/v3/objects/{objectType}`: basic reads and writes, the paged list, and the batch endpoints.
 
-Docs: https://developers.hubspot.com/docs/guides/api/crm/objects/deals (create 201, read by id or by a
-unique `idProperty`, `properties`/`associations` as lists), https://developers.hubspot.com/docs/guides/api/crm/using-object-apis
+Docs: https://developers.hubspot.com/docs/api/crm/deals (create 201, read by id or by a
+unique `idProperty`, `properties`/`associations` as lists), https://developers.hubspot.com/docs/guides/crm/using-object-apis
 (list paging: `limit` up to 100, `after` from `paging.next.after`; batch create/read/update/upsert/archive),
 https://developers.hubspot.com/docs/api-reference/error-handling (207 multi-status; a batch create is
 refused whole unless each input carries an `objectWriteTraceId`).

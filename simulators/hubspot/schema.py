@@ -1,6 +1,6 @@
 """Property definitions per object type, HubSpot's Properties API, and typed property values.
 
-Property types and value formats: https://developers.hubspot.com/docs/guides/api/crm/properties
+Property types and value formats: https://developers.hubspot.com/docs/api/crm/properties
 (number values are strings; datetime values are ISO 8601 or a millisecond timestamp, date values are
 midnight UTC). The definitions live in the store, so a drill can archive or retype one through the same
 API a HubSpot admin would use (`DELETE`/`PATCH /crm/v3/properties/{objectType}/{propertyName}`).

@@ -1,6 +1,6 @@
 """`POST /crm/v3/objects/{objectType}/search`: filter groups, sorts, free-text query, capped paging.
 
-Docs: https://developers.hubspot.com/docs/guides/api/crm/search (operators, `query`, `sorts`, `limit` up
+Docs: https://developers.hubspot.com/docs/api/crm/search (operators, `query`, `sorts`, `limit` up
 to 200, and "the search endpoints are limited to 10,000 total results for any given query": paging past
 it is refused with a 400); filter limits from
 https://developers.hubspot.com/changelog/breaking-change-expanded-filtering-capabilities-and-error-messaging-in-hubspots-search-api

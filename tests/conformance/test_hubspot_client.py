@@ -45,7 +45,7 @@ def a_company(client: HubSpot) -> str:
 
 
 def test_create_is_201_and_read_takes_properties_as_a_list(client, sim):
-    """https://developers.hubspot.com/docs/guides/api/crm/objects/deals (create; read with properties)."""
+    """https://developers.hubspot.com/docs/api/crm/deals (create; read with properties)."""
     created = client.crm.deals.basic_api.create(
         SimplePublicObjectInputForCreate(properties={"dealname": "Conformance", "amount": "1234.56"})
     )
@@ -58,7 +58,8 @@ def test_create_is_201_and_read_takes_properties_as_a_list(client, sim):
 
 
 def test_read_with_associations_and_by_id_property(client):
-    """https://developers.hubspot.com/docs/guides/api/crm/objects/companies (idProperty, associations)."""
+    """idProperty: https://developers.hubspot.com/docs/api-reference/legacy/crm/objects/deals/batch/get-deals;
+    associations: https://developers.hubspot.com/docs/api/crm/deals."""
     key = f"conf-{uuid.uuid4().hex[:8]}"
     company = client.crm.companies.basic_api.create(
         SimplePublicObjectInputForCreate(properties={"name": "By key", "q2c_company_key": key})
@@ -75,7 +76,7 @@ def test_read_with_associations_and_by_id_property(client):
 
 
 def test_labelled_association_put_and_v4_list(client):
-    """https://developers.hubspot.com/docs/guides/api/crm/associations/associations-v4."""
+    """https://developers.hubspot.com/docs/api-reference/latest/crm/associations/overview."""
     company = a_company(client)
     deal = client.crm.deals.basic_api.create(SimplePublicObjectInputForCreate(properties={"dealname": "v4"}))
     spec = [AssociationSpec(association_category="HUBSPOT_DEFINED", association_type_id=5)]
@@ -86,7 +87,7 @@ def test_labelled_association_put_and_v4_list(client):
 
 
 def test_list_pages_with_limit_and_after_to_the_end(client, sim):
-    """https://developers.hubspot.com/docs/guides/api/crm/using-object-apis (limit default 10, max 100)."""
+    """https://developers.hubspot.com/docs/guides/crm/using-object-apis (limit default 10, max 100)."""
     first = client.crm.companies.basic_api.get_page()
     assert len(first.results) == 10 and first.paging.next.after
     assert len(sim.records("hubspot", "line_items")) > 100
@@ -112,7 +113,7 @@ def test_update_archive_and_404_in_hubspots_error_shape(client):
 
 
 def test_unknown_and_mistyped_properties_are_refused_with_the_property_named(client):
-    """https://developers.hubspot.com/docs/guides/api/crm/properties (property types)."""
+    """https://developers.hubspot.com/docs/api/crm/properties (property types)."""
     with pytest.raises(ApiException) as unknown:
         client.crm.deals.basic_api.create(SimplePublicObjectInputForCreate(properties={"no_such_property": "x"}))
     assert unknown.value.status == 400 and "PROPERTY_DOESNT_EXIST" in unknown.value.body
@@ -143,7 +144,7 @@ def test_batch_create_with_one_invalid_input_creates_nothing(client, sim):
 
 
 def test_batch_read_update_upsert_archive(client):
-    """https://developers.hubspot.com/docs/guides/api/crm/using-object-apis (batch endpoints; 207)."""
+    """https://developers.hubspot.com/docs/guides/crm/using-object-apis (batch endpoints; 207)."""
     made = client.crm.deals.batch_api.create(
         BatchInputSimplePublicObjectBatchInputForCreate(
             inputs=[{"properties": {"dealname": f"b{i}"}} for i in range(3)]
@@ -180,7 +181,7 @@ def search(client: HubSpot, *filters: dict, **options) -> list:
 
 
 def test_search_operators_on_numbers_dates_and_text(client):
-    """https://developers.hubspot.com/docs/guides/api/crm/search (filter operators)."""
+    """https://developers.hubspot.com/docs/api/crm/search (filter operators)."""
     tag = uuid.uuid4().hex[:8]
     amounts = ["900", "1000", "25000.50"]
     made = client.crm.deals.batch_api.create(
@@ -227,7 +228,7 @@ def test_search_operators_on_numbers_dates_and_text(client):
 
 
 def test_search_has_property_query_and_unknown_property(client):
-    """https://developers.hubspot.com/docs/guides/api/crm/search (HAS_PROPERTY, query, errors)."""
+    """https://developers.hubspot.com/docs/api/crm/search (HAS_PROPERTY, query, errors)."""
     tag = uuid.uuid4().hex[:8]
     client.crm.deals.batch_api.create(
         BatchInputSimplePublicObjectBatchInputForCreate(
@@ -254,7 +255,7 @@ def test_search_has_property_query_and_unknown_property(client):
 
 
 def test_properties_api_lists_creates_and_archives_definitions(client):
-    """https://developers.hubspot.com/docs/guides/api/crm/properties."""
+    """https://developers.hubspot.com/docs/api/crm/properties."""
     names = {p.name: p for p in client.crm.properties.core_api.get_all("deals").results}
     assert names["amount"].type == "number" and names["closedate"].type == "datetime"
     name = f"conf_{uuid.uuid4().hex[:8]}"

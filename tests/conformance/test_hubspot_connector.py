@@ -201,3 +201,12 @@ async def test_closed_won_pages_by_id_past_the_limit_with_no_repeats(crowd_clien
 async def test_list_reads_page_to_the_end(crowd_client):
     records = await crowd_client.list_all("deals", ["dealname"])
     assert len(records) == DEALS and len({r["id"] for r in records}) == DEALS
+
+
+async def test_associations_are_read_page_by_page_to_the_end(hubspot, sim):
+    """v4 lists at most 500 links a page (https://developers.hubspot.com/docs/api-reference/latest/crm/associations/overview)."""
+    hs = sim.app.state.apps["hubspot"].state
+    company = hs.create("companies", {"name": "Many deals"})
+    linked = [str(900_000 + n) for n in range(510)]
+    sim.store.put("hubspot", "companies", company["id"], {**company, "associations": {"deals": linked}})
+    assert await hubspot.associated_ids("companies", company["id"], "deals") == linked

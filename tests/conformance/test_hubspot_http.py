@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from collections.abc import Iterator
@@ -32,7 +33,7 @@ def moment(text: str) -> datetime:
 
 
 def test_properties_and_associations_as_comma_list_or_repeated_are_the_same(http, sim):
-    """https://developers.hubspot.com/docs/guides/api/crm/objects/deals (properties, associations)."""
+    """https://developers.hubspot.com/docs/api/crm/deals (properties, associations)."""
     deal = sim.manifest["deals"]["existing"][0]
     comma = http.get(
         f"/crm/v3/objects/deals/{deal}",
@@ -59,7 +60,7 @@ def test_unknown_routes_get_hubspots_error_body_not_the_frameworks(http, method,
 
 
 def test_401_has_hubspots_body_and_rate_limit_headers_are_on_every_answer(http, sim):
-    """https://developers.hubspot.com/docs/guides/apps/api-usage/usage-details (X-HubSpot-RateLimit-*)."""
+    """https://developers.hubspot.com/docs/api/usage-details (X-HubSpot-RateLimit-*)."""
     unauthorized = http.get("/crm/v3/objects/deals", headers={"Authorization": "Bearer wrong"})
     assert unauthorized.status_code == 401
     assert unauthorized.json()["category"] == "INVALID_AUTHENTICATION" and "detail" not in unauthorized.json()
@@ -108,7 +109,7 @@ def test_a_deal_entering_closed_won_gets_its_close_date_and_stage_entry_time(htt
 
 
 def test_closed_won_webhook_is_signed_v3_and_sent_once_per_entry(http, sim):
-    """https://developers.hubspot.com/docs/guides/apps/authentication/validating-requests (v3 signature)."""
+    """https://developers.hubspot.com/docs/api/webhooks/validating-requests (v3 and v1 signatures)."""
     receiver = Receiver(failures=0)
     with receiver.server:
         sim.admin.put("/webhooks/hubspot", json={"url": receiver.url, "secret": "conformance"})
@@ -131,11 +132,14 @@ def test_closed_won_webhook_is_signed_v3_and_sent_once_per_entry(http, sim):
         "conformance", "POST", url, body, headers["x-hubspot-signature-v3"], headers["x-hubspot-request-timestamp"]
     )
     assert json.loads(body)[0]["propertyName"] == "dealstage"
+    # CRM-object events from the webhooks API also carry the v1 signature: sha256(app secret + body), hex.
+    assert headers["x-hubspot-signature-version"] == "v1"
+    assert headers["x-hubspot-signature"] == hashlib.sha256(b"conformance" + body).hexdigest()
 
 
 def test_search_and_batch_limits_are_refused_as_hubspot_does(http):
     """https://developers.hubspot.com/changelog/breaking-change-expanded-filtering-capabilities-and-error-messaging-in-hubspots-search-api
-    (5 filter groups) and https://developers.hubspot.com/docs/guides/api/crm/using-object-apis (100 per batch)."""
+    (5 filter groups) and https://developers.hubspot.com/docs/guides/crm/using-object-apis (100 per batch)."""
     group = {"filters": [{"propertyName": "dealstage", "operator": "EQ", "value": "closedwon"}]}
     too_many_groups = http.post("/crm/v3/objects/deals/search", headers=HS, json={"filterGroups": [group] * 6})
     assert too_many_groups.status_code == 400 and too_many_groups.json()["category"] == "VALIDATION_ERROR"
@@ -163,7 +167,7 @@ def crowded() -> Iterator[tuple[str, Store]]:
 
 
 def test_search_stops_at_10000_results_per_query(crowded):
-    """https://developers.hubspot.com/docs/guides/api/crm/search ("limited to 10,000 total results ...
+    """https://developers.hubspot.com/docs/api/crm/search ("limited to 10,000 total results ...
     paging beyond 10,000 results in a 400 error")."""
     url, _ = crowded
     query = {"filterGroups": [{"filters": [{"propertyName": "lastname", "operator": "EQ", "value": "Crowd"}]}]}
