@@ -12,6 +12,7 @@ from datetime import date
 from typing import Any
 
 from connectors.errors import SchemaDrift
+from models.support import EntitlementStatus
 
 SYSTEM = "zendesk"
 OBJECT = "organization"
@@ -25,6 +26,8 @@ FIELD_TYPES: dict[str, tuple[str, ...]] = {
     "erp_customer_id": ("text", "regexp"),
 }
 READ_FIELDS = tuple(FIELD_TYPES)
+# keys whose values q2c reads as one of a fixed set (a dropdown's options an admin may change)
+VALUES: dict[str, frozenset[str]] = {"entitlement_status": frozenset(s.value for s in EntitlementStatus)}
 
 
 def _fits(kinds: tuple[str, ...], value: Any) -> bool:
@@ -54,6 +57,9 @@ def check_organization(record: Any, keys: Iterable[str] = READ_FIELDS) -> dict[s
             raise SchemaDrift(
                 SYSTEM, OBJECT, f"organization_fields.{key}", f"expected a {kinds[0]} value, got {fields[key]!r}"
             )
+        if key in VALUES and fields[key] is not None and fields[key] not in VALUES[key]:
+            known = ", ".join(sorted(VALUES[key]))
+            raise SchemaDrift(SYSTEM, OBJECT, f"organization_fields.{key}", f"{fields[key]!r} is none of {known}")
     return record
 
 

@@ -193,3 +193,15 @@ async def test_a_retyped_field_is_schema_drift_naming_it(
         await replace_field(admin, "contract_start", "date")
     assert on_read.value.field == on_check.value.field == "organization_fields.contract_start"
     assert "date" in on_read.value.problem
+
+
+async def test_a_value_outside_the_options_q2c_knows_is_schema_drift(
+    recorded: tuple[ZendeskClient, Recording], admin: httpx.AsyncClient
+) -> None:
+    client, _ = recorded
+    org = await client.upsert_organization(customer())
+    body = {"organization": {"external_id": org.external_id, "organization_fields": {"entitlement_status": "vip"}}}
+    assert (await admin.post("/api/v2/organizations/create_or_update.json", json=body)).status_code == 200
+    with pytest.raises(SchemaDrift, match="'vip' is none of") as drift:
+        await client.find_organization(org.external_id)
+    assert drift.value.field == "organization_fields.entitlement_status"
