@@ -8,7 +8,7 @@ import functools
 import inspect
 import json as jsonlib
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from decimal import Decimal
 from typing import Any, ClassVar, Self
 
@@ -55,6 +55,21 @@ def _classified(owner: str, name: str, method: Callable[..., Awaitable[Any]]) ->
     return call
 
 
+def _classified_pages(owner: str, name: str, method: Callable[..., AsyncIterator[Any]]) -> Callable[..., Any]:
+    @functools.wraps(method)
+    async def pages(self: VendorClient, *args: Any, **kwargs: Any) -> AsyncIterator[Any]:
+        try:
+            async for item in method(self, *args, **kwargs):
+                yield item
+        except ConnectorError:
+            raise
+        except Exception as error:
+            raise unclassified(self.system, f"{owner}.{name}", error) from error
+
+    pages.__dict__["classified"] = True
+    return pages
+
+
 def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
     """`Retry-After` as seconds: either delta-seconds or an HTTP-date."""
     if not value:
@@ -80,9 +95,12 @@ class VendorClient:
         """Every coroutine method of a connector is a call boundary: nothing leaves it unclassified."""
         super().__init_subclass__(**kwargs)
         for name, member in list(vars(cls).items()):
-            if name.startswith("__") or not inspect.iscoroutinefunction(member) or member.__dict__.get("classified"):
+            if name.startswith("__") or not callable(member) or getattr(member, "__dict__", {}).get("classified"):
                 continue
-            setattr(cls, name, _classified(cls.__name__, name, member))
+            if inspect.iscoroutinefunction(member):
+                setattr(cls, name, _classified(cls.__name__, name, member))
+            elif inspect.isasyncgenfunction(member):  # paged reads
+                setattr(cls, name, _classified_pages(cls.__name__, name, member))
 
     def __init__(self, settings: VendorSettings, transport: httpx.AsyncBaseTransport | None = None) -> None:
         self.settings = settings

@@ -71,6 +71,10 @@ class Probe(VendorClient):
     async def read(self, path: str = "/things") -> str:
         return str((await self.request("GET", path)).json()["name"])
 
+    async def pages(self) -> AsyncIterator[str]:
+        for page in range(2):
+            yield str((await self.request("GET", "/things", params={"page": page})).json()["name"])
+
 
 def probe(answer: httpx.Response, seen: list[httpx.Request] | None = None) -> Probe:
     def handler(request: httpx.Request) -> httpx.Response:
@@ -113,6 +117,12 @@ async def test_a_malformed_answer_is_classified_with_the_call_named(answer, erro
     assert raised.value.system == "probe" and raised.value.call == "Probe.read" and problem in str(raised.value)
 
 
+async def test_a_malformed_page_of_a_paged_read_is_classified_too():
+    with pytest.raises(ProtocolError) as raised:
+        _ = [name async for name in probe(httpx.Response(200, text="<html>")).pages()]
+    assert raised.value.call == "Probe.pages"
+
+
 async def test_a_url_q2c_cannot_build_is_an_internal_error():
     with pytest.raises(InternalError, match="InvalidURL"):
         await probe(httpx.Response(200, json={"name": "x"})).read("http://[::1")
@@ -123,7 +133,7 @@ def test_every_connector_call_is_a_classified_boundary(connector):
     calls = [
         name
         for name, member in vars(connector).items()
-        if inspect.iscoroutinefunction(member) and not name.startswith("__")
+        if (inspect.iscoroutinefunction(member) or inspect.isasyncgenfunction(member)) and not name.startswith("__")
     ]
     assert calls and all(vars(connector)[name].__dict__.get("classified") for name in calls)
     assert issubclass(InternalError, ConnectorError) and issubclass(ProtocolError, ConnectorError)
