@@ -45,7 +45,7 @@ def error(
     retry_after: float | None = None,
     context: dict[str, list[str]] | None = None,
 ) -> Response:
-    """HubSpot's error body; a 429 in the shape of its rate limiter, with its headers."""
+    """HubSpot's error body and rate-limit headers (also when a fault renders it, outside the app)."""
     correlation = str(uuid.uuid4())
     if status == 429:
         body: dict[str, object] = {
@@ -67,7 +67,7 @@ def error(
         "context": context or {},
         "links": {},
     }
-    return JSONResponse(body, status_code=status)
+    return JSONResponse(body, status_code=status, headers=limit_headers(BURST_MAX - 1))
 
 
 def property_error(name: str, problem: str, code: str) -> HubSpotError:
@@ -104,14 +104,10 @@ class RateLimitHeaders:
         remaining = BURST_MAX - len(self.recent)
 
         async def with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                present = {k.lower() for k, _ in message.get("headers", [])}
-                extra = [
-                    (k.lower().encode(), v.encode())
-                    for k, v in limit_headers(remaining).items()
-                    if k.lower().encode() not in present
-                ]
-                message = {**message, "headers": [*message.get("headers", []), *extra]}
+            if message["type"] == "http.response.start":  # this window's figures replace any default
+                ours = {k.lower().encode(): v.encode() for k, v in limit_headers(remaining).items()}
+                kept = [(k, v) for k, v in message.get("headers", []) if k.lower() not in ours]
+                message = {**message, "headers": [*kept, *ours.items()]}
             await send(message)
 
         await self.app(scope, receive, with_headers)

@@ -73,6 +73,10 @@ def test_401_has_hubspots_body_and_rate_limit_headers_are_on_every_answer(http, 
             assert response.headers[f"x-hubspot-ratelimit-{name}"].isdigit(), (response.request.url, name)
     assert int(searched.headers["x-hubspot-ratelimit-remaining"]) < int(ok.headers["x-hubspot-ratelimit-remaining"])
     assert (missing.status_code, refused.status_code) == (404, 400)
+    sim.fault(system="hubspot", kind="error", status=503, count=1)  # an outage the fault injector renders
+    outage = http.get("/crm/v3/objects/deals", headers=HS)
+    assert outage.status_code == 503 and outage.json()["category"] == "INTERNAL_ERROR"
+    assert all(outage.headers[f"x-hubspot-ratelimit-{name}"].isdigit() for name in LIMIT_HEADERS)
 
 
 def test_a_deal_entering_closed_won_gets_its_close_date_and_stage_entry_time(http, sim):
