@@ -130,6 +130,14 @@ def page_size(request: Request) -> int | None:
     return int(raw)
 
 
+def offset(request: Request) -> tuple[int, int]:
+    """(`per_page`, `page`) of an offset-paged request: 100 and 1 unless given, `per_page` at most 100."""
+    raw_size, raw_page = request.query_params.get("per_page") or "100", request.query_params.get("page") or "1"
+    if not raw_size.isdigit() or not raw_page.isdigit() or int(raw_size) < 1 or int(raw_page) < 1:
+        raise ZendeskError(400, "InvalidPaginationParameter", "page and per_page must be positive integers")
+    return min(int(raw_size), MAX_PAGE_SIZE), int(raw_page)
+
+
 def _cursor(record_id: Any) -> str:
     return base64.urlsafe_b64encode(json.dumps({"o": "id", "v": record_id}).encode()).decode().rstrip("=")
 
@@ -164,8 +172,7 @@ def paged(request: Request, records: list[Record], root: str, url: str) -> Recor
                 "prev": f"{url}?{urlencode({**other, 'page[size]': size, 'page[before]': first})}" if first else None,
             },
         }
-    per_page = min(int(request.query_params.get("per_page", MAX_PAGE_SIZE) or MAX_PAGE_SIZE), MAX_PAGE_SIZE)
-    number = max(1, int(request.query_params.get("page", 1) or 1))
+    per_page, number = offset(request)
     if number * per_page > OFFSET_LIMIT:
         raise ZendeskError(
             400,

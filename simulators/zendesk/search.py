@@ -10,7 +10,7 @@ from starlette.responses import JSONResponse, Response
 
 from simulators.store import Record
 from simulators.zendesk.account import Account
-from simulators.zendesk.common import SYSTEM, ZendeskError, paged
+from simulators.zendesk.common import SYSTEM, ZendeskError, offset, paged
 
 RESULT_LIMIT = 1000  # /search serves no result past the 1,000th
 TYPES = ("organization", "ticket")
@@ -71,8 +71,7 @@ def router(account: Account) -> APIRouter:
         query = request.query_params.get("query")
         if not query:
             raise ZendeskError(400, "invalid", "query is required")
-        per_page = min(int(request.query_params.get("per_page", 100) or 100), 100)
-        page = max(1, int(request.query_params.get("page", 1) or 1))
+        per_page, page = offset(request)
         if page * per_page > RESULT_LIMIT:
             body = {
                 "error": "invalid",

@@ -214,6 +214,8 @@ def test_offset_paging_where_zendesk_still_offers_it(http: httpx.Client) -> None
     last = http.get("/api/v2/organizations.json", params={"per_page": 2, "page": (page["count"] + 1) // 2}).json()
     assert last["next_page"] is None
     assert http.get("/api/v2/organizations.json", params={"per_page": 100, "page": 101}).status_code == 400
+    junk = http.get("/api/v2/organizations.json", params={"per_page": "many"})
+    assert (junk.status_code, junk.json()["error"]) == (400, "InvalidPaginationParameter")
 
 
 def test_search_by_external_id_and_show_many(zenpy: Zenpy, http: httpx.Client) -> None:
