@@ -90,7 +90,7 @@ async def test_events_twice_late_out_of_order_or_unknown_are_recorded_and_applie
     assert deal_properties(sagas.sim, deal_id)["payment_status"] == "paid"
 
 
-async def test_an_unpaid_invoice_past_the_deadline_flags_support_and_opens_a_finance_ticket(sagas):
+async def test_an_unpaid_invoice_past_the_deadline_flags_support_and_opens_a_finance_ticket(sagas, time_skipping):
     # Subscription invoices only: a running ERP poller would keep the test server from skipping time.
     deal_id = sagas.new_deal(["PLAT-PRO", "PLAT-TEAM"])
     handle = await sagas.start(deal_id, policies=policy())

@@ -110,8 +110,16 @@ async def test_credit_hold_is_released_by_approval(sagas):
     await handle.signal("approve_credit", CreditDecision(approver="cfo@q2c.example", reason="strategic account"))
     result = await sagas.finish(handle, "credit_hold_approved")
     assert result.stage is Stage.COMPLETED
-    hold = (await sagas.status(handle)).holds[0]
+    status = await sagas.status(handle)
+    hold = status.holds[0]
     assert (hold.decision, hold.decided_by, hold.note) == ("approved", "cfo@q2c.example", "strategic account")
+    [approved] = status.decisions  # every operator decision is recorded, accepted or refused
+    assert (approved.action, approved.by, approved.step, approved.accepted) == (
+        "approve_credit",
+        "cfo@q2c.example",
+        "credit_review",
+        True,
+    )
     assert (await handle.describe()).typed_search_attributes.get(search.HOLD) == ""
 
 
@@ -128,7 +136,7 @@ async def test_credit_hold_rejected_ends_the_saga_before_any_order(sagas):
 
 
 @pytest.mark.parametrize(("expiry", "stage"), [("reject", Stage.FAILED), ("approve", Stage.COMPLETED)])
-async def test_credit_hold_deadline_applies_the_regional_policy(sagas, expiry, stage):
+async def test_credit_hold_deadline_applies_the_regional_policy(sagas, time_skipping, expiry, stage):
     policy = SagaPolicy(credit_hold_deadline=timedelta(hours=24), on_hold_expiry=expiry)
     handle = await sagas.start(await over_credit_deal(sagas), policy)
     await sagas.wait_for(handle, lambda s: s.stage is Stage.ON_HOLD)
@@ -372,18 +380,18 @@ async def test_cancel_before_validation_writes_nothing(sagas):
     assert deal_properties(sagas.sim, deal_id)["q2c_status"] == "cancelled"
 
 
-async def test_erp_calls_run_on_their_own_rate_limited_queue(ts_env, sim, clients):
+async def test_erp_calls_run_on_their_own_rate_limited_queue(env, sim, clients):
     import uuid
 
     from tests.conftest import Sagas
     from workers.worker import activities_for, build_worker, erp_queue
 
     task_queue = f"q2c-erp-test-{uuid.uuid4().hex[:8]}"
-    workers = build_worker(ts_env.client, task_queue, activities_for(*clients), erp_activities_per_second=7.5)
+    workers = build_worker(env.client, task_queue, activities_for(*clients), erp_activities_per_second=7.5)
     assert workers.erp.config()["max_task_queue_activities_per_second"] == 7.5
     assert workers.erp.task_queue == erp_queue(task_queue) == f"{task_queue}-erp"
     async with workers:
-        sagas = Sagas(ts_env.client, task_queue, sim)
+        sagas = Sagas(env.client, task_queue, sim)
         handle = await sagas.start(sagas.new_deal(FULL))
         assert (await handle.result()).stage is Stage.COMPLETED
     events = [e.activity_task_scheduled_event_attributes for e in (await handle.fetch_history()).events]

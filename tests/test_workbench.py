@@ -6,7 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 from models.common import Region
-from models.saga import OperatorDecision, SagaPolicy, Stage, StepState
+from models.saga import CreditDecision, OperatorDecision, SagaPolicy, Stage, StepState
 from tests.test_saga import FULL, business, deal_properties, wid
 from workflows import search
 
@@ -46,6 +46,7 @@ async def test_a_missing_tax_registration_in_the_erp_parks_and_retry_after_the_f
 
     # Not allowed here, so refused and recorded; then the ERP owner fixes the customer and retries.
     await handle.signal("skip", OperatorDecision(by="intern", reason="just go on"))
+    await handle.signal("approve_credit", CreditDecision(approver="sales", reason="please"))
     netsuite = sagas.sim.store
     customer = netsuite.get("netsuite", "customer", exception.context["erp_customer_id"])
     netsuite.put("netsuite", "customer", customer["id"], {**customer, "defaultTaxReg": "DE999999999"})
@@ -55,9 +56,11 @@ async def test_a_missing_tax_registration_in_the_erp_parks_and_retry_after_the_f
     final = await sagas.status(handle)
     assert [(d.action, d.by, d.accepted) for d in final.decisions] == [
         ("skip", "intern", False),
+        ("approve_credit", "sales", False),
         ("retry", "ops@q2c.example", True),
     ]
     assert "not allowed at create_order" in final.decisions[0].note and final.exception is None
+    assert final.decisions[1].note == "nothing is on hold"
     assert deal_properties(sagas.sim, deal_id)["q2c_status"] == "completed"
 
 
@@ -112,7 +115,7 @@ async def test_cancel_while_parked_compensates(sagas):
     assert result.stage is Stage.CANCELLED
 
 
-async def test_a_compensation_that_keeps_failing_parks_and_skip_records_the_manual_undo(sagas, ts_env):
+async def test_a_compensation_that_keeps_failing_parks_and_skip_records_the_manual_undo(sagas, env, time_skipping):
     deal_id = sagas.new_deal(FULL)
     w = wid(deal_id)
     sagas.sim.fault(**business("zendesk", "POST", "/api/v2/organizations/create_or_update", match="invoice_status"))
@@ -123,7 +126,7 @@ async def test_a_compensation_that_keeps_failing_parks_and_skip_records_the_manu
         status = await sagas.status(handle)
         if status.stage is Stage.NEEDS_ATTENTION:
             break
-        await ts_env.sleep(timedelta(minutes=30))
+        await env.sleep(timedelta(minutes=30))
     status = await parked(sagas, handle, "compensation_failed")
     assert status.exception.step.startswith("subscribe_") and status.exception.actions == ["retry", "skip"]
     sagas.sim.store.clear_faults()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from temporalio import workflow
 
 from workflows import search
-from workflows.options import FORWARD
+from workflows.kit.options import FORWARD
 
 with workflow.unsafe.imports_passed_through():
     from activities.crm import CrmActivities

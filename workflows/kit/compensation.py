@@ -1,14 +1,15 @@
-"""A stack of undo actions, run in reverse and shielded so that cancellation cannot interrupt it."""
+"""A stack of undo actions, run newest first and shielded so that cancellation cannot interrupt it."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError
+
+from workflows.kit.shield import shielded
 
 with workflow.unsafe.imports_passed_through():
     from models.saga import Compensation
@@ -40,13 +41,7 @@ class Compensations:
 
     async def unwind(self, done: Callable[[Compensation], None]) -> None:
         """Undo every completed step, newest first; a workflow cancel mid-way does not stop it."""
-        task = asyncio.ensure_future(self._unwind(done))
-        while not task.done():
-            try:
-                await asyncio.shield(task)
-            except asyncio.CancelledError:
-                continue  # the undo goes on; the cancellation has been heard
-        task.result()
+        await shielded(self._unwind(done))
 
     async def _unwind(self, done: Callable[[Compensation], None]) -> None:
         while self._stack:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from functools import partial
 from typing import Any, Literal
@@ -11,51 +12,43 @@ from typing import Any, Literal
 from temporalio import workflow
 
 from workflows import kpis
-from workflows.saga import Saga
+from workflows.kit import Saga
+from workflows.quote_to_cash import steps
 
 with workflow.unsafe.imports_passed_through():
-    from activities.crm import CrmActivities
     from activities.erp import ErpActivities
-    from activities.support import SupportActivities
-    from models.saga import BillingEvent, EntitlementGate, EventRecord, SagaInput, SagaPolicy, Stage
-    from models.steps import AwaitErpPayment, FinanceReview, Provision, SupportMilestone
+    from models.party import Customer
+    from models.saga import BillingEvent, EntitlementGate, EventRecord, SagaPolicy, SagaStatus, Stage
+    from models.steps import AwaitErpPayment, FinanceReview, SupportMilestone, UpdateDeal
 
 
-class Collection(Saga):
-    """The payment half of the saga: its events arrive as signals into `inbox`, whenever they come."""
+class Collection:
+    """The payment part of QuoteToCash: its events arrive as signals into `inbox`, whenever they come."""
 
-    policy: SagaPolicy
-
-    def __init__(self, saga: SagaInput) -> None:
-        super().__init__(saga)
+    def __init__(self, saga: Saga, state: SagaStatus, entitle: Callable[[], Awaitable[None]]) -> None:
+        self.saga, self.state, self.entitle = saga, state, entitle
         self.inbox: list[BillingEvent] = []
 
-    async def provision(self, provision: Provision) -> None:
-        raise NotImplementedError
-
-    async def collect(self, customer: Any, provision: Provision) -> None:
+    async def collect(self, customer: Customer, policy: SagaPolicy) -> None:
         """Wait for every invoice to be paid (Stripe by webhook signal, the ERP by polling) or the deadline.
 
         Paid: entitle if the region gates on payment. Deadline passed: flag the support organization and
         open a finance review ticket; the saga then ends, and later payments still reach the deal.
         """
-        assert self.policy.payment_deadline is not None
-        self.set_stage(Stage.AWAITING_PAYMENT)
+        assert policy.payment_deadline is not None
+        self.saga.set_stage(Stage.AWAITING_PAYMENT)
         self.state.payment = "awaiting"
-        deadline = workflow.now() + self.policy.payment_deadline
+        deadline = workflow.now() + policy.payment_deadline
         poller = None
         erp_invoice = self.state.external_ids.get("invoice_erp")
         if erp_invoice:
+            poll = AwaitErpPayment(invoice_id=erp_invoice, poll_seconds=policy.payment_poll_interval.total_seconds())
+            self.saga.keyed("await_erp_payment", poll)
             poller = workflow.start_activity_method(
                 ErpActivities.await_invoice_payment,
-                AwaitErpPayment(
-                    invoice_id=erp_invoice,
-                    poll_seconds=self.policy.payment_poll_interval.total_seconds(),
-                    correlation_id=self.saga.correlation_id,
-                    idempotency_key=f"{self.state.workflow_id}:await_erp_payment",
-                ),
-                task_queue=self.erp_queue,
-                start_to_close_timeout=self.policy.payment_deadline + timedelta(minutes=5),
+                poll,
+                task_queue=self.saga.config.queues[steps.ERP],
+                start_to_close_timeout=policy.payment_deadline + timedelta(minutes=5),
                 heartbeat_timeout=timedelta(minutes=1),
             )
         while not self.paid():
@@ -64,7 +57,7 @@ class Collection(Saga):
                 break
             with contextlib.suppress(TimeoutError):
                 await workflow.wait_condition(partial(self.news, poller), timeout=timedelta(seconds=left))
-            self.check_cancel()
+            self.saga.check_cancel()
             if poller is not None and poller.done():
                 paid = poller.result()
                 self.inbox.append(
@@ -83,35 +76,21 @@ class Collection(Saga):
             poller.cancel()
         if self.paid():
             self.state.payment = "paid"
-            if self.policy.entitlement_gate is EntitlementGate.ON_PAYMENT:
-                await self.provision(provision)
+            if policy.entitlement_gate is EntitlementGate.ON_PAYMENT:
+                await self.entitle()
             return
         self.state.payment = "overdue"
+        await self.overdue(customer, policy.payment_deadline)
+
+    async def overdue(self, customer: Customer, after: timedelta) -> None:
         unpaid = sorted(i for i, state in self.state.invoices.items() if state.status != "paid")
-        await self.step(
-            "flag_overdue",
-            SupportActivities.record_milestone,
-            SupportMilestone(customer=customer, fields={"invoice_status": "overdue"}),
-            skippable=True,
+        step = self.saga.step
+        await step(steps.FLAG_OVERDUE, SupportMilestone(customer=customer, fields={"invoice_status": "overdue"}))
+        review = FinanceReview(
+            customer=customer, deal_id=self.state.deal_id, invoice_ids=unpaid, detail=f"unpaid {after} after invoicing"
         )
-        await self.step(
-            "finance_review",
-            SupportActivities.open_finance_review,
-            FinanceReview(
-                customer=customer,
-                deal_id=self.saga.deal_id,
-                invoice_ids=unpaid,
-                detail=f"unpaid {self.policy.payment_deadline} after invoicing",
-            ),
-            external_id=lambda o: o.ticket_id,
-            skippable=True,
-        )
-        await self.step(
-            "note_overdue",
-            CrmActivities.update_deal,
-            self.deal_update(payment_status="overdue"),
-            skippable=True,
-        )
+        await step(steps.FINANCE_REVIEW, review)
+        await step(steps.NOTE_OVERDUE, self.deal_update(payment_status="overdue"))
 
     def news(self, poller: asyncio.Future[Any] | None) -> bool:
         return bool(self.inbox) or (poller is not None and poller.done()) or self.state.cancel is not None
@@ -119,7 +98,7 @@ class Collection(Saga):
     def paid(self) -> bool:
         return bool(self.state.invoices) and all(i.status == "paid" for i in self.state.invoices.values())
 
-    async def apply_billing_events(self, customer: Any) -> None:
+    async def apply_billing_events(self, customer: Customer) -> None:
         """Record every event; apply each once, and never let an older status overwrite a newer one."""
         while self.inbox:
             event = self.inbox.pop(0)
@@ -138,12 +117,10 @@ class Collection(Saga):
             status = "paid" if event.type == "invoice.paid" else "payment_failed"
             kpis.milestone(status)
             deal = self.deal_update(payment_status=status, invoice_status=status)
-            await self.step(f"milestone_{status}_{event.invoice_id}", CrmActivities.update_deal, deal, skippable=True)
-            await self.step(
-                f"milestone_support_{status}_{event.invoice_id}",
-                SupportActivities.record_milestone,
+            await self.saga.step(steps.MILESTONE_PAYMENT.named(f"milestone_{status}_{event.invoice_id}"), deal)
+            await self.saga.step(
+                steps.MILESTONE_SUPPORT_PAYMENT.named(f"milestone_support_{status}_{event.invoice_id}"),
                 SupportMilestone(customer=customer, fields={"invoice_status": status}),
-                skippable=True,
             )
 
     def receive(self, event: BillingEvent) -> Literal["applied", "duplicate", "stale", "unknown_invoice"]:
@@ -166,3 +143,6 @@ class Collection(Saga):
         if event.amount_paid is not None:
             invoice.amount_paid = event.amount_paid
         return "applied"
+
+    def deal_update(self, **properties: str | None) -> UpdateDeal:
+        return UpdateDeal(deal_id=self.state.deal_id, properties=properties)

@@ -1,4 +1,5 @@
-"""Contract terms derived from the deal: pure date arithmetic and tiers, safe inside a workflow."""
+"""What the deal implies: whether it can become an order, its contract term and support tier. Pure functions,
+safe inside a workflow."""
 
 from __future__ import annotations
 
@@ -11,6 +12,15 @@ with workflow.unsafe.imports_passed_through():
     from models.deal import Deal
 
 TIERS = ("standard", "premium", "enterprise")
+
+
+def deal_problems(deal: Deal) -> list[str]:
+    """Why the deal cannot become an order: closed-won, lines, one currency, whole subscription quantities."""
+    return deal.problems() + [
+        f"lines[{i}].quantity {line.quantity} must be whole for a subscription"
+        for i, line in enumerate(deal.lines)
+        if line.frequency.recurring and line.quantity % 1
+    ]
 
 
 def highest_tier(tiers: list[str]) -> str:

@@ -1,0 +1,26 @@
+"""A saga kit that names no business: steps declared with their options and undo, run keyed and recorded;
+compensation in reverse, shielded from cancellation; a workbench that parks a step for a person; every
+operator decision recorded, refused ones with the reason. A business saga has a `Saga` and configures it.
+"""
+
+from workflows.kit.config import Config, Ledger, Versions
+from workflows.kit.options import Retry
+from workflows.kit.saga import COMPENSATION_FAILED, TERMINAL, Saga, SagaStopped
+from workflows.kit.shield import shielded
+from workflows.kit.step import Call, Later, Step, describe
+
+__all__ = [
+    "COMPENSATION_FAILED",
+    "TERMINAL",
+    "Call",
+    "Config",
+    "Later",
+    "Ledger",
+    "Retry",
+    "Saga",
+    "SagaStopped",
+    "Step",
+    "Versions",
+    "describe",
+    "shielded",
+]

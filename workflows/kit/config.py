@@ -1,0 +1,68 @@
+"""What a business saga hands the kit: where its state lives, its queues and codes, its versions, its hooks."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from temporalio import workflow
+
+from workflows.kit.step import Call
+
+with workflow.unsafe.imports_passed_through():
+    from models.saga import CancelRequest, Compensation, Decision, ParkedStep, SagaError, Stage, StepRecord
+
+
+class Ledger(Protocol):
+    """The saga's queryable state, as far as the kit writes it (a business status model adds its own)."""
+
+    stage: Stage
+    steps: list[StepRecord]
+    external_ids: dict[str, str]
+    compensations: list[Compensation]
+    decisions: list[Decision]
+    exception: ParkedStep | None
+    cancel: CancelRequest | None
+    error: SagaError | None
+
+
+@dataclass(frozen=True)
+class Versions:
+    """Patch ids under which a kit feature came to a saga that already had runs in flight.
+
+    None means the saga always had it (a new saga passes nothing); the ids live in `workflows/patches.py`.
+    """
+
+    queues: str | None = None  # steps with a `queue` run on it
+    local: str | None = None  # steps marked `local` run as local activities
+    workbench: str | None = None  # fixable refusals and stuck undos park for a person; undos retry capped
+
+
+def _nothing() -> Mapping[str, str | None]:
+    return {}
+
+
+def _ignore(_: object) -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class Config:
+    """The business saga's specifics.
+
+    `queues`: a step's `queue` name -> task queue. `fixable`: error type -> the code a parked step shows (a
+    person can fix it in the data). `outcome`: the step that tells the outside world how the saga ended.
+    `context`: ids an operator needs beside a parked step. `on_stage`: e.g. search attributes. `on_park`:
+    e.g. a metric.
+    """
+
+    correlation_id: str
+    queues: Mapping[str, str] = field(default_factory=dict)
+    fixable: Mapping[str, str] = field(default_factory=dict)
+    versions: Versions = Versions()
+    outcome: Callable[[Stage, str], Call] | None = None
+    context: Callable[[], Mapping[str, str | None]] = _nothing
+    on_stage: Callable[[Stage], None] = _ignore
+    on_park: Callable[[str], None] = _ignore
+    log_context: Mapping[str, str] = field(default_factory=dict)

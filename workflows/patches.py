@@ -1,0 +1,107 @@
+"""Every `workflow.patched` id in one register: when it came, which kept histories need it, how it goes.
+
+Code uses the constants below, never a string. A patch is kept while sagas started before it may still
+be running (or replayed from tests/histories/); after MAX_AGE it must carry a `deprecate` plan: the
+`workflow.deprecate_patch` release, then removal (Temporal's three-step patching). tests/test_patches.py
+holds the code and the histories to this register.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+MAX_AGE = timedelta(days=180)  # longer than a saga lives (payment follow-up is 14 days, holds 72 hours)
+
+
+@dataclass(frozen=True)
+class Patch:
+    id: str
+    added: date
+    why: str
+    histories: tuple[str, ...]  # kept histories (under tests/histories/) recorded with this patch
+    deprecate: str = ""  # the plan once no run without it is left: when deprecate_patch, when removal
+
+
+LOCAL_STEPS = "local-reads-and-milestones"
+ERP_QUEUE = "erp-task-queue"
+WORKBENCH = "exception-workbench"
+CUSTOMER_SYNC_ORDERED = "customer-sync-ordered-by-source-clock"
+
+_AFTER_LOCAL = (
+    "business_failure_at_create_order",
+    "business_failure_at_finalize_invoice_monthly",
+    "business_failure_at_invoice_erp",
+    "business_failure_at_milestone_support",
+    "business_failure_at_provision_entitlement",
+    "business_failure_at_subscribe_annually",
+    "business_failure_at_write_back_order",
+    "cancel_during_create_order",
+    "cancel_during_invoice_erp",
+    "cancel_during_provision_entitlement",
+    "cancel_on_hold",
+    "credit_hold_approved",
+    "credit_hold_rejected",
+    "happy_path",
+    "rate_limited",
+    "transient_retried",
+)
+
+REGISTER: dict[str, Patch] = {
+    p.id: p
+    for p in (
+        Patch(
+            LOCAL_STEPS,
+            date(2026, 11, 25),
+            "idempotent reads and milestone writes run as local activities",
+            (
+                *_AFTER_LOCAL,
+                "invalid_deal",
+                "payment_events_out_of_order",
+                "payment_gated_entitlement",
+                "payment_overdue",
+                "workbench_compensate",
+                "workbench_retry_after_fix",
+                *(f"v2/{name}" for name in (*_AFTER_LOCAL, "invalid_deal", "business_failure_no_tax")),
+            ),
+        ),
+        Patch(
+            ERP_QUEUE,
+            date(2026, 11, 25),
+            "ERP calls, reads included, on the ERP's own rate-limited task queue",
+            (
+                *_AFTER_LOCAL,
+                "payment_events_out_of_order",
+                "payment_gated_entitlement",
+                "payment_overdue",
+                "workbench_compensate",
+                "workbench_retry_after_fix",
+            ),
+        ),
+        Patch(
+            WORKBENCH,
+            date(2026, 11, 25),
+            "fixable refusals and stuck undos park for a person; undos retry capped",
+            (
+                *(n for n in _AFTER_LOCAL if n.startswith(("business_failure", "cancel_during"))),
+                "cancel_before_validation",
+                "cancel_on_hold",
+                "credit_hold_rejected",
+                "invalid_deal",
+                "workbench_compensate",
+                "workbench_retry_after_fix",
+            ),
+        ),
+        Patch(
+            CUSTOMER_SYNC_ORDERED,
+            date(2026, 11, 28),
+            "CustomerSync applies changes in their source's clock order, not in arrival order",
+            (),
+        ),
+    )
+}
+
+
+def overdue(today: date, register: dict[str, Patch] = REGISTER) -> list[Patch]:
+    """Patches past MAX_AGE with no plan to deprecate them."""
+    return [p for p in register.values() if today - p.added > MAX_AGE and not p.deprecate.strip()]

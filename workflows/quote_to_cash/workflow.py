@@ -1,0 +1,298 @@
+"""QuoteToCash: one durable saga per closed-won deal, from CRM deal to support entitlement.
+
+Shaped as setup (state, the kit's saga configured, the parts; handlers) then `run`: the steps of
+../shared/DESIGN.md's new-business saga, one short method each.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any
+
+from temporalio import workflow
+
+from workflows import kpis, patches
+from workflows.kit import Config, Saga, SagaStopped
+from workflows.quote_to_cash import steps, visibility
+from workflows.quote_to_cash.collection import Collection
+from workflows.quote_to_cash.credit import CreditReview
+from workflows.quote_to_cash.terms import contract_term, deal_problems, highest_tier
+
+with workflow.unsafe.imports_passed_through():
+    from models.catalog import BillingFrequency
+    from models.deal import Deal
+    from models.party import Customer
+    from models.saga import (
+        WORKFLOW_TYPE,
+        BillingEvent,
+        CancelRequest,
+        CreditDecision,
+        EntitlementGate,
+        InvoiceState,
+        OperatorDecision,
+        SagaError,
+        SagaInput,
+        SagaResult,
+        SagaStatus,
+        Stage,
+    )
+    from models.steps import (
+        CancelSubscription,
+        CloseOrder,
+        CreateOrder,
+        CreditInvoice,
+        ErpProducts,
+        FetchDeal,
+        InvoiceOrder,
+        InvoiceRef,
+        OrderCreated,
+        Provision,
+        ResolveProducts,
+        Revoke,
+        Subscribe,
+        SupportMilestone,
+        UpdateDeal,
+        UpsertCustomer,
+    )
+
+
+@workflow.defn(name=WORKFLOW_TYPE)
+class QuoteToCash:
+    @workflow.init
+    def __init__(self, saga: SagaInput) -> None:
+        self.input, self.policy = saga, saga.policy
+        self.state = SagaStatus(
+            workflow_id=workflow.info().workflow_id,
+            deal_id=saga.deal_id,
+            crm=saga.crm,
+            correlation_id=saga.correlation_id,
+        )
+        self.saga = Saga(
+            self.state,
+            Config(
+                correlation_id=saga.correlation_id,
+                queues={steps.ERP: saga.erp_task_queue or f"{workflow.info().task_queue}-erp"},
+                fixable=steps.FIXABLE,
+                versions=steps.VERSIONS,
+                outcome=lambda stage, why: steps.NOTE_OUTCOME(
+                    self.deal_update(q2c_status=stage.value, q2c_status_reason=why[:1000])
+                ),
+                context=partial(visibility.exception_context, self.state),
+                on_stage=partial(visibility.publish, self.state),
+                on_park=kpis.parked,
+                log_context={"correlation_id": saga.correlation_id, "deal_id": saga.deal_id},
+            ),
+        )
+        self.credit = CreditReview(self.saga, self.state)
+        self.collection = Collection(self.saga, self.state, self.provision)
+        self.provision_input: Provision | None = None
+
+    # ---- operator interface (names are public API) ----
+    @workflow.query(name="status")
+    def status(self) -> SagaStatus:
+        return self.state
+
+    @workflow.signal(name="approve_credit")
+    def approve_credit(self, decision: CreditDecision) -> None:
+        self.credit.decide("approved", decision)
+
+    @workflow.signal(name="reject_credit")
+    def reject_credit(self, decision: CreditDecision) -> None:
+        self.credit.decide("rejected", decision)
+
+    @workflow.signal(name="cancel")
+    def cancel(self, request: CancelRequest) -> None:
+        self.saga.request_cancel(request)
+
+    @workflow.signal(name="retry")
+    def retry(self, decision: OperatorDecision) -> None:
+        """The data was fixed: run the parked step again."""
+        self.saga.workbench.resolve("retry", decision)
+
+    @workflow.signal(name="skip")
+    def skip(self, decision: OperatorDecision) -> None:
+        """Go on without the parked step (only where the step allows it, e.g. it was done by hand)."""
+        self.saga.workbench.resolve("skip", decision)
+
+    @workflow.signal(name="compensate")
+    def compensate_now(self, decision: OperatorDecision) -> None:
+        """Give up on the parked step: undo what was done and end."""
+        self.saga.workbench.resolve("compensate", decision)
+
+    @workflow.signal(name="billing_event")
+    def billing_event(self, event: BillingEvent) -> None:
+        """A Stripe webhook (through the ingress) or the ERP poller: applied once, in order, never lost."""
+        self.collection.inbox.append(event)
+
+    # ---- the process ----
+    @workflow.run
+    async def run(self, saga: SagaInput) -> SagaResult:
+        kpis.started()
+        await self.saga.run(self.new_business)
+        kpis.finished(self.state.stage.value)
+        self.saga.raise_if_cancelled()  # shows as Canceled in Temporal
+        return SagaResult(
+            workflow_id=self.state.workflow_id,
+            stage=self.state.stage,
+            external_ids=self.state.external_ids,
+            compensations=self.state.compensations,
+            error=self.state.error,
+        )
+
+    async def new_business(self) -> None:
+        deal, customer = await self.fetch_and_validate()
+        products = ResolveProducts(
+            skus=[line.sku for line in deal.lines],
+            currency=deal.currency,
+            recurring_skus=[line.sku for line in deal.lines_by(recurring=True)],
+        )
+        erp = await self.saga.step(steps.RESOLVE_PRODUCTS, products)
+        prices = (await self.saga.step(steps.RESOLVE_PRICES, products)).prices
+        self.saga.set_stage(Stage.CREDIT_CHECK)
+        erp_customer = await self.upsert_customer(customer)
+        await self.credit.check(deal, erp_customer, self.policy)  # 3. over the limit: a hold
+        self.saga.set_stage(Stage.ORDERING)
+        order = await self.create_order(deal, erp_customer, erp)
+        await self.write_back(order, erp_customer)
+        tier = highest_tier([erp.tiers[line.sku] for line in deal.lines if line.sku in erp.tiers])
+        start, end = contract_term(deal, workflow.now().date())
+        self.provision_input = Provision(
+            customer=customer, tier=tier, start=start, end=end, erp_customer_id=erp_customer
+        )
+        if self.policy.entitlement_gate is EntitlementGate.ON_ORDER:
+            await self.provision()
+        self.saga.set_stage(Stage.INVOICING)
+        await self.invoice(deal, order, erp, customer, prices)
+        if self.policy.entitlement_gate is EntitlementGate.ON_INVOICE:
+            await self.provision()
+        await self.milestones(customer)
+
+    # 1. fetch the deal and validate it; an operator's `retry` after fixing the data reads it again
+    async def fetch_and_validate(self) -> tuple[Deal, Customer]:
+        self.saga.set_stage(Stage.VALIDATING)
+        while True:
+            deal = (await self.saga.step(steps.FETCH_DEAL, FetchDeal(deal_id=self.input.deal_id))).deal
+            self.validate(deal)
+            assert deal.company is not None
+            customer = deal.company
+            self.state.customer_id, self.state.amount = customer.id, deal.amount
+            self.policy = self.input.policy_for(self.input.region or customer.region)
+            self.saga.set_stage(Stage.VALIDATING)  # again: Q2CCustomer and Q2CAmount are searchable from here on
+            missing = [f for f in self.policy.required_tax_fields if getattr(customer, f, None) in (None, "")]
+            if not missing or not workflow.patched(patches.WORKBENCH):
+                return deal, customer
+            error = SagaError(
+                step="validate",
+                type="MISSING_TAX_REGISTRATION",
+                system=self.input.crm,
+                message=f"company {customer.id} ({customer.region}) lacks {', '.join(missing)}, "
+                "which its region requires; fix it in the CRM, then signal retry",
+            )
+            if await self.saga.workbench.park(steps.MISSING_TAX_REGISTRATION, "validate", error) == "compensate":
+                self.saga.check_cancel()
+                raise SagaStopped(Stage.FAILED, error)
+
+    def validate(self, deal: Deal) -> None:
+        if problems := deal_problems(deal):
+            error = SagaError(step="validate", type="InvalidDeal", system=self.input.crm, message="; ".join(problems))
+            raise SagaStopped(Stage.FAILED, error)
+
+    # 2. the ERP customer, by external id (master data: not undone)
+    async def upsert_customer(self, customer: Customer) -> str:
+        return (await self.saga.step(steps.UPSERT_CUSTOMER, UpsertCustomer(customer=customer))).erp_customer_id
+
+    # 4. the sales order [closed or cancelled]
+    async def create_order(self, deal: Deal, erp_customer: str, erp: ErpProducts) -> OrderCreated:
+        order = await self.saga.step(
+            steps.CREATE_ORDER,
+            CreateOrder(erp_customer_id=erp_customer, deal=deal, erp_items=erp.erp_items),
+            undo=steps.CLOSE_ORDER.using(lambda order, why: CloseOrder(order_id=order.order_id, reason=why)),
+        )
+        self.state.external_ids["erp_order_number"] = order.order_number
+        kpis.milestone("order_accepted")
+        return order
+
+    # 5. the order number on the deal [the deal's order marked cancelled]
+    async def write_back(self, order: OrderCreated, erp_customer: str) -> None:
+        await self.saga.step(
+            steps.WRITE_BACK_ORDER,
+            self.deal_update(
+                erp_order_number=order.order_number,
+                erp_customer_id=erp_customer,
+                q2c_status="order_accepted",
+                q2c_saga_id=self.state.workflow_id,
+            ),
+            undo=steps.UNMARK_ORDER.using(
+                lambda _, why: self.deal_update(q2c_status="order_cancelled", q2c_status_reason=why)
+            ),
+        )
+
+    # 6. one-time lines invoiced in the ERP [credit memo], recurring ones subscribed in billing [cancelled]
+    async def invoice(
+        self, deal: Deal, order: OrderCreated, erp: ErpProducts, customer: Customer, prices: dict[str, str]
+    ) -> None:
+        one_time = deal.lines_by(recurring=False)
+        if one_time:
+            invoiced = await self.saga.step(
+                steps.INVOICE_ERP,
+                InvoiceOrder(order_id=order.order_id, item_ids=[erp.erp_items[line.sku] for line in one_time]),
+                undo=steps.CREDIT_ERP_INVOICE.using(lambda o, why: CreditInvoice(invoice_id=o.invoice.id, reason=why)),
+            )
+            self.state.invoices[invoiced.invoice.id] = InvoiceState(system="erp", updated_at=workflow.now())
+        recurring = deal.lines_by(recurring=True)
+        for frequency in (BillingFrequency.MONTHLY, BillingFrequency.ANNUALLY):
+            lines = [line for line in recurring if line.frequency is frequency]
+            if lines:
+                await self.subscribe(
+                    frequency.value, customer, {prices[line.sku]: int(line.quantity) for line in lines}
+                )
+        kpis.milestone("invoice_posted")
+        await self.saga.step(steps.MILESTONE_INVOICED, self.deal_update(q2c_status="invoiced", invoice_status="posted"))
+
+    async def subscribe(self, frequency: str, customer: Customer, items: dict[str, int]) -> None:
+        def cancel(subscribed: Any, why: str) -> CancelSubscription:
+            invoice_id = subscribed.invoice.id if subscribed.invoice else None
+            return CancelSubscription(subscription_id=subscribed.subscription_id, invoice_id=invoice_id, reason=why)
+
+        subscribed = await self.saga.step(
+            steps.SUBSCRIBE.named(f"subscribe_{frequency}"),
+            Subscribe(customer=customer, deal_id=self.input.deal_id, items=items),
+            undo=steps.CANCEL_SUBSCRIPTION.named(f"cancel_subscription_{frequency}").using(cancel),
+        )
+        self.state.external_ids["billing_customer"] = subscribed.billing_customer_id
+        if subscribed.invoice:
+            invoice_id = subscribed.invoice.id
+            await self.saga.step(
+                steps.FINALIZE_INVOICE.named(f"finalize_invoice_{frequency}"), InvoiceRef(invoice_id=invoice_id)
+            )
+            self.state.invoices[invoice_id] = InvoiceState(system="billing", updated_at=workflow.now())
+
+    # 7. the entitlement, gated by policy [revoked]
+    async def provision(self) -> None:
+        provision = self.provision_input
+        assert provision is not None
+        self.saga.set_stage(Stage.PROVISIONING)
+        await self.saga.step(
+            steps.PROVISION,
+            provision,
+            undo=steps.REVOKE.using(lambda _, why: Revoke(customer=provision.customer, reason=why)),
+        )
+        kpis.milestone("entitled")
+        kpis.entitled(workflow.now() - workflow.info().start_time)
+
+    # 8. milestones to CRM and support; payment followed where the region says so
+    async def milestones(self, customer: Customer) -> None:
+        invoiced = SupportMilestone(customer=customer, fields={"invoice_status": "posted"})
+        await self.saga.step(steps.MILESTONE_SUPPORT, invoiced)
+        if self.policy.payment_deadline is not None and self.state.invoices:
+            await self.collection.collect(customer, self.policy)
+        await self.collection.apply_billing_events(customer)
+        entitled = "active" if self.state.step("provision_entitlement") else "pending_payment"
+        await self.saga.step(
+            steps.MILESTONE_ENTITLED, self.deal_update(q2c_status="completed", entitlement_status=entitled)
+        )
+        if self.collection.inbox:  # events that came in during the last steps
+            await self.collection.apply_billing_events(customer)
+
+    def deal_update(self, **properties: str | None) -> UpdateDeal:
+        return UpdateDeal(deal_id=self.input.deal_id, properties=properties)
