@@ -183,6 +183,8 @@ class NetSuiteClient(VendorClient):
         ids, tiers = {}, {}
         for sku in dict.fromkeys(skus):
             item = await self.find("nonInventorySaleItem", f"eid:{sku}")
+            if item is not None:
+                fields.check("nonInventorySaleItem", item)
             if item is None or item.get("isInactive"):
                 raise BusinessRuleError(self.system, f"product {sku!r} has no active ERP item", code="UNKNOWN_PRODUCT")
             ids[sku] = str(item["id"])

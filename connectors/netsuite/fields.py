@@ -33,6 +33,11 @@ _NEEDS: dict[str, list[tuple[str, str, bool]]] = {
         ("currency.refName", "text", True),
         ("total", "number", True),
     ],
+    "nonInventorySaleItem": [
+        ("id", "id", True),
+        ("isInactive", "flag", False),
+        ("custitem_q2c_service_tier", "text", False),
+    ],
     "customer": [
         ("id", "id", True),
         ("currency.refName", "text", True),
@@ -41,7 +46,13 @@ _NEEDS: dict[str, list[tuple[str, str, bool]]] = {
         ("unbilledOrders", "number", False),
     ],
 }
-_KINDS: dict[str, tuple[type, ...]] = {"text": (str,), "id": (str, int), "number": (Decimal, int), "list": (list,)}
+_KINDS: dict[str, tuple[type, ...]] = {
+    "text": (str,),
+    "id": (str, int),
+    "number": (Decimal, int),
+    "list": (list,),
+    "flag": (bool,),
+}
 
 
 def _walk(value: Any, parts: list[str]) -> list[tuple[str, Any]]:
@@ -72,7 +83,7 @@ def check(record_type: str, record: dict[str, Any]) -> dict[str, Any]:
                 if required:
                     raise SchemaDrift(SYSTEM, record_type, where, "missing (renamed or removed in NetSuite?)")
                 continue
-            if isinstance(value, bool) or not isinstance(value, _KINDS[kind]):
+            if (isinstance(value, bool) and kind != "flag") or not isinstance(value, _KINDS[kind]):
                 raise SchemaDrift(SYSTEM, record_type, where, f"expected a {kind}, got {type(value).__name__}")
     return record
 

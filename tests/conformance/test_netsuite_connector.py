@@ -194,6 +194,18 @@ async def test_a_retyped_line_amount_is_schema_drift(ns_sim):
     assert info.value.field == "item.items[0].rate" and "expected a number" in info.value.problem
 
 
+async def test_a_retyped_item_flag_is_schema_drift(ns_sim):
+    item = ns_sim.store.find("netsuite", "nonInventorySaleItem", "externalId", "TRAIN-DAY")[0]
+    _drift(ns_sim, "nonInventorySaleItem", item["id"], {"isInactive": "F"})  # text where NetSuite sends a boolean
+    try:
+        async with NetSuiteClient(tba_settings(ns_sim)) as netsuite:
+            with pytest.raises(SchemaDrift) as info:
+                await netsuite.resolve_items(["TRAIN-DAY"])
+    finally:
+        _drift(ns_sim, "nonInventorySaleItem", item["id"], {"isInactive": False})
+    assert (info.value.object, info.value.field) == ("nonInventorySaleItem", "isInactive")
+
+
 async def test_added_fields_change_nothing(ns_sim):
     async with NetSuiteClient(tba_settings(ns_sim)) as netsuite:
         created = await order(netsuite, "conn-drift-3")
