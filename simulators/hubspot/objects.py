@@ -19,7 +19,7 @@ from simulators.store import Record
 from .crm import Crm, now_iso
 from .errors import HubSpotError, category
 
-BATCH_MAX, PAGE_MAX = 100, 100
+PAGE_MAX = 100
 
 
 def listed(request: Request, name: str) -> list[str] | None:
@@ -57,8 +57,6 @@ def inputs(body: dict[str, Any]) -> list[Record]:
     items = body.get("inputs")
     if not isinstance(items, list):
         raise HubSpotError(400, "VALIDATION_ERROR", "Invalid input JSON: inputs must be a list")
-    if len(items) > BATCH_MAX:
-        raise HubSpotError(400, "VALIDATION_ERROR", f"inputs: at most {BATCH_MAX} per batch, got {len(items)}")
     return items
 
 

@@ -141,9 +141,9 @@ def test_closed_won_webhook_is_signed_v3_and_sent_once_per_entry(http, sim):
     assert headers["x-hubspot-signature"] == hashlib.sha256(b"conformance" + body).hexdigest()
 
 
-def test_search_and_batch_limits_are_refused_as_hubspot_does(http):
+def test_search_limits_are_refused_as_hubspot_does(http):
     """https://developers.hubspot.com/changelog/breaking-change-expanded-filtering-capabilities-and-error-messaging-in-hubspots-search-api
-    (5 filter groups) and https://developers.hubspot.com/docs/guides/crm/using-object-apis (100 per batch)."""
+    (5 filter groups)."""
     group = {"filters": [{"propertyName": "dealstage", "operator": "EQ", "value": "closedwon"}]}
     too_many_groups = http.post("/crm/v3/objects/deals/search", headers=HS, json={"filterGroups": [group] * 6})
     assert too_many_groups.status_code == 400 and too_many_groups.json()["category"] == "VALIDATION_ERROR"
@@ -151,8 +151,6 @@ def test_search_and_batch_limits_are_refused_as_hubspot_does(http):
     assert (
         http.post("/crm/v3/objects/deals/search", headers=HS, json={"filterGroups": [bad_operator]}).status_code == 400
     )
-    batch = {"inputs": [{"id": str(i)} for i in range(101)]}
-    assert http.post("/crm/v3/objects/deals/batch/read", headers=HS, json=batch).status_code == 400
 
 
 @pytest.fixture(scope="module")
