@@ -64,7 +64,7 @@ def _matches(record: Record, clause: re.Match[str], fields: dict[str, Field]) ->
     if value == "null":
         result = actual is None or actual == ""
     elif clause["text"] is not None:
-        text = clause["text"].replace("\\'", "'").replace('\\"', '"').lower()
+        text = re.sub(r"\\(.)", r"\1", clause["text"]).lower()  # \' is a quote, \\ a backslash
         if op == "~":
             if len(text) < 3:
                 raise invalid("Substring matches (`~`) need at least 3 characters.", "query")

@@ -109,6 +109,14 @@ async def test_tagged_subscriptions_follow_next_page(billing: StripeClient, st: 
     assert wire.paths.count("GET /v1/subscriptions/search") == 2
 
 
+async def test_a_tag_with_quotes_and_backslashes_is_searched_verbatim(billing: StripeClient, st: Any) -> None:
+    empty = {"object": "list", "data": [], "has_more": False, "url": "/v1/subscription_items"}
+    tricky = f"o'brien\\{uuid.uuid4().hex[:6]}"
+    made = st.new("subscription", {"customer": "cus_x", "items": empty, "metadata": {"q2c_deal_id": tricky}})
+    st.new("subscription", {"customer": "cus_x", "items": empty, "metadata": {"q2c_deal_id": "o'brien"}})
+    assert [s["id"] for s in await billing.subscriptions_tagged("q2c_deal_id", tricky)] == [made["id"]]
+
+
 async def test_invoice_and_subscription_lists_page(billing: StripeClient, st: Any) -> None:
     owner = st.new("customer", {"name": "Many invoices"})
     for index in range(105):
