@@ -18,7 +18,16 @@ from connectors.hubspot.client import HubSpotClient
 from connectors.netsuite.adapter import NetSuiteErp
 from connectors.netsuite.client import NetSuiteClient
 from connectors.roles import Roles
-from connectors.settings import HubSpotSettings, NetSuiteSettings, StripeSettings, VendorSettings, ZendeskSettings
+from connectors.salesforce.adapter import SalesforceCrm
+from connectors.salesforce.client import SalesforceClient
+from connectors.settings import (
+    HubSpotSettings,
+    NetSuiteSettings,
+    SalesforceSettings,
+    StripeSettings,
+    VendorSettings,
+    ZendeskSettings,
+)
 from connectors.stripe import webhooks as stripe_webhooks
 from connectors.stripe.adapter import StripeBilling
 from connectors.stripe.client import StripeClient
@@ -40,7 +49,10 @@ class Vendor(Generic[P]):
 
 
 # role -> adapter name -> how to make it; typed per role, so mypy checks each adapter against its port
-CRMS: dict[str, Vendor[Crm]] = {"hubspot": Vendor(HubSpotSettings, HubSpotClient, HubSpotCrm)}
+CRMS: dict[str, Vendor[Crm]] = {
+    "hubspot": Vendor(HubSpotSettings, HubSpotClient, HubSpotCrm),
+    "salesforce": Vendor(SalesforceSettings, SalesforceClient, SalesforceCrm),
+}
 ERPS: dict[str, Vendor[Erp]] = {"netsuite": Vendor(NetSuiteSettings, NetSuiteClient, NetSuiteErp)}
 BILLINGS: dict[str, Vendor[Billing]] = {"stripe": Vendor(StripeSettings, StripeClient, StripeBilling)}
 SUPPORTS: dict[str, Vendor[Support]] = {"zendesk": Vendor(ZendeskSettings, ZendeskClient, ZendeskSupport)}

@@ -58,6 +58,25 @@ class ZendeskSettings(VendorSettings):
     webhook_secret: SecretStr = SecretStr("zendesk-webhook-secret-dev")
 
 
+class SalesforceSettings(VendorSettings):
+    """A connected app with the JWT bearer flow (a certificate) or client credentials (a secret)."""
+
+    model_config = SettingsConfigDict(env_prefix="Q2C_SALESFORCE_")
+    base_url: str = f"{SIMULATORS}/salesforce"  # the My Domain or instance URL; the token's instance_url wins
+    login_url: str | None = None  # https://login.salesforce.com, test.salesforce.com; None: base_url (My Domain)
+    audience: str = "https://login.salesforce.com"  # the JWT's aud: the login or My Domain URL
+    api_version: str = "62.0"
+    auth_mode: Literal["jwt", "client_credentials"] = "client_credentials"
+    client_id: str = "3MVG9q2c.dev.connected.app.consumer.key"
+    client_secret: SecretStr = SecretStr("q2c-salesforce-consumer-secret-dev")
+    username: str = "integration@q2c.example"
+    private_key: SecretStr | None = None  # PEM of the certificate's key, for jwt; or private_key_file
+    private_key_file: Path | None = None
+    org_id: str = "00D5g000004q2cDEAQ"  # Outbound Messages from any other org are refused
+    token: SecretStr = SecretStr("unused")  # sessions come from OAuth, never from configuration
+    limit_share: float = 0.8  # past this share of the daily API allocation, calls are spaced out
+
+
 def simulator_settings(base: str) -> tuple[HubSpotSettings, NetSuiteSettings, StripeSettings, ZendeskSettings]:
     """Settings for all four connectors pointed at a simulator base URL."""
     return (

@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
+from simulators.salesforce.ids import is_valid
 from simulators.salesforce.schema import SObject, sobject
 from simulators.salesforce.soql import BoolOp, Condition, Query, SoqlError, parse_datetime
 from simulators.store import Record, Store
@@ -50,6 +51,7 @@ class Engine:
     def check(self, target: SObject, query: Query) -> None:
         for path in [*query.fields, *(o[0] for o in query.order), *self.condition_fields(query.where)]:
             self.resolve(target, path)
+        self.check_ids(target, query.where)
         for child in query.children:
             relationship = next((r for r in target.children if r.lower() == child.sobject.lower()), None)
             if relationship is None:
@@ -62,6 +64,20 @@ class Engine:
             child_type = self.sobject(target.children[relationship][0])
             for path in [*child.fields, *self.condition_fields(child.where)]:
                 self.resolve(child_type, path)
+
+    def check_ids(self, target: SObject, node: Any) -> None:
+        """An id filter with a value that cannot be an id is refused, as Salesforce refuses it."""
+        if isinstance(node, BoolOp):
+            for part in node.parts:
+                self.check_ids(target, part)
+        elif isinstance(node, Condition):
+            owner, name = self.resolve(target, node.field)
+            field = owner.field(name)
+            values = node.value if isinstance(node.value, list) else [node.value]
+            if field and field.type in ("id", "reference"):
+                for value in values:
+                    if isinstance(value, str) and not is_valid(value):
+                        raise SoqlError(f"invalid ID field: {value}", "INVALID_QUERY_FILTER_OPERATOR")
 
     def condition_fields(self, node: Any) -> list[str]:
         if node is None:

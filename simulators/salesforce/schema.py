@@ -123,6 +123,8 @@ SOBJECTS = {
                 Field("Probability", "double"),
                 Field("Pricebook2Id", "reference", reference_to="Pricebook2", relationship="Pricebook2"),
                 Field("ERP_Order_Number__c", "string"),
+                Field("ERP_Customer_Id__c", "string"),
+                Field("Q2C_Saga_Id__c", "string"),
                 Field("Q2C_Status__c", "string"),
                 Field("Q2C_Status_Reason__c", "textarea"),
                 Field("Invoice_Status__c", "string"),

@@ -1,0 +1,73 @@
+"""Salesforce as q2c's CRM: opportunities are deals, accounts are customers, milestones are custom fields."""
+
+from __future__ import annotations
+
+from connectors.adapter import Adapter
+from connectors.errors import NotFound
+from connectors.salesforce.client import SalesforceClient
+from connectors.salesforce.mapping import ACCOUNT_ATTRIBUTES, MILESTONE_FIELDS
+from models.crm import DealMilestones, DealPage, DealState
+from models.deal import Deal
+
+_MILESTONE_OF = {field: name for name, field in MILESTONE_FIELDS.items()}
+CONTACTS = "contacts"  # the primary contact's email: a Contact record, not an Account field
+
+
+class SalesforceCrm(Adapter[SalesforceClient]):
+    name = "salesforce"
+
+    async def get_deal(self, deal_id: str) -> Deal:
+        return await self.client.get_deal(deal_id)
+
+    async def update_deal(self, deal_id: str, milestones: DealMilestones) -> None:
+        changes = milestones.changes()
+        if not changes:
+            return
+        account = None
+        if changes.get("erp_customer"):  # the account learns its ERP id in the same all-or-none call
+            account_id = (await self.client.opportunity_fields(deal_id, ["AccountId"])).get("AccountId")
+            if account_id:
+                account = (str(account_id), {"ERP_Customer_Id__c": changes["erp_customer"]})
+        await self.client.write_milestones(deal_id, {MILESTONE_FIELDS[k]: v for k, v in changes.items()}, account)
+
+    def legacy_milestones(self, properties: dict[str, str | None]) -> DealMilestones:
+        unknown = sorted(set(properties) - set(_MILESTONE_OF))
+        if unknown:
+            raise ValueError(f"deal update names fields q2c does not write: {', '.join(unknown)}")
+        return DealMilestones.model_validate({_MILESTONE_OF[k]: v for k, v in properties.items()})
+
+    async def deal_state(self, deal_id: str) -> DealState:
+        record = await self.client.opportunity_fields(deal_id, ["AccountId", *MILESTONE_FIELDS.values()])
+        found = {_MILESTONE_OF[k]: v for k, v in record.items() if k in _MILESTONE_OF and v not in (None, "")}
+        company = record.get("AccountId")
+        return DealState(
+            deal_id=deal_id,
+            company_id=str(company) if company else None,
+            milestones=DealMilestones.model_validate(found),
+        )
+
+    async def closed_won_page(self, after: str | None, limit: int, since: str | None, until: str | None) -> DealPage:
+        ids, next_after = await self.client.closed_won_page(after, limit, since, until)
+        return DealPage(deal_ids=ids, next_after=next_after)
+
+    async def read_company_attribute(self, company_id: str, attribute: str) -> str | None:
+        if attribute == CONTACTS:
+            contact = await self.client.primary_contact(company_id)
+            return str(contact["Email"]) if contact and contact.get("Email") else None
+        value = await self.client.account_field(company_id, _field(attribute))
+        return None if value is None else str(value)
+
+    async def write_company_attribute(self, company_id: str, attribute: str, value: str | None) -> None:
+        if attribute == CONTACTS:
+            contact = await self.client.primary_contact(company_id)
+            if contact is None:
+                raise NotFound("salesforce", f"Account {company_id} has no contact to hold {value!r}", code="NOT_FOUND")
+            await self.client.update("Contact", str(contact["Id"]), {"Email": value})
+            return
+        await self.client.update("Account", company_id, {_field(attribute): value})
+
+
+def _field(attribute: str) -> str:
+    if attribute not in ACCOUNT_ATTRIBUTES:
+        raise ValueError(f"salesforce accounts hold no attribute {attribute!r}")
+    return ACCOUNT_ATTRIBUTES[attribute]
