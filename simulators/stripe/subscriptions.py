@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request
 
 from simulators.store import Record
 from simulators.stripe.core import PERIODS_ON_ITEMS, Stripe, StripeError, invalid, merge_metadata, metadata, version_of
-from simulators.stripe.invoices import draft, line
+from simulators.stripe.invoice_shapes import draft, line
 from simulators.stripe.search import search
 
 _SEARCHABLE = {"created": lambda r: r.get("created"), "status": lambda r: r.get("status")}

@@ -240,13 +240,21 @@ def test_subscription_periods_and_item_prices_in_q2cs_version(client: Any) -> No
 
 
 # https://docs.stripe.com/changelog/basil/2025-03-31/deprecate-subscription-current-period-start-and-end
-def test_newer_versions_carry_the_period_on_items(stripe_sim: StripeSim) -> None:
+# https://docs.stripe.com/changelog/basil/2025-03-31/adds-new-parent-field-to-invoicing-objects
+# https://docs.stripe.com/changelog/basil/2025-03-31/invoice-pricing-configurations
+def test_newer_versions_move_periods_parents_and_pricing(stripe_sim: StripeSim) -> None:
     latest = sdk(stripe_sim, version=None)  # the SDK's own pinned version
     customer = latest.v1.customers.create({"name": "Basil Co"}).id
-    sub = subscribe(latest, customer)
+    sub = subscribe(latest, customer, metadata={"deal": "basil"}, expand=["latest_invoice"])
     item = sub["items"].data[0]
     assert item.current_period_end > item.current_period_start and "current_period_end" not in sub
     assert sub.last_response.headers["Stripe-Version"] == stripe.api_version
+    invoice = sub.latest_invoice
+    assert "subscription" not in invoice and invoice.parent.subscription_details.subscription == sub.id
+    assert invoice.parent.subscription_details.metadata.to_dict() == {"deal": "basil"}
+    line = invoice.lines.data[0]
+    assert "price" not in line and line.pricing.price_details.price == item.price.id
+    assert line.parent.subscription_item_details.subscription_item == item.id
     old = sdk(stripe_sim).v1.subscriptions.retrieve(sub.id)
     assert old.current_period_end == item.current_period_end and "current_period_end" not in old["items"].data[0]
 
