@@ -274,7 +274,9 @@ class StripeClient(VendorClient):
         current = await self.get_subscription(subscription_id)
         if current.status is SubscriptionStatus.CANCELED:
             return current
-        response = await self.request("DELETE", f"/v1/subscriptions/{subscription_id}")
+        response = await self.request(
+            "DELETE", f"/v1/subscriptions/{subscription_id}", params={"expand[]": "latest_invoice"}
+        )
         return await self._subscription(self._json(response, "subscription"))
 
     async def withdraw_invoice(self, invoice_id: str, reason: str, idempotency_key: str) -> InvoiceStatus | str:

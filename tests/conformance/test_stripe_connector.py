@@ -192,7 +192,9 @@ async def test_withdrawing_an_invoice_in_stripes_terms(billing: StripeClient, st
 
 
 # https://docs.stripe.com/expand
-async def test_a_subscription_read_is_one_round_trip(billing: StripeClient, st: Any, wire: Wire) -> None:
+async def test_a_subscription_read_or_cancel_takes_no_extra_invoice_read(
+    billing: StripeClient, st: Any, wire: Wire
+) -> None:
     owner = st.new("customer", {"name": "One trip"})
     made = await billing.create_subscription(
         owner["id"], [SubscriptionItem(price_id=price(st, "usd", 100)["id"], quantity=1)], {}, uuid.uuid4().hex
@@ -201,6 +203,10 @@ async def test_a_subscription_read_is_one_round_trip(billing: StripeClient, st: 
     read = await billing.get_subscription(made.id)
     assert made.latest_invoice is not None and read.latest_invoice == made.latest_invoice
     assert wire.paths == [f"GET /v1/subscriptions/{made.id}"]
+    wire.paths.clear()
+    cancelled = await billing.cancel_subscription(made.id)  # read, then cancel with the invoice expanded
+    assert cancelled.status == "canceled" and cancelled.latest_invoice == made.latest_invoice
+    assert wire.paths == [f"GET /v1/subscriptions/{made.id}", f"DELETE /v1/subscriptions/{made.id}"]
 
 
 def _on(kind: str, change: Callable[[dict[str, Any]], dict[str, Any]]) -> Mutate:
