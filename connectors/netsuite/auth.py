@@ -6,9 +6,10 @@ secret ever reaches a log line, an exception message or a workflow's history.
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
-from collections.abc import Generator
+from collections.abc import AsyncGenerator, Generator
 
 import httpx
 import jwt
@@ -66,6 +67,7 @@ class ClientCredentialsAuth(httpx.Auth):
         self._token: str | None = None
         self.refusal: str | None = None
         self._expires_at = 0.0
+        self._lock = asyncio.Lock()
 
     def assertion(self, now: float | None = None) -> str:
         issued = int(time.time() if now is None else now)
@@ -117,6 +119,25 @@ class ClientCredentialsAuth(httpx.Auth):
         if response.status_code == 401 and self.refusal is None:  # expired or revoked: one new token, one retry
             self.take_token((yield self.token_request()))
             yield self._with_token(request)
+
+    async def async_auth_flow(self, request: httpx.Request) -> AsyncGenerator[httpx.Request, httpx.Response]:
+        """As `auth_flow`, with one token request at a time: concurrent callers wait for it and share it,
+        and a 401 seen by several of them refreshes the token once."""
+        async with self._lock:
+            if not self._fresh():
+                self.take_token(await _read((yield self.token_request())))
+        used = self._token
+        response = yield self._with_token(request)
+        if response.status_code == 401 and self.refusal is None:
+            async with self._lock:
+                if self._token == used:  # nobody refreshed it meanwhile
+                    self.take_token(await _read((yield self.token_request())))
+            yield self._with_token(request)
+
+
+async def _read(response: httpx.Response) -> httpx.Response:
+    await response.aread()
+    return response
 
 
 def _private_key(settings: NetSuiteSettings) -> RSAPrivateKey:

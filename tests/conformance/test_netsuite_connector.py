@@ -8,6 +8,7 @@ must behave as a real NetSuite account would need it to.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from datetime import date
 from decimal import Decimal
@@ -121,6 +122,13 @@ async def test_m2m_token_is_cached_then_refreshed_once_after_a_401(ns_sim):
         position = await netsuite.credit_position(first)  # 401, a new token, the same request again
         assert position.balance == Money(amount=Decimal(0), currency="USD")
         assert tokens_issued(ns_sim) == before + 2
+
+
+async def test_m2m_concurrent_first_calls_share_one_token(ns_sim):
+    async with NetSuiteClient(m2m_settings(ns_sim)) as netsuite:
+        before = tokens_issued(ns_sim)
+        await asyncio.gather(*(netsuite.find("customer", f"eid:absent-{n}") for n in range(4)))
+        assert tokens_issued(ns_sim) == before + 1
 
 
 async def test_m2m_refused_assertion_is_unauthorized_and_names_no_secret(ns_sim):
