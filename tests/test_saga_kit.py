@@ -1,6 +1,7 @@
 """The saga kit on its own: a tiny two-step booking saga, written with the kit, on the workflow environment.
 
-It names nothing of quote-to-cash, and the whole saga (models, activities, workflow) takes under 100 lines.
+It names nothing of quote-to-cash; the whole saga (models, activities, workflow) takes about 110 lines of the 200
+the kit promises for a new saga.
 """
 
 from __future__ import annotations

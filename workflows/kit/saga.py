@@ -89,7 +89,8 @@ class Saga:
                     break
                 record.state, record.error = StepState.RUNNING, None
         if output is not None:
-            record.state, record.finished_at, record.attempts = StepState.COMPLETED, workflow.now(), output.attempt
+            attempts = getattr(output, "attempt", 1)  # an output that reports its attempt is counted
+            record.state, record.finished_at, record.attempts = StepState.COMPLETED, workflow.now(), attempts
             if step.external_id is not None:
                 record.external_id = self.ledger.external_ids[step.name] = str(step.external_id(output))
         if undo is not None:
