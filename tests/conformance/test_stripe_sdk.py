@@ -335,6 +335,9 @@ def test_zero_decimal_currency_amounts_are_whole_yen(client: Any) -> None:
         {"customer": customer, "items": [{"price": price.id, "quantity": 3}], "expand": ["latest_invoice"]}
     )
     assert sub.currency == "jpy" and sub.latest_invoice.total == 15000 and sub.latest_invoice.currency == "jpy"
+    with pytest.raises(stripe.InvalidRequestError) as fraction:  # amounts are integers in the minor unit
+        client.v1.prices.create({"product": product, "currency": "usd", "unit_amount": "12.50"})
+    assert fraction.value.param == "unit_amount"
 
 
 # https://docs.stripe.com/idempotency
