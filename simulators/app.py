@@ -118,8 +118,8 @@ def create_app(settings: SimulatorSettings | None = None, store: Store | None = 
 
     @admin.put("/webhooks/{system}")
     async def webhook_target(system: str, target: WebhookTarget) -> Record:
-        if system not in ("hubspot", "stripe"):
-            raise HTTPException(404, "webhooks are delivered by hubspot and stripe")
+        if system not in ("hubspot", "stripe", "zendesk"):
+            raise HTTPException(404, "webhooks are delivered by hubspot, stripe, zendesk and salesforce")
         ctx.store.set_setting(f"{system}_webhook_url", target.url)
         ctx.store.set_setting(f"{system}_webhook_copies", target.copies)
         if target.secret:

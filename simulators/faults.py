@@ -56,7 +56,8 @@ class FaultMiddleware:
             fault = Fault.model_validate(raw)
             if fault.system != system or not fnmatch.fnmatchcase(method, fault.method.upper()):
                 continue
-            if not fnmatch.fnmatchcase(path, fault.path):
+            # Zendesk documents `.json` paths and serves the bare ones too: a fault on either form matches both
+            if not any(fnmatch.fnmatchcase(p, fault.path) for p in (path, path.removesuffix(".json"))):
                 continue
             if fault.match and fault.match.encode() not in body:
                 continue

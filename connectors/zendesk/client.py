@@ -20,7 +20,7 @@ from connectors.zendesk.paging import body, cursor_pages
 from connectors.zendesk.schema import READ_FIELDS, check_definitions, check_organization
 from models.support import SupportOrganization
 
-SUFFIX = ""  # or ".json": Zendesk answers both; the simulator's fault globs are written for the bare paths
+SUFFIX = ".json"  # the documented form; Zendesk (and the simulator, faults included) answers the bare one too
 
 
 def api(path: str) -> str:
