@@ -144,6 +144,8 @@ class VendorClient:
             raise TransientError(self.system, f"{what} timed out ({type(exc).__name__})", code="timeout") from exc
         except httpx.TransportError as exc:
             raise TransientError(self.system, f"{what} failed: {type(exc).__name__}: {exc}", code="connection") from exc
+        except ConnectorError:  # an auth flow's own verdict (a refused login), already classified
+            raise
         except Exception as exc:  # building the request (headers, URL, body) or decoding the answer
             raise unclassified(self.system, what, exc) from exc
         if response.status_code in ok:
