@@ -7,9 +7,7 @@ another type, is `SchemaDrift` (schema.py), while properties HubSpot adds change
 
 from __future__ import annotations
 
-import json
 import time
-from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -67,12 +65,7 @@ class HubSpotClient(VendorClient):
 
     def json(self, response: httpx.Response) -> Any:
         """The body with every JSON number as an exact Decimal, never through a float."""
-        try:
-            return json.loads(response.content, parse_float=Decimal)
-        except ValueError as exc:
-            raise BusinessRuleError(
-                self.system, f"{response.request.method} {response.request.url.path}: not JSON: {exc}", code="BAD_JSON"
-            ) from exc
+        return self.decoded(response)
 
     async def call(self, method: str, path: str, **kwargs: Any) -> Any:
         return self.json(await self.request(method, path, **kwargs))
