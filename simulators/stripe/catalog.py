@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 
 from simulators.store import Record
-from simulators.stripe.core import Stripe, StripeError, metadata, version_of
+from simulators.stripe.core import Stripe, StripeError, flag, integer, metadata, version_of
 from simulators.stripe.search import search
 
 
@@ -75,7 +75,7 @@ def router(st: Stripe) -> APIRouter:
         p = await st.params(request)
         found = st.live("product")
         if "active" in p:
-            found = [x for x in found if x["active"] is p["active"]]
+            found = [x for x in found if x["active"] is flag(p["active"])]
         return st.page(found, p, "/v1/products", version_of(request))
 
     @api.post("/v1/prices")
@@ -98,7 +98,7 @@ def router(st: Stripe) -> APIRouter:
                     **fields,
                     "product": p["product"],
                     "currency": p["currency"].lower(),
-                    "unit_amount": p.get("unit_amount"),
+                    "unit_amount": integer(p.get("unit_amount"), "unit_amount"),
                     "recurring": p.get("recurring"),
                     "type": "recurring" if p.get("recurring") else "one_time",
                     "metadata": metadata(p),
@@ -118,7 +118,7 @@ def router(st: Stripe) -> APIRouter:
             if field in p:
                 found = [x for x in found if x.get(field) == p[field]]
         if "active" in p:
-            found = [x for x in found if x["active"] is p["active"]]
+            found = [x for x in found if x["active"] is flag(p["active"])]
         return st.page(found, p, "/v1/prices", version_of(request))
 
     @api.get("/v1/prices/search")

@@ -110,8 +110,8 @@ class Stripe:
     async def params(self, request: Request, checked: bool = True) -> dict[str, Any]:
         """Query (GET, DELETE) or form body (POST, DELETE), typed and checked against Stripe's spec.
 
-        `checked=False` for the paths the spec subset leaves out (search, lines), which a template would
-        otherwise mistake for a retrieve.
+        `checked=False` for paths the spec subset does not describe (search, invoice lines). Without the spec
+        values stay strings: routes read them through `flag` and `integer`.
         """
         raw = decode_form(str(request.url.query))
         if request.method in ("POST", "DELETE"):
@@ -237,6 +237,20 @@ def created_in(records: list[Record], created: Any) -> list[Record]:
 
 def _order(record: Record) -> tuple[int, str]:
     return int(record["created"]), str(record["id"])
+
+
+def flag(value: Any) -> bool:
+    """A boolean param, typed by the spec or still the form's "true"/"false" (no spec at hand)."""
+    return value is True or value == "true"
+
+
+def integer(value: Any, param: str = "amount") -> int | None:
+    """An integer param (amounts are whole minor units): "12.50" is refused as Stripe refuses it."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool) or not re.fullmatch(r"-?\d+", str(value)):
+        raise invalid(f"Invalid integer: {value}", param, "parameter_invalid_integer")
+    return int(value)
 
 
 def metadata(p: Record) -> dict[str, str]:

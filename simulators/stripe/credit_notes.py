@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 
 from simulators.store import Record
-from simulators.stripe.core import Stripe, StripeError, invalid, metadata, version_of
+from simulators.stripe.core import Stripe, StripeError, integer, invalid, metadata, version_of
 
 
 def router(st: Stripe) -> APIRouter:
@@ -23,10 +23,10 @@ def router(st: Stripe) -> APIRouter:
             raise invalid(
                 "One of `amount`, `lines`, or `shipping_cost` must be provided.", "amount", "parameter_missing"
             )
-        amount = int(p["amount"]) if p.get("amount") is not None else sum(int(x.get("amount", 0)) for x in p["lines"])
+        amount = integer(p.get("amount")) or sum(integer(x.get("amount"), "lines") or 0 for x in p.get("lines") or [])
         if amount <= 0:
             raise invalid("The credit note amount must be greater than zero.", "amount")
-        out_of_band = p.get("out_of_band_amount")
+        out_of_band = integer(p.get("out_of_band_amount"), "out_of_band_amount")
         if invoice["status"] == "open":
             kind = "pre_payment"
             if amount > invoice["amount_remaining"]:
@@ -48,7 +48,7 @@ def router(st: Stripe) -> APIRouter:
                     f"The credit note amount ({amount}) cannot exceed the amount paid not yet credited ({creditable}).",
                     "amount",
                 )
-            accounted = sum(int(p.get(k) or 0) for k in ("refund_amount", "credit_amount", "out_of_band_amount"))
+            accounted = sum(integer(p.get(k), k) or 0 for k in ("refund_amount", "credit_amount", "out_of_band_amount"))
             if accounted != amount:
                 raise invalid(
                     f"The sum of credit amount, refund amount and out of band amount ({accounted}) must equal the "

@@ -7,7 +7,7 @@ import time
 from fastapi import APIRouter, Request
 
 from simulators.store import Record
-from simulators.stripe.core import Stripe, metadata, version_of
+from simulators.stripe.core import Stripe, flag, integer, metadata, version_of
 
 
 def router(st: Stripe) -> APIRouter:
@@ -21,7 +21,7 @@ def router(st: Stripe) -> APIRouter:
         st.load("customer", p["customer"], "customer", 400)
         price = st.load("price", p["price"], "price", 400) if p.get("price") else None
         quantity = int(p.get("quantity", 1))
-        unit = int(price["unit_amount"]) if price else p.get("unit_amount")
+        unit = int(price["unit_amount"]) if price else integer(p.get("unit_amount"), "unit_amount")
         amount = unit * quantity if unit is not None else int(p.get("amount", 0))
         currency = price["currency"] if price else str(p.get("currency", "usd")).lower()
         now = int(time.time())
@@ -58,7 +58,7 @@ def router(st: Stripe) -> APIRouter:
             if field in p:
                 found = [i for i in found if i.get(field) == p[field]]
         if "pending" in p:
-            found = [i for i in found if (i.get("invoice") is None) is p["pending"]]
+            found = [i for i in found if (i.get("invoice") is None) is flag(p["pending"])]
         return st.page(found, p, "/v1/invoiceitems", version_of(request))
 
     return api

@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 
 from simulators.store import Record
-from simulators.stripe.core import Stripe, StripeError, invalid, limit_of, merge_metadata, metadata, version_of
+from simulators.stripe.core import Stripe, StripeError, flag, invalid, limit_of, merge_metadata, metadata, version_of
 from simulators.stripe.events import emit
 from simulators.stripe.invoice_shapes import defaults, draft, line, render, render_line
 from simulators.stripe.search import search
@@ -66,7 +66,7 @@ def router(st: Stripe) -> APIRouter:
             collection_method=p.get("collection_method", "charge_automatically"),
             days_until_due=p.get("days_until_due"),
             description=p.get("description"),
-            auto_advance=bool(p.get("auto_advance", False)),
+            auto_advance=flag(p.get("auto_advance")),
             metadata=metadata(p),
         )
         for item in pending:
@@ -190,7 +190,7 @@ def router(st: Stripe) -> APIRouter:
             status="paid",
             attempted=True,
             attempt_count=current["attempt_count"] + 1,
-            paid_out_of_band=bool(p.get("paid_out_of_band", False)),
+            paid_out_of_band=flag(p.get("paid_out_of_band")),
             amount_paid=current["amount_paid"] + current["amount_remaining"],
             amount_remaining=0,
             status_transitions={**current["status_transitions"], "paid_at": int(time.time())},

@@ -9,7 +9,17 @@ from datetime import UTC, datetime
 from fastapi import APIRouter, Request
 
 from simulators.store import Record
-from simulators.stripe.core import PERIODS_ON_ITEMS, Stripe, StripeError, invalid, merge_metadata, metadata, version_of
+from simulators.stripe.core import (
+    PERIODS_ON_ITEMS,
+    Stripe,
+    StripeError,
+    flag,
+    integer,
+    invalid,
+    merge_metadata,
+    metadata,
+    version_of,
+)
 from simulators.stripe.invoice_shapes import draft, line
 from simulators.stripe.search import search
 
@@ -110,7 +120,7 @@ def router(st: Stripe) -> APIRouter:
                 "customer": customer["id"],
                 "currency": currency,
                 "collection_method": method,
-                "days_until_due": p.get("days_until_due"),
+                "days_until_due": integer(p.get("days_until_due"), "days_until_due"),
                 "description": p.get("description"),
                 "metadata": metadata(p),
                 "current_period_start": now,
@@ -197,7 +207,9 @@ def router(st: Stripe) -> APIRouter:
         sub, p = st.load("subscription", subscription_id), await st.params(request)
         if sub["status"] == "canceled":
             raise invalid("A canceled subscription can only update its cancellation_details and metadata.", "id")
-        sub.update({k: p[k] for k in ("description", "days_until_due", "cancel_at_period_end") if k in p})
+        sub.update({k: p[k] for k in ("description", "days_until_due") if k in p})
+        if "cancel_at_period_end" in p:
+            sub["cancel_at_period_end"] = flag(p["cancel_at_period_end"])
         sub["cancel_at"] = sub["current_period_end"] if sub["cancel_at_period_end"] else None
         if "metadata" in p:
             sub["metadata"] = merge_metadata(sub.get("metadata") or {}, p["metadata"])
