@@ -14,15 +14,20 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from connectors.errors import SchemaDrift
-from connectors.hubspot.mapping import COMPANY_PROPERTIES, DEAL_PROPERTIES, LINE_PROPERTIES
+from connectors.hubspot.mapping import (
+    COMPANY_PROPERTIES,
+    DEAL_PROPERTIES,
+    LIFECYCLE_PROPERTY,
+    LINE_PROPERTIES,
+    MILESTONE_PROPERTIES,
+)
 
 SYSTEM = "hubspot"
 TEXT = frozenset({"string", "enumeration"})
 NUMBER = frozenset({"number"})
 DATE = frozenset({"date", "datetime"})
 # Properties q2c writes back to a deal: they must exist before the saga writes anything.
-DEAL_WRITES = ["erp_order_number", "q2c_status", "q2c_status_reason", "invoice_status", "entitlement_status"]
-DEAL_WRITES.append("payment_status")
+DEAL_WRITES = list(MILESTONE_PROPERTIES.values())
 _TYPES: dict[str, frozenset[str]] = {
     "amount": NUMBER,
     "closedate": DATE,
@@ -33,7 +38,7 @@ _TYPES: dict[str, frozenset[str]] = {
 NEEDED: dict[str, dict[str, frozenset[str]]] = {
     "deals": {name: _TYPES.get(name, TEXT) for name in [*DEAL_PROPERTIES, *DEAL_WRITES]},
     "line_items": {name: _TYPES.get(name, TEXT) for name in LINE_PROPERTIES if name != "hs_product_id"},
-    "companies": {name: TEXT for name in COMPANY_PROPERTIES},
+    "companies": {name: TEXT for name in [*COMPANY_PROPERTIES, LIFECYCLE_PROPERTY]},
 }
 # Refusals of a write that mean the property is not what q2c expects (not bad data of q2c's own making).
 DRIFT_CODES = {"PROPERTY_DOESNT_EXIST", "INVALID_FLOAT", "INVALID_DATE", "INVALID_INTEGER", "READ_ONLY_VALUE"}
