@@ -7,6 +7,7 @@ from typing import Literal
 
 from temporalio import workflow
 
+from workflows import patches
 from workflows.options import FORWARD
 
 with workflow.unsafe.imports_passed_through():
@@ -25,10 +26,6 @@ with workflow.unsafe.imports_passed_through():
         order,
     )
     from models.ownership import UnknownAttribute, owner_of
-
-# Changes are applied in the source's clock order (models.customer_sync.order); entities that ran before
-# this applied them in arrival order, and replay that way.
-ORDERED_BY_SOURCE_CLOCK = "customer-sync-ordered-by-source-clock"
 
 
 @workflow.defn(name=SYNC_TYPE)
@@ -75,7 +72,8 @@ class CustomerSync:
 
     async def apply(self, change: CustomerChange) -> None:
         record = self.record
-        ordered = workflow.patched(ORDERED_BY_SOURCE_CLOCK)
+        # entities that ran before the ordering rule applied changes in arrival order, and replay that way
+        ordered = workflow.patched(patches.CUSTOMER_SYNC_ORDERED)
         held = record.versions.get(change.version_key)
         place = order(change.version, held) if ordered else "newer"
         if change.lifecycle is not None and place == "newer":
