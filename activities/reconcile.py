@@ -42,6 +42,7 @@ async def saga_records(crm: Crm, erp: Erp, billing: Billing, support: Support, d
         invoiced=(erp_invoice is not None) or any(s in POSTED for s in billing_invoices.values()),
         erp_invoice=erp_invoice.status if erp_invoice else None,
         billing_invoices=billing_invoices,
+        billing_customers=await billing.customers_for(deal.company.id) if deal.company else [],
     )
 
 

@@ -1,4 +1,9 @@
-"""Check sagas' outcomes against the vendors' own records: one of everything, nothing left behind."""
+"""Check sagas' outcomes against the vendors' own records: one of everything, nothing left behind.
+
+`audit_sagas` reads canonical records through the ports and applies the rules reconciliation uses
+(models/postconditions.py). `audit` is the older reading of the simulators' raw records, kept until its
+callers (devstack/checks.py, tests/test_chaos.py) move to `audit_sagas`.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +11,27 @@ from collections import Counter, defaultdict
 from collections.abc import Callable
 from typing import Any
 
+from activities.reconcile import saga_records
+from connectors.errors import NotFound
+from connectors.registry import Adapters
+from models import postconditions
 from models.saga import Stage, saga_id
 
 Records = Callable[[str, str], list[dict[str, Any]]]  # (system, kind) -> every record of that kind
 UNDONE = (Stage.COMPENSATED, Stage.CANCELLED)
+
+
+async def audit_sagas(ports: Adapters, expected: dict[str, Stage]) -> dict[str, list[str]]:
+    """Problems per deal id (empty lists when all is well); `*` kept empty for callers of `audit`."""
+    problems: dict[str, list[str]] = {"*": []}
+    for deal_id, stage in expected.items():
+        try:
+            records = await saga_records(*ports, deal_id)
+        except NotFound:
+            problems[deal_id] = ["no such deal"]
+            continue
+        problems[deal_id] = postconditions.problems(records, stage)
+    return problems
 
 
 def audit(records: Records, expected: dict[str, Stage]) -> dict[str, list[str]]:

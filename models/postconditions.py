@@ -13,7 +13,7 @@ from models.catalog import BillingFrequency
 from models.crm import DealState
 from models.deal import Deal
 from models.money import Money
-from models.orders import InvoiceStatus, OrderStatus, SalesOrder
+from models.orders import InvoiceStatus, OrderStatus, SalesOrder, SubscriptionStatus
 from models.reconcile import Drift, DriftItem, Repair
 from models.records import BilledSubscription
 from models.saga import Stage
@@ -22,6 +22,7 @@ from models.support import EntitlementStatus, SupportOrganization
 UNDONE = (Stage.COMPENSATED.value, Stage.CANCELLED.value, Stage.FAILED.value)
 FINISHED_ORDER = (OrderStatus.CANCELLED, OrderStatus.CLOSED)
 PAYMENT_NEWS = ("paid", "payment_failed", "overdue")
+ACTIVE, CANCELED = SubscriptionStatus.ACTIVE, SubscriptionStatus.CANCELED
 
 
 class SagaRecords(BaseModel):
@@ -36,10 +37,10 @@ class SagaRecords(BaseModel):
     organization: SupportOrganization | None = None
     invoiced: bool = Field(default=False, description="an ERP or billing invoice of the saga is posted or paid")
     erp_invoice: InvoiceStatus | None = Field(default=None, description="the saga's one-time lines' ERP invoice")
-    credited: bool = Field(default=False, description="that invoice has its credit memo")
     billing_invoices: dict[str, InvoiceStatus | None] = Field(
         default_factory=dict, description="each subscription's latest invoice; None when deleted"
     )
+    billing_customers: list[str] = Field(default_factory=list, description="made for the deal's company")
 
     @property
     def outcome(self) -> str:
@@ -156,6 +157,41 @@ def support_drift(records: SagaRecords) -> list[DriftItem]:
                 repair=Repair(action="update_support", ref=org.external_id, fields={"invoice_status": paid}),
             )
         )
+    return found
+
+
+def problems(records: SagaRecords, expected: Stage) -> list[str]:
+    """What an audit finds wrong after a saga that should have ended `expected`: one of everything, nothing
+    left behind once undone, no record past the step it stopped at (empty when all is well)."""
+    found: list[str] = []
+    if records.outcome != expected.value:
+        found.append(f"deal status is {records.outcome or None}, expected {expected.value}")
+    orders, subscriptions, org = records.orders, records.subscriptions, records.organization
+    if len(orders) > 1:
+        found.append(f"duplicates: {len(orders)} orders")
+    if len({s.frequency for s in subscriptions}) != len(subscriptions):
+        found.append(f"duplicate subscriptions: {len(subscriptions)}")
+    if len(records.billing_customers) > 1:
+        customer = records.deal.company.id if records.deal.company else "?"
+        found.append(f"{len(records.billing_customers)} billing customers for customer {customer}")
+    if expected is Stage.COMPLETED:
+        if len(orders) != 1 or not subscriptions:
+            found.append(f"{len(orders)} orders and {len(subscriptions)} subscriptions for a completed saga")
+        found += [f"subscription {s.id} is {s.status.value}" for s in subscriptions if s.status is not ACTIVE]
+        if org is None or org.entitlement_status is not EntitlementStatus.ACTIVE:
+            found.append("no active entitlement")
+    elif expected.value in UNDONE:
+        found += [f"order {o.id} left {o.status.value}" for o in orders if o.status not in FINISHED_ORDER]
+        if records.erp_invoice is InvoiceStatus.OPEN:
+            found.append("ERP invoice left open")
+        found += [f"subscription {s.id} left {s.status.value}" for s in subscriptions if s.status is not CANCELED]
+        found += [
+            f"billing invoice {invoice} left {status.value}"
+            for invoice, status in records.billing_invoices.items()
+            if status not in (None, InvoiceStatus.VOID)
+        ]
+    elif orders:
+        found.append("an order exists for a saga that stopped before ordering")
     return found
 
 

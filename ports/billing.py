@@ -45,3 +45,7 @@ class Billing(Protocol):
     async def subscriptions_for(self, saga_id: str) -> list[BilledSubscription]:
         """Every subscription tagged with this saga, for reconciliation."""
         ...
+
+    async def customers_for(self, customer_id: str) -> list[str]:
+        """The billing customers made for a q2c customer: one, unless something went wrong."""
+        ...

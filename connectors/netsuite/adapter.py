@@ -64,8 +64,9 @@ class NetSuiteErp(Adapter[NetSuiteClient]):
         ]
 
     async def read_customer_attribute(self, customer_id: str, attribute: str) -> str | None:
+        field = _field(attribute)
         record: dict[str, Any] = await self.client.get("customer", f"eid:{customer_id}")
-        value = record.get(_field(attribute))
+        value = record.get(field)
         return None if value is None else str(value)
 
     async def write_customer_attribute(self, customer_id: str, attribute: str, value: str | None) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from connectors.adapter import Adapter
 from connectors.stripe.client import StripeClient
-from connectors.stripe.mapping import DEAL_TAG, SAGA_TAG, billed_subscription_from_stripe
+from connectors.stripe.mapping import CUSTOMER_TAG, DEAL_TAG, SAGA_TAG, billed_subscription_from_stripe, tagged
 from models.catalog import Price
 from models.orders import Invoice, Subscription, SubscriptionItem
 from models.party import Customer
@@ -40,3 +40,9 @@ class StripeBilling(Adapter[StripeClient]):
 
     async def subscriptions_for(self, saga_id: str) -> list[BilledSubscription]:
         return [billed_subscription_from_stripe(r) for r in await self.client.subscriptions_tagged(SAGA_TAG, saga_id)]
+
+    async def customers_for(self, customer_id: str) -> list[str]:
+        return [
+            str(r["id"])
+            async for r in self.client.search_all("/v1/customers/search", tagged(CUSTOMER_TAG, customer_id))
+        ]

@@ -9,7 +9,9 @@ from urllib.parse import urlencode
 
 from connectors.stripe import fields
 from models.catalog import BillingFrequency, Price
-from models.orders import Invoice, InvoiceStatus
+from models.money import Money
+from models.orders import Invoice, InvoiceStatus, SubscriptionStatus
+from models.records import BilledSubscription
 
 _INTERVAL = {"month": BillingFrequency.MONTHLY, "year": BillingFrequency.ANNUALLY}
 
@@ -63,3 +65,28 @@ def price_from_stripe(record: dict[str, Any]) -> Price:
 
 
 IN_FLIGHT_WAITS = (0.05, 0.1, 0.2, 0.4, 0.8)  # seconds: a customer create takes milliseconds
+
+SAGA_TAG, DEAL_TAG = "q2c_workflow_id", "q2c_deal_id"  # subscription metadata keys q2c sets and searches
+CUSTOMER_TAG = "q2c_customer_id"  # the customer metadata key ensure_customer sets
+
+
+def tagged(key: str, value: str) -> str:
+    """A search query for records whose metadata has key = value."""
+    return f"metadata['{key}']:'{value}'"
+
+
+def billed_subscription_from_stripe(record: dict[str, Any]) -> BilledSubscription:
+    """What a subscription charges each period: every item's unit amount times its quantity."""
+    items = record["items"]["data"]
+    currency = (items[0]["price"]["currency"] if items else record.get("currency") or "usd").upper()
+    minor = sum(int(i["price"]["unit_amount"]) * int(i["quantity"]) for i in items)
+    interval = (items[0]["price"].get("recurring") or {}).get("interval", "") if items else ""
+    latest = record.get("latest_invoice")
+    return BilledSubscription(
+        id=record["id"],
+        status=SubscriptionStatus(record["status"]),
+        frequency=_INTERVAL.get(interval, BillingFrequency.MONTHLY),
+        amount=Money.from_minor_units(minor, currency),
+        latest_invoice_id=(latest.get("id") if isinstance(latest, dict) else latest) or None,
+        saga_id=(record.get("metadata") or {}).get(SAGA_TAG),
+    )
