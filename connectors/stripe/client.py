@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import AsyncIterator, Mapping
-from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -57,13 +55,10 @@ class StripeClient(VendorClient):
             return TransientError(self.system, error.message, code=error.code, status=response.status_code)
         return error
 
-    @staticmethod
-    def _json(response: httpx.Response, what: str) -> dict[str, Any]:
-        """A JSON number with a fraction becomes an exact Decimal, never a float (and then fails as drift)."""
-        try:
-            body = json.loads(response.text, parse_float=Decimal)
-        except ValueError:
-            raise SchemaDrift("stripe", what, "(body)", f"not JSON: {response.text[:120]!r}") from None
+    def _json(self, response: httpx.Response, what: str) -> dict[str, Any]:
+        """Numbers as exact Decimals (a fraction where minor units belong then fails as drift); a body that is
+        not JSON is the vendor's ProtocolError, one that is not an object is drift."""
+        body = self.decoded(response)
         if not isinstance(body, dict):
             raise SchemaDrift("stripe", what, "(body)", f"expected an object, got {type(body).__name__}")
         return body

@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from connectors.errors import BusinessRuleError, SchemaDrift
+from connectors.errors import BusinessRuleError, ProtocolError, SchemaDrift
 from connectors.settings import StripeSettings
 from connectors.stripe.client import StripeClient
 from models.money import Money
@@ -265,3 +265,18 @@ async def test_fields_stripe_adds_change_nothing(stripe_sim: Any, st: Any) -> No
             owner["id"], [SubscriptionItem(price_id=plan["id"], quantity=1)], {}, uuid.uuid4().hex
         )
         assert await added.get_subscription(made.id) == await plain.get_subscription(made.id)
+
+
+class ProxyPage(httpx.AsyncBaseTransport):
+    """A proxy in the way answers 200 with its own HTML page."""
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, headers={"Content-Type": "text/html"}, content=b"<html>gateway</html>")
+
+
+async def test_a_body_that_is_not_json_is_a_protocol_error_not_drift(stripe_sim: Any) -> None:
+    settings = StripeSettings(base_url=f"{stripe_sim.state.url}/stripe")
+    async with StripeClient(settings, transport=ProxyPage()) as proxied:
+        with pytest.raises(ProtocolError) as broken:
+            await proxied.get_invoice("in_any")
+    assert broken.value.retryable is True and "not JSON" in broken.value.problem
