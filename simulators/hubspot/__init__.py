@@ -52,6 +52,11 @@ def create_app(ctx: SimContext) -> FastAPI:
             return error(405, "METHOD_NOT_ALLOWED", f"{request.method} is not supported on {path}")
         return error(exc.status_code, "NOT_FOUND", f"No route for {request.method} {path}")
 
+    @app.exception_handler(Exception)
+    async def _defect(_: Request, exc: Exception) -> Response:
+        """A defect in the simulator still answers in HubSpot's shape (HubSpot's own 500s do)."""
+        return error(500, "INTERNAL_ERROR", f"internal error: {type(exc).__name__}")
+
     def auth(request: Request) -> None:
         if request.headers.get("authorization") != f"Bearer {ctx.settings.hubspot_token}":
             raise HubSpotError(401, "INVALID_AUTHENTICATION", _NO_CREDENTIALS)

@@ -53,10 +53,12 @@ def batch_error(exc: HubSpotError, ids: list[str] | None = None) -> Record:
     }
 
 
-def inputs(body: dict[str, Any]) -> list[Record]:
+def inputs(body: dict[str, Any], need_id: bool = True) -> list[Record]:
     items = body.get("inputs")
-    if not isinstance(items, list):
-        raise HubSpotError(400, "VALIDATION_ERROR", "Invalid input JSON: inputs must be a list")
+    if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+        raise HubSpotError(400, "VALIDATION_ERROR", "Invalid input JSON: inputs must be a list of objects")
+    if need_id and (missing := [n for n, i in enumerate(items) if i.get("id") in (None, "")]):
+        raise HubSpotError(400, "VALIDATION_ERROR", f"Invalid input JSON: inputs[{missing[0]}].id is required")
     return items
 
 
@@ -122,7 +124,7 @@ def objects_router(crm: Crm) -> APIRouter:
     async def batch_create(object_type: str, body: dict[str, Any]) -> Response:
         """All or nothing, unless every input carries an `objectWriteTraceId` (then 207 with partial results)."""
         schema.check_type(object_type)
-        items = inputs(body)
+        items = inputs(body, need_id=False)
         traced = bool(items) and all(i.get("objectWriteTraceId") for i in items)
         results, errors = [], []
         if not traced:
@@ -162,7 +164,7 @@ def objects_router(crm: Crm) -> APIRouter:
     async def batch_upsert(object_type: str, body: dict[str, Any]) -> Response:
         """Create or update by a unique property (`idProperty`); `new` says which happened."""
         schema.check_type(object_type)
-        items = inputs(body)
+        items = inputs(body, need_id=False)
         plans = []
         for item in items:
             id_property, key = item.get("idProperty"), item.get("id")
