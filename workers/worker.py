@@ -79,6 +79,7 @@ def activities_for(
 PASSTHROUGH = (
     "models",
     "activities",
+    "ports",
     "connectors",
     "pydantic",
     "pydantic_core",
