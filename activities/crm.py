@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
 from activities.errors import attempt, vendor_step
 from models.crm import DealMilestones
@@ -38,7 +39,10 @@ class CrmActivities:
 
         Inputs recorded before the ports carry the CRM's own property names; the adapter reads them.
         """
-        milestones = step.milestones or self.crm.legacy_milestones(step.properties)
+        try:
+            milestones = step.milestones or self.crm.legacy_milestones(step.properties)
+        except ValueError as unknown:  # no retry can make a name known
+            raise ApplicationError(str(unknown), type="UnknownMilestone", non_retryable=True) from unknown
         with vendor_step(step):
             await self.crm.update_deal(step.deal_id, milestones)
             return Done(attempt=attempt())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
 from activities.crm import CrmActivities
@@ -37,3 +38,11 @@ async def test_payment_status_moves_forward_only(adapters, deal_id):
     late = await run(crm.record_payment, RecordPayment(deal_id=deal_id, status="payment_failed"))
     assert not late.applied and late.previous == "paid"
     assert (await adapters.crm.deal_state(deal_id)).milestones.payment == "paid"
+
+
+async def test_a_recorded_update_naming_a_property_q2c_never_writes_fails_without_retrying(adapters, deal_id):
+    with pytest.raises(ApplicationError, match="not_a_q2c_property") as failed:
+        await ActivityEnvironment().run(
+            CrmActivities(adapters.crm).update_deal, UpdateDeal(deal_id=deal_id, properties={"not_a_q2c_property": "x"})
+        )
+    assert failed.value.non_retryable and failed.value.type == "UnknownMilestone"
