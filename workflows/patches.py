@@ -28,7 +28,10 @@ ERP_QUEUE = "erp-task-queue"
 WORKBENCH = "exception-workbench"
 CUSTOMER_SYNC_ORDERED = "customer-sync-ordered-by-source-clock"
 
-_AFTER_LOCAL = (
+# The kept histories (tests/histories/): the top level is today's saga shape, v2/ the shape before the ERP
+# queue and the workbench, v1/ the one before any patch. A run records a patch only when it reaches the code
+# that asks for it: a saga cancelled before its first step asks nothing.
+FAILURES = (
     "business_failure_at_create_order",
     "business_failure_at_finalize_invoice_monthly",
     "business_failure_at_invoice_erp",
@@ -40,12 +43,14 @@ _AFTER_LOCAL = (
     "cancel_during_invoice_erp",
     "cancel_during_provision_entitlement",
     "cancel_on_hold",
-    "credit_hold_approved",
     "credit_hold_rejected",
-    "happy_path",
-    "rate_limited",
-    "transient_retried",
+    "invalid_deal",
 )
+SUCCESSES = ("credit_hold_approved", "happy_path", "rate_limited", "transient_retried")
+PAYMENTS = ("payment_events_out_of_order", "payment_gated_entitlement", "payment_overdue")
+WORKBENCH_RUNS = ("workbench_compensate", "workbench_retry_after_fix")
+V2 = tuple(f"v2/{name}" for name in (*FAILURES, *SUCCESSES, "business_failure_no_tax"))
+STOPPED_BEFORE_THE_ERP = ("invalid_deal",)
 
 REGISTER: dict[str, Patch] = {
     p.id: p
@@ -54,43 +59,19 @@ REGISTER: dict[str, Patch] = {
             LOCAL_STEPS,
             date(2026, 11, 25),
             "idempotent reads and milestone writes run as local activities",
-            (
-                *_AFTER_LOCAL,
-                "invalid_deal",
-                "payment_events_out_of_order",
-                "payment_gated_entitlement",
-                "payment_overdue",
-                "workbench_compensate",
-                "workbench_retry_after_fix",
-                *(f"v2/{name}" for name in (*_AFTER_LOCAL, "invalid_deal", "business_failure_no_tax")),
-            ),
+            (*FAILURES, *SUCCESSES, *PAYMENTS, *WORKBENCH_RUNS, *V2),
         ),
         Patch(
             ERP_QUEUE,
             date(2026, 11, 25),
             "ERP calls, reads included, on the ERP's own rate-limited task queue",
-            (
-                *_AFTER_LOCAL,
-                "payment_events_out_of_order",
-                "payment_gated_entitlement",
-                "payment_overdue",
-                "workbench_compensate",
-                "workbench_retry_after_fix",
-            ),
+            tuple(n for n in (*FAILURES, *SUCCESSES, *PAYMENTS, *WORKBENCH_RUNS) if n not in STOPPED_BEFORE_THE_ERP),
         ),
         Patch(
             WORKBENCH,
             date(2026, 11, 25),
             "fixable refusals and stuck undos park for a person; undos retry capped",
-            (
-                *(n for n in _AFTER_LOCAL if n.startswith(("business_failure", "cancel_during"))),
-                "cancel_before_validation",
-                "cancel_on_hold",
-                "credit_hold_rejected",
-                "invalid_deal",
-                "workbench_compensate",
-                "workbench_retry_after_fix",
-            ),
+            (*FAILURES, *WORKBENCH_RUNS, "cancel_before_validation"),  # asked when a saga stops or parks
         ),
         Patch(
             CUSTOMER_SYNC_ORDERED,
