@@ -1,131 +1,31 @@
-"""The Stripe simulator driven by Stripe's own Python SDK, every response checked against Stripe's OpenAPI spec.
-
-The SDK is pinned to q2c's API version (2023-08-16, the spec subset's version) unless a test says otherwise;
-each response the simulator sends in that version is validated against the spec, strictly: a field the spec
-does not name is a finding. Doc URLs are beside each test; docs/conformance/stripe.md has the table.
+"""Stripe's resources through its own Python SDK: customers, paging, search, expansion, subscriptions, invoices,
+credit notes, currencies. Every response is checked against Stripe's spec (fixtures in test_stripe_sdk_fixtures.py);
+doc URLs are beside each test; docs/conformance/stripe.md has the table.
 """
 
+# ruff: noqa: F811  (pytest fixtures are imported by name and then requested by parameter)
 from __future__ import annotations
 
-import json
-import threading
 import uuid
-from collections.abc import Iterator
 from typing import Any
-from urllib.parse import urlsplit
 
-import httpx
 import pytest
 import stripe
-from fastapi import FastAPI, Request
 
-from simulators.app import create_app
-from simulators.context import SimulatorSettings
-from simulators.server import BackgroundServer, free_port
-from simulators.store import Store
-from simulators.stripe_spec import StripeSpec, find_spec, load_spec
-
-KEY = "sk_test_q2c_dev"
-VERSION = "2023-08-16"
-
-
-class StripeSim:
-    def __init__(self, url: str, app: FastAPI) -> None:
-        self.url, self.app = url, app
-        self.admin = httpx.Client(base_url=f"{url}/_sim", timeout=10)
-
-    @property
-    def state(self) -> Any:
-        return self.app.state.apps["stripe"].state.stripe
-
-    def fault(self, **fault: Any) -> None:
-        self.admin.post("/faults", json={"system": "stripe", **fault}).raise_for_status()
-
-
-class Recorder(stripe.RequestsClient):
-    """Keeps every answer the SDK gets, to check against the spec after the test."""
-
-    def __init__(self) -> None:
-        super().__init__(timeout=10)
-        self.seen: list[tuple[str, str, int, Any, str]] = []
-
-    def request(self, method: str, url: str, headers: Any, post_data: Any = None, **extra: Any) -> Any:
-        content, status, response_headers = super().request(method, url, headers, post_data)
-        version = (headers or {}).get("Stripe-Version", "")
-        body = json.loads(content) if content else None
-        self.seen.append((method.upper(), urlsplit(url).path.removeprefix("/stripe"), status, body, version))
-        return content, status, response_headers
-
-
-@pytest.fixture(scope="module")
-def stripe_sim() -> Iterator[StripeSim]:
-    port = free_port()
-    app = create_app(SimulatorSettings(port=port, webhook_backoff_s=0.05), Store())
-    with BackgroundServer(app, port=port) as server:
-        yield StripeSim(server.url, app)
-
-
-@pytest.fixture(scope="module")
-def spec() -> StripeSpec:
-    path = find_spec()
-    if path is None:
-        pytest.skip("../shared/vendor-specs/stripe/openapi-subset.yaml is absent: nothing to validate against")
-    return load_spec(str(path))
-
-
-@pytest.fixture
-def recorder(spec: StripeSpec) -> Iterator[Recorder]:
-    """After the test: every response in the spec's version departs from the spec nowhere."""
-    recorder = Recorder()
-    yield recorder
-    findings = []
-    for method, path, status, body, version in recorder.seen:
-        if version != VERSION or body is None:
-            continue
-        operation = spec.operation(method, path)
-        errors = spec.response_errors(method, path, status, body) if operation else spec.object_errors(body)
-        if status >= 400 and operation is None:
-            errors = [] if set(body) == {"error"} and "message" in body["error"] else ["not Stripe's error body"]
-        findings += [f"{method} {path} -> {status}: {e}" for e in errors]
-    assert not findings, "\n".join(findings[:20])
-
-
-def sdk(
-    stripe_sim: StripeSim, recorder: Recorder | None = None, version: str | None = VERSION, retries: int = 0
-) -> Any:
-    return stripe.StripeClient(
-        KEY,
-        base_addresses={"api": f"{stripe_sim.url}/stripe"},
-        stripe_version=version,
-        max_network_retries=retries,
-        http_client=recorder or stripe.RequestsClient(timeout=10),
-    )
-
-
-@pytest.fixture(autouse=True)
-def _no_faults_left(stripe_sim: StripeSim) -> Iterator[None]:
-    yield
-    stripe_sim.admin.delete("/faults").raise_for_status()
-
-
-@pytest.fixture
-def client(stripe_sim: StripeSim, recorder: Recorder) -> Any:
-    return sdk(stripe_sim, recorder)
-
-
-def price_id(client: Any, lookup_key: str) -> str:
-    return str(client.v1.prices.list({"lookup_keys": [lookup_key]}).data[0].id)
-
-
-def subscribe(client: Any, customer: str, lookup_key: str = "plat-pro:usd", quantity: int = 2, **extra: Any) -> Any:
-    params = {
-        "customer": customer,
-        "items": [{"price": price_id(client, lookup_key), "quantity": quantity}],
-        "collection_method": "send_invoice",
-        "days_until_due": 30,
-        **extra,
-    }
-    return client.v1.subscriptions.create(params)
+from tests.conformance.test_stripe_sdk_fixtures import (  # noqa: F401
+    KEY,
+    VERSION,
+    Recorder,
+    StripeSim,
+    _no_faults_left,
+    client,
+    price_id,
+    recorder,
+    sdk,
+    spec,
+    stripe_sim,
+    subscribe,
+)
 
 
 # https://docs.stripe.com/api/customers
@@ -338,98 +238,3 @@ def test_zero_decimal_currency_amounts_are_whole_yen(client: Any) -> None:
     with pytest.raises(stripe.InvalidRequestError) as fraction:  # amounts are integers in the minor unit
         client.v1.prices.create({"product": product, "currency": "usd", "unit_amount": "12.50"})
     assert fraction.value.param == "unit_amount"
-
-
-# https://docs.stripe.com/idempotency
-def test_idempotency_replays_and_refuses_other_params(client: Any) -> None:
-    key = f"sdk-{uuid.uuid4().hex}"
-    first = client.v1.customers.create({"name": "Once"}, {"idempotency_key": key})
-    again = client.v1.customers.create({"name": "Once"}, {"idempotency_key": key})
-    assert again.id == first.id and again.last_response.headers.get("Idempotent-Replayed") == "true"
-    assert "Idempotent-Replayed" not in first.last_response.headers
-    with pytest.raises(stripe.IdempotencyError):
-        client.v1.customers.create({"name": "Twice"}, {"idempotency_key": key})
-
-
-# https://docs.stripe.com/error-handling, https://docs.stripe.com/api/errors
-def test_unknown_routes_and_params_get_stripes_errors(client: Any, stripe_sim: StripeSim) -> None:
-    with pytest.raises(stripe.InvalidRequestError) as unknown:
-        client.v1.customers.create({"name": "A", "colour": "blue"})
-    assert unknown.value.param == "colour" and unknown.value.code == "parameter_unknown"
-    with httpx.Client(base_url=f"{stripe_sim.url}/stripe", headers={"Authorization": f"Bearer {KEY}"}) as web:
-        for method, path in (("GET", "/v1/nothing_here"), ("PUT", "/v1/customers"), ("GET", "/v2/customers")):
-            answer = web.request(method, path)
-            assert answer.status_code == 404 and answer.headers["request-id"].startswith("req_")
-            assert answer.json() == {
-                "error": {
-                    "type": "invalid_request_error",
-                    "message": f"Unrecognized request URL ({method}: {path}). Please see https://stripe.com/docs "
-                    "or we can help at https://support.stripe.com/.",
-                }
-            }
-        as_json = web.post("/v1/customers", json={"name": "JSON Inc"})
-        assert as_json.status_code == 400 and as_json.json()["error"]["type"] == "invalid_request_error"
-        bad_version = web.get("/v1/customers", headers={"Stripe-Version": "yesterday"})
-        assert bad_version.status_code == 400 and "version" in bad_version.json()["error"]["message"]
-    with pytest.raises(stripe.AuthenticationError):
-        stripe.StripeClient("sk_test_wrong", base_addresses={"api": f"{stripe_sim.url}/stripe"}).v1.customers.list()
-
-
-def test_every_answer_names_its_request_and_version(client: Any) -> None:
-    listed = client.v1.customers.list({"limit": 1})
-    assert listed.last_response.request_id.startswith("req_")
-    assert listed.last_response.headers["Stripe-Version"] == VERSION
-    with pytest.raises(stripe.InvalidRequestError) as refused:
-        client.v1.customers.retrieve("cus_missing")
-    assert refused.value.request_id and refused.value.request_id.startswith("req_")
-
-
-# https://docs.stripe.com/rate-limits, https://docs.stripe.com/error-low-level#should-retry
-def test_rate_limits_raise_and_are_retried_as_stripe_says(stripe_sim: StripeSim, client: Any) -> None:
-    stripe_sim.fault(kind="rate_limit", count=1, retry_after=0, path="/v1/customers")
-    with pytest.raises(stripe.RateLimitError) as limited:
-        client.v1.customers.list()
-    assert limited.value.http_status == 429 and (limited.value.headers or {})["Stripe-Should-Retry"] == "true"
-    stripe_sim.fault(kind="rate_limit", count=1, retry_after=0, path="/v1/customers")
-    retrying = Recorder()
-    assert sdk(stripe_sim, retrying, retries=2).v1.customers.list({"limit": 1}).object == "list"
-    assert [seen[2] for seen in retrying.seen] == [429, 200]  # the SDK retried, as Stripe-Should-Retry said
-    stripe_sim.fault(kind="error", status=500, count=1, path="/v1/customers")
-    with pytest.raises(stripe.APIError):
-        client.v1.customers.list()
-
-
-# https://docs.stripe.com/webhooks#verify-official-libraries
-def test_webhook_events_verify_with_construct_event(stripe_sim: StripeSim, client: Any, spec: StripeSpec) -> None:
-    secret, got, arrived = "whsec_sdk_check", [], threading.Event()
-    receiver = FastAPI()
-
-    @receiver.post("/hook")
-    async def hook(request: Request) -> dict[str, bool]:
-        got.append((await request.body(), request.headers["stripe-signature"]))
-        arrived.set()
-        return {"ok": True}
-
-    with BackgroundServer(receiver) as server:
-        stripe_sim.admin.put(
-            "/webhooks/stripe", json={"url": f"{server.url}/hook", "secret": secret}
-        ).raise_for_status()
-        try:
-            customer = client.v1.customers.create({"name": "Hook Co"}).id
-            invoice = client.v1.invoices.finalize_invoice(subscribe(client, customer).latest_invoice)
-            assert arrived.wait(10)
-        finally:
-            stripe_sim.admin.put("/webhooks/stripe", json={"url": None}).raise_for_status()
-    body, header = got[0]
-    event = stripe.Webhook.construct_event(body, header, secret)
-    assert event.type == "invoice.finalized" and event.data.object.id == invoice.id
-    assert event.api_version == VERSION and not spec.object_errors(json.loads(body)["data"]["object"])
-    with pytest.raises(stripe.SignatureVerificationError):
-        stripe.Webhook.construct_event(body.replace(b"open", b"paid"), header, secret)
-
-
-def test_the_response_check_can_fail(spec: StripeSpec) -> None:
-    """The strict check finds an invented field and a missing one, so a clean run means something."""
-    customer = {"id": "cus_1", "object": "customer", "created": 1, "livemode": False, "colour": "blue"}
-    assert any("colour" in e for e in spec.object_errors(customer))
-    assert any("livemode" in e for e in spec.object_errors({"id": "cus_1", "object": "customer", "created": 1}))
