@@ -10,7 +10,15 @@ import structlog
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from connectors.errors import BusinessRuleError, ConnectorError, RateLimited, SchemaDrift, Unauthorized
+from connectors.errors import (
+    BusinessRuleError,
+    ConnectorError,
+    InternalError,
+    NotFound,
+    RateLimited,
+    SchemaDrift,
+    Unauthorized,
+)
 from connectors.http import correlation_id
 from models.steps import StepInput
 
@@ -19,8 +27,29 @@ VENDOR_ERRORS = "q2c_vendor_errors"
 RATE_LIMITED = "RateLimited"
 TRANSIENT = "Transient"
 UNAUTHORIZED = "Unauthorized"
+PERMISSION_DENIED = "PermissionDenied"
+ENDPOINT_MISSING = "EndpointMissing"
+INTERNAL_ERROR = "InternalError"
 SCHEMA_DRIFT = "SchemaDrift"
-ERROR_CLASS = {RATE_LIMITED: "rate_limited", TRANSIENT: "transient", UNAUTHORIZED: "unauthorized"}
+ERROR_CLASS = {
+    RATE_LIMITED: "rate_limited",
+    TRANSIENT: "transient",
+    UNAUTHORIZED: "unauthorized",
+    PERMISSION_DENIED: "permission_denied",
+    ENDPOINT_MISSING: "endpoint_missing",
+    INTERNAL_ERROR: "internal_error",
+}
+# A 404 is about a record unless the vendor says the route itself is unknown (or sends no code at all, as a
+# proxy or a framework does): NetSuite NONEXISTENT_RESOURCE / INVALID_RCRD_TYPE, Zendesk InvalidEndpoint, Stripe
+# a 404 with only its error type (an unrecognized URL; a missing record is `resource_missing`).
+ROUTE_MISSING = frozenset(
+    {"not_found", "NONEXISTENT_RESOURCE", "INVALID_RCRD_TYPE", "InvalidEndpoint", "invalid_request_error"}
+)
+
+
+def route_missing(error: NotFound) -> bool:
+    """A 404 on a route (moved or retired at the vendor), not on a record q2c asked for."""
+    return error.status == 404 and (error.code or "not_found") in ROUTE_MISSING
 
 
 def to_application_error(error: ConnectorError) -> ApplicationError:
@@ -31,12 +60,17 @@ def to_application_error(error: ConnectorError) -> ApplicationError:
     if isinstance(error, SchemaDrift):
         details |= {"object": error.object, "field": error.field}
         return ApplicationError(str(error), details, type=SCHEMA_DRIFT, non_retryable=True)
+    if isinstance(error, NotFound) and route_missing(error):
+        return ApplicationError(str(error), details, type=ENDPOINT_MISSING)
     if isinstance(error, BusinessRuleError):
         return ApplicationError(str(error), details, type=error.code or "BusinessRule", non_retryable=True)
+    # Below, causes retrying soon cannot fix, but fixed outside q2c's data (configuration, the vendor, a
+    # release): retryable here, so a saga started before the workbench keeps retrying as it always did; the
+    # saga's retry policy stops them at once and parks (`exception:credentials`, ...) without compensating.
     if isinstance(error, Unauthorized):
-        # Credentials are configuration: keep retrying (with backoff) until an operator fixes them,
-        # rather than compensating every saga in flight.
-        return ApplicationError(str(error), details, type=UNAUTHORIZED)
+        return ApplicationError(str(error), details, type=PERMISSION_DENIED if error.status == 403 else UNAUTHORIZED)
+    if isinstance(error, InternalError):
+        return ApplicationError(str(error), details, type=INTERNAL_ERROR)
     return ApplicationError(str(error), details, type=TRANSIENT)
 
 

@@ -21,3 +21,10 @@ class CrmNotice(BaseModel):
     received: int = Field(description="events in the delivery")
     closed: list[DealClosedWonV1] = Field(default_factory=list)
     changes: list[CustomerChange] = Field(default_factory=list)
+
+
+class ChangeNotice(BaseModel):
+    """One support-tool event that changes a synchronised customer attribute."""
+
+    event_id: str
+    change: CustomerChange

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Protocol, runtime_checkable
 
+from models.amendments import ItemChange, ItemsChanged, Proration, SubscriptionDetail
 from models.catalog import Price
+from models.money import Money
 from models.orders import Invoice, Subscription, SubscriptionItem
 from models.party import Customer
 from models.records import BilledSubscription
@@ -48,4 +50,29 @@ class Billing(Protocol):
 
     async def customers_for(self, customer_id: str) -> list[str]:
         """The billing customers made for a q2c customer: one, unless something went wrong."""
+        ...
+
+    async def subscription_detail(self, subscription_id: str) -> SubscriptionDetail:
+        """Its items with prices and its current billing period (what prorations are computed against)."""
+        ...
+
+    async def change_items(
+        self, subscription_id: str, changes: list[ItemChange], proration: Proration, at: int, idempotency_key: str
+    ) -> ItemsChanged:
+        """Set item quantities or add items from Unix second `at`, prorated as `proration` says, once per key."""
+        ...
+
+    async def end_at_period_end(self, subscription_id: str, end: bool, idempotency_key: str) -> SubscriptionDetail:
+        """Cancel at the period's end (or no longer)."""
+        ...
+
+    async def schedule_prices(
+        self,
+        subscription_id: str,
+        start: int,
+        items: list[ItemChange],
+        amounts: dict[str, Money],
+        idempotency_key: str,
+    ) -> str:
+        """From Unix second `start` on, bill these items at these unit amounts (not before); the schedule's id."""
         ...

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from connectors.adapter import Adapter
+from connectors.stripe import changes as sub_changes
 from connectors.stripe.client import StripeClient
 from connectors.stripe.mapping import CUSTOMER_TAG, DEAL_TAG, SAGA_TAG, billed_subscription_from_stripe, tagged
+from models.amendments import ItemChange, ItemsChanged, Proration, SubscriptionDetail
 from models.catalog import Price
+from models.money import Money
 from models.orders import Invoice, Subscription, SubscriptionItem
 from models.party import Customer
 from models.records import BilledSubscription
@@ -46,3 +49,21 @@ class StripeBilling(Adapter[StripeClient]):
             str(r["id"])
             async for r in self.client.search_all("/v1/customers/search", tagged(CUSTOMER_TAG, customer_id))
         ]
+
+    async def subscription_detail(self, subscription_id: str) -> SubscriptionDetail:
+        return await sub_changes.read(self.client, subscription_id)
+
+    async def change_items(
+        self, subscription_id: str, changes: list[ItemChange], proration: Proration, at: int, idempotency_key: str
+    ) -> ItemsChanged:
+        key = idempotency_key
+        return await sub_changes.change_items(self.client, subscription_id, changes, proration, at, key)
+
+    async def end_at_period_end(self, subscription_id: str, end: bool, idempotency_key: str) -> SubscriptionDetail:
+        return await sub_changes.end_at_period_end(self.client, subscription_id, end, idempotency_key)
+
+    async def schedule_prices(
+        self, subscription_id: str, start: int, items: list[ItemChange], amounts: dict[str, Money], idempotency_key: str
+    ) -> str:
+        key = idempotency_key
+        return await sub_changes.schedule_prices(self.client, subscription_id, start, items, amounts, key)

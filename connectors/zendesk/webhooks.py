@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 from connectors.zendesk.mapping import ORGANIZATION_ATTRIBUTES
 from models.common import System
 from models.customer_sync import CustomerChange
-from models.notices import IgnoredEvent
+from models.notices import ChangeNotice, IgnoredEvent
 from models.signatures import SignatureError, hmac_sha256
 
 NAME = "zendesk"
@@ -94,7 +94,10 @@ def body_schema() -> dict[str, Any]:
     return ZendeskEvent.model_json_schema()
 
 
-def parse(body: bytes) -> CustomerChange | IgnoredEvent:
+def parse(body: bytes) -> ChangeNotice | IgnoredEvent:
     """The customer change an organization event makes, or the event ignored; ValidationError if malformed."""
     event = ZendeskEvent.model_validate_json(body)
-    return event.customer_change() or IgnoredEvent(event_id=event.id, type=event.type)
+    change = event.customer_change()
+    if change is None:
+        return IgnoredEvent(event_id=event.id, type=event.type)
+    return ChangeNotice(event_id=event.id, change=change)

@@ -10,8 +10,7 @@ from fastapi.responses import JSONResponse
 
 from client.starter import deliver_billing_event, forward_company_changes, start_saga, submit_customer_change
 from infra.correlation import accepted
-from models.customer_sync import CustomerChange
-from models.notices import CrmNotice, IgnoredEvent
+from models.notices import ChangeNotice, CrmNotice, IgnoredEvent
 from models.saga import BillingEvent
 from workers.ingress.common import REFUSALS, Webhooks, openapi, parsed, verified_body
 
@@ -27,7 +26,7 @@ class BillingWebhooks(Webhooks, Protocol):
 
 
 class SupportWebhooks(Webhooks, Protocol):
-    def parse(self, body: bytes) -> CustomerChange | IgnoredEvent: ...
+    def parse(self, body: bytes) -> ChangeNotice | IgnoredEvent: ...
 
 
 def _route(router: APIRouter, webhooks: Webhooks) -> Any:
@@ -90,10 +89,11 @@ def support_router(webhooks: SupportWebhooks) -> APIRouter:
 
     @_route(router, webhooks)
     async def support(request: Request, body: bytes = Depends(verified_body(webhooks))) -> JSONResponse:
-        change = parsed(webhooks.parse, body)
-        if isinstance(change, IgnoredEvent):
-            return JSONResponse({"event": change.event_id, "ignored": change.type})
-        entity = await submit_customer_change(request.app.state.client, change, request.app.state.settings.task_queue)
-        return JSONResponse({"event": change.change_id.removeprefix(f"{webhooks.NAME}-"), "customer_sync": entity})
+        notice = parsed(webhooks.parse, body)
+        if isinstance(notice, IgnoredEvent):
+            return JSONResponse({"event": notice.event_id, "ignored": notice.type})
+        settings = request.app.state.settings
+        entity = await submit_customer_change(request.app.state.client, notice.change, settings.task_queue)
+        return JSONResponse({"event": notice.event_id, "customer_sync": entity})
 
     return router

@@ -1,0 +1,76 @@
+"""Contract activities: a subscription's items and period, item changes with prorations, the ERP change order,
+the end of a term and a renewal's prices. Ports only; one input model each."""
+
+from __future__ import annotations
+
+from temporalio import activity
+
+from activities.errors import attempt, vendor_step
+from models.amendments import (
+    ChangeItems,
+    ChangeOrder,
+    ChangeOrderCreated,
+    EndOfTerm,
+    ItemsChangedOutput,
+    ReadSubscription,
+    RenewalPrices,
+    RenewalScheduled,
+    SubscriptionRead,
+)
+from models.orders import OrderLine, SalesOrder
+from models.steps import Done
+from ports import Billing, Erp
+
+
+class ContractActivities:
+    def __init__(self, erp: Erp, billing: Billing) -> None:
+        self.erp, self.billing = erp, billing
+
+    @activity.defn(name="contract.read_subscription")
+    async def read_subscription(self, step: ReadSubscription) -> SubscriptionRead:
+        with vendor_step(step):
+            detail = await self.billing.subscription_detail(step.subscription_id)
+        return SubscriptionRead(subscription=detail, attempt=attempt())
+
+    @activity.defn(name="contract.change_items")
+    async def change_items(self, step: ChangeItems) -> ItemsChangedOutput:
+        """Quantities set (or items added) as of the workflow's time, prorated as the region says; once per key."""
+        with vendor_step(step):
+            changed = await self.billing.change_items(
+                step.subscription_id, step.changes, step.proration, step.proration_date, step.idempotency_key
+            )
+        return ItemsChangedOutput(changed=changed, attempt=attempt())
+
+    @activity.defn(name="contract.create_change_order")
+    async def create_change_order(self, step: ChangeOrder) -> ChangeOrderCreated:
+        """The ERP's record of a change: one line per SKU at the amount billing prorated (or the whole line)."""
+        order = SalesOrder(
+            external_id=step.idempotency_key,
+            customer_id=step.erp_customer_id,
+            order_date=step.order_date,
+            currency=step.currency,
+            lines=[
+                OrderLine(sku=line.sku, item_id=step.erp_items[line.sku], quantity=line.quantity, rate=line.unit_price)
+                for line in step.lines
+            ],
+        )
+        with vendor_step(step):
+            created = await self.erp.create_sales_order(order)
+        assert created.id and created.total is not None
+        return ChangeOrderCreated(
+            order_id=created.id, order_number=created.number or created.id, total=created.total, attempt=attempt()
+        )
+
+    @activity.defn(name="contract.end_at_period_end")
+    async def end_at_period_end(self, step: EndOfTerm) -> Done:
+        with vendor_step(step):
+            await self.billing.end_at_period_end(step.subscription_id, step.cancel_at_period_end, step.idempotency_key)
+        return Done(result=f"cancel_at_period_end={step.cancel_at_period_end}", attempt=attempt())
+
+    @activity.defn(name="contract.schedule_renewal_prices")
+    async def schedule_renewal_prices(self, step: RenewalPrices) -> RenewalScheduled:
+        with vendor_step(step):
+            schedule = await self.billing.schedule_prices(
+                step.subscription_id, step.start, step.items, step.unit_amounts, step.idempotency_key
+            )
+        return RenewalScheduled(schedule_id=schedule, attempt=attempt())
