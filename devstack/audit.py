@@ -1,19 +1,21 @@
 """Check sagas' outcomes against the vendors' own records: one of everything, nothing left behind.
 
 `audit_sagas` reads canonical records through the ports and applies the rules reconciliation uses
-(models/postconditions.py). `audit` is the older reading of the simulators' raw records, kept until its
-callers (devstack/checks.py, tests/test_chaos.py) move to `audit_sagas`.
+(models/postconditions.py); `audit_at` is the same for synchronous callers. `audit` is the older reading of
+the simulators' raw records, kept only until devstack/checks.py moves to `audit_at`.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter, defaultdict
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from activities.reconcile import saga_records
 from connectors.errors import NotFound
-from connectors.registry import Adapters
+from connectors.registry import Adapters, open_adapters
 from models import postconditions
 from models.saga import Stage, saga_id
 
@@ -32,6 +34,18 @@ async def audit_sagas(ports: Adapters, expected: dict[str, Stage]) -> dict[str, 
             continue
         problems[deal_id] = postconditions.problems(records, stage)
     return problems
+
+
+def audit_at(simulators: str, expected: dict[str, Stage]) -> dict[str, list[str]]:
+    """`audit_sagas` with the configured adapters aimed at a simulator base URL, for synchronous callers
+    (it runs in a thread of its own, so it works from inside an event loop too)."""
+
+    async def run() -> dict[str, list[str]]:
+        async with open_adapters(simulators=simulators, timeout_s=30.0) as ports:
+            return await audit_sagas(ports, expected)
+
+    with ThreadPoolExecutor(max_workers=1) as thread:
+        return thread.submit(asyncio.run, run()).result()
 
 
 def audit(records: Records, expected: dict[str, Stage]) -> dict[str, list[str]]:

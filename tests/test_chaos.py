@@ -20,9 +20,9 @@ import pytest
 from temporalio.client import Client, WorkflowHandle
 from temporalio.service import RPCError
 
-from benchmarks.harness import Process, Rig, make_deals, records, rig, spawn, wait_port
+from benchmarks.harness import Process, Rig, make_deals, rig, spawn, wait_port
 from client.starter import start_saga
-from devstack.audit import audit
+from devstack.audit import audit_at
 from models import signatures
 from models.saga import SagaResult, Stage, saga_id
 from simulators.server import free_port
@@ -113,7 +113,7 @@ class Run:
     def summarise(
         self, name: str, deals: list[str], ended: dict[str, Stage], expected: Stage, **extra: Any
     ) -> dict[str, list[str]]:
-        problems = audit(lambda system, kind: records(self.rig.sim_url, system, kind), dict.fromkeys(ended, expected))
+        problems = audit_at(self.rig.sim_url, dict.fromkeys(ended, expected))
         duplicates = sum(1 for p in problems.values() for x in p if "duplicate" in x or "billing customers" in x)
         early = httpx.get(f"{self.rig.sim_url}/_sim/requests").json()["early_retries"]
         row = {
@@ -351,7 +351,7 @@ async def test_business_failure_at_every_step_leaves_nothing_behind(run):
         ended = await run.results([deal])
         assert ended == {deal: stage}
         expected[deal] = stage
-    problems = audit(lambda system, kind: records(run.rig.sim_url, system, kind), expected)
+    problems = audit_at(run.rig.sim_url, expected)
     SUMMARY.append(
         {
             "scenario": "business failure at every step, then audited",
