@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from enum import StrEnum
 
 from pydantic import BaseModel, Field, model_validator
 
@@ -12,6 +13,16 @@ from models.money import Amount, Currency, Money, total
 from models.party import Customer
 
 CLOSED_WON = "closedwon"
+
+
+class DealKind(StrEnum):
+    """What a deal does to the customer's contract; each CRM's type field maps here (connectors/<crm>/mapping)."""
+
+    NEW_BUSINESS = "new_business"
+    EXPANSION = "expansion"
+    CONTRACTION = "contraction"
+    RENEWAL = "renewal"
+    CANCELLATION = "cancellation"
 
 
 class DealLine(BaseModel):
@@ -38,6 +49,7 @@ class Deal(BaseModel):
     close_date: date | None = None
     company: Customer | None = None
     lines: list[DealLine] = Field(default_factory=list)
+    kind: DealKind = Field(default=DealKind.NEW_BUSINESS, description="from the CRM's deal type")
     properties: dict[str, str | None] = Field(default_factory=dict, description="other CRM properties")
 
     @model_validator(mode="after")

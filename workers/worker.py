@@ -14,6 +14,7 @@ from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.billing import BillingActivities
+from activities.contract import ContractActivities
 from activities.crm import CrmActivities
 from activities.customer_sync import CustomerSyncActivities
 from activities.erp import ErpActivities
@@ -23,6 +24,7 @@ from connectors.registry import adapter_for, open_adapters
 from infra.telemetry import ActivityContext
 from ports import Billing, Crm, Erp, Support
 from workflows.billing_events import LateBillingEventWorkflow
+from workflows.contract import ContractAmendment, ContractEntity
 from workflows.customer_sync import CustomerSync
 from workflows.quote_to_cash import QuoteToCash
 from workflows.reconciliation import Reconciliation
@@ -43,6 +45,7 @@ def activities_for(
     )
     crm, erp, billing, support = ports
     reconcile, sync = ReconcileActivities(*ports), CustomerSyncActivities(crm, erp, support)
+    contract = ContractActivities(erp, billing)
     crm, erp = CrmActivities(crm), ErpActivities(erp)
     billing, support = BillingActivities(billing), SupportActivities(support)
     return [
@@ -70,6 +73,11 @@ def activities_for(
         reconcile.repair,
         support.open_finance_review,
         support.update_organization,
+        contract.read_subscription,
+        contract.change_items,
+        contract.create_change_order,
+        contract.end_at_period_end,
+        contract.schedule_renewal_prices,
     ]
 
 
@@ -134,7 +142,14 @@ def build_worker(
     main = Worker(
         client,
         task_queue=task_queue,
-        workflows=[QuoteToCash, LateBillingEventWorkflow, Reconciliation, CustomerSync],
+        workflows=[
+            QuoteToCash,
+            LateBillingEventWorkflow,
+            Reconciliation,
+            CustomerSync,
+            ContractEntity,
+            ContractAmendment,
+        ],
         activities=activities,
         workflow_runner=sandbox_runner(),
         **common,
@@ -142,7 +157,9 @@ def build_worker(
     erp = Worker(
         client,
         task_queue=erp_queue(task_queue),
-        activities=[a for a in activities if isinstance(getattr(a, "__self__", None), ErpActivities)],
+        activities=[
+            a for a in activities if isinstance(getattr(a, "__self__", None), ErpActivities | ContractActivities)
+        ],
         max_task_queue_activities_per_second=erp_activities_per_second,
         **common,
     )

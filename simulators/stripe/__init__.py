@@ -6,7 +6,17 @@ from fastapi import FastAPI
 
 from simulators.context import SimContext
 from simulators.store import Record
-from simulators.stripe import catalog, credit_notes, customers, gate, invoiceitems, invoices, subscriptions
+from simulators.stripe import (
+    amendments,
+    catalog,
+    credit_notes,
+    customers,
+    gate,
+    invoiceitems,
+    invoices,
+    schedules,
+    subscriptions,
+)
 from simulators.stripe.core import API_VERSION, Stripe, StripeError, error
 from simulators.stripe.events import emit
 from simulators.stripe_spec import find_spec, load_spec
@@ -20,6 +30,8 @@ def create_app(ctx: SimContext) -> FastAPI:
     st = Stripe(ctx, load_spec(str(spec_path)) if spec_path else None)
     gate.install(app, ctx)
     for module in (customers, catalog, subscriptions, invoices, invoiceitems, credit_notes):
+        app.include_router(module.router(st))
+    for module in (amendments, schedules):
         app.include_router(module.router(st))
 
     def emit_event(event_type: str, record: Record) -> Record:
