@@ -60,7 +60,10 @@ async def open_contract(sagas: Any, sale: NewSale) -> WorkflowHandle[Any, Any]:
 
 async def change_deal(sagas: Any, adapters: Any, kind: DealKind, sku: str, quantity: str) -> ChangeRequest:
     deal_id = sagas.new_deal([sku], quantities={sku: quantity})
-    deal = (await adapters.crm.get_deal(deal_id)).model_copy(update={"kind": kind})
+    hs = sagas.sim.app.state.apps["hubspot"].state
+    hs.update("deals", sagas.sim.store.get("hubspot", "deals", deal_id), {"dealtype": kind.value.replace("_", "")})
+    deal = await adapters.crm.get_deal(deal_id)
+    assert deal.kind is kind
     return ChangeRequest(kind=kind, deal=deal, saga_id=f"q2c-hubspot-{deal_id}", correlation_id=f"test-{deal_id}")
 
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from connectors.adapter import Adapter
+from connectors.errors import BusinessRuleError
 from connectors.hubspot.client import HubSpotClient
-from connectors.hubspot.mapping import COMPANY_ATTRIBUTES, MILESTONE_PROPERTIES
+from connectors.hubspot.mapping import COMPANY_ATTRIBUTES, MILESTONE_PROPERTIES, deal_kind_from_hubspot
 from models.crm import DealMilestones, DealPage, DealState
 from models.deal import Deal
 
@@ -21,7 +22,12 @@ class HubSpotCrm(Adapter[HubSpotClient]):
     name = "hubspot"
 
     async def get_deal(self, deal_id: str) -> Deal:
-        return await self.client.get_deal(deal_id)
+        deal = await self.client.get_deal(deal_id)
+        try:
+            kind = deal_kind_from_hubspot(deal.properties.get("dealtype"))
+        except ValueError as refused:
+            raise BusinessRuleError(self.name, f"deal {deal_id}: {refused}", code="INVALID_DEAL") from refused
+        return deal.model_copy(update={"kind": kind})
 
     async def update_deal(self, deal_id: str, milestones: DealMilestones) -> None:
         changes = milestones.changes()

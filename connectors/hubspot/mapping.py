@@ -8,7 +8,7 @@ from typing import Any
 
 from models.catalog import BillingFrequency
 from models.common import Region
-from models.deal import DealLine
+from models.deal import DealKind, DealLine
 from models.money import Money
 from models.party import Address, Contact, Customer, TaxRegistration
 
@@ -21,6 +21,7 @@ DEAL_PROPERTIES = [
     "deal_currency_code",
     "erp_order_number",
     "q2c_status",
+    "dealtype",
 ]
 LINE_PROPERTIES = [
     "name",
@@ -171,3 +172,25 @@ COMPANY_ATTRIBUTES = {
     "region": "q2c_region",
 }
 LIFECYCLE_PROPERTY = "lifecyclestage"
+
+
+# HubSpot's `dealtype`: its own options (newbusiness, existingbusiness) and the ones q2c asks a portal to add,
+# because "existing business" alone does not say whether seats go up or down.
+_DEAL_KIND = {
+    None: DealKind.NEW_BUSINESS,
+    "": DealKind.NEW_BUSINESS,
+    "newbusiness": DealKind.NEW_BUSINESS,
+    "expansion": DealKind.EXPANSION,
+    "contraction": DealKind.CONTRACTION,
+    "renewal": DealKind.RENEWAL,
+    "cancellation": DealKind.CANCELLATION,
+}
+
+
+def deal_kind_from_hubspot(dealtype: str | None) -> DealKind:
+    """The deal's kind; a value q2c cannot read as one (existingbusiness included) is refused, not guessed."""
+    kind = _DEAL_KIND.get(dealtype)
+    if kind is None:
+        allowed = ", ".join(str(k) for k in _DEAL_KIND if k)
+        raise ValueError(f"dealtype {dealtype!r} does not say what the deal does to the contract (use {allowed})")
+    return kind

@@ -9,7 +9,7 @@ from typing import Any
 from connectors.errors import SchemaDrift
 from models.catalog import BillingFrequency
 from models.common import Region
-from models.deal import CLOSED_WON, Deal, DealLine
+from models.deal import CLOSED_WON, Deal, DealKind, DealLine
 from models.money import Money
 from models.party import Address, Contact, Customer, TaxRegistration
 
@@ -150,4 +150,26 @@ def deal_from_salesforce(record: dict[str, Any]) -> Deal:
         company=company,
         lines=[line_from_salesforce(line, currency) for line in children(record, "OpportunityLineItems")],
         properties={"deal_type": record.get("Type")},
+        kind=deal_kind_from_salesforce(record.get("Type")),
     )
+
+
+# Opportunity.Type: Salesforce's standard picklist values, and Cancellation, which q2c asks an org to add.
+_DEAL_KIND = {
+    None: DealKind.NEW_BUSINESS,
+    "": DealKind.NEW_BUSINESS,
+    "New Business": DealKind.NEW_BUSINESS,
+    "Existing Customer - Upgrade": DealKind.EXPANSION,
+    "Existing Customer - Downgrade": DealKind.CONTRACTION,
+    "Renewal": DealKind.RENEWAL,
+    "Cancellation": DealKind.CANCELLATION,
+}
+
+
+def deal_kind_from_salesforce(value: object) -> DealKind:
+    """The deal's kind from Type; one q2c cannot read as a change (Replacement, say) is refused, not guessed."""
+    kind = _DEAL_KIND.get(value if isinstance(value, str) or value is None else str(value))
+    if kind is None:
+        allowed = ", ".join(repr(k) for k in _DEAL_KIND if k)
+        raise ValueError(f"Type {value!r} does not say what the deal does to the contract (use {allowed})")
+    return kind

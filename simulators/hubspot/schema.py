@@ -33,6 +33,7 @@ _DEFAULTS: dict[str, dict[str, str]] = {
         "dealname": "string",
         "amount": "number",
         "dealstage": "enumeration",
+        "dealtype": "enumeration",  # newbusiness, existingbusiness, and the options a portal adds
         "closedate": "datetime",
         "pipeline": "enumeration",
         "deal_currency_code": "enumeration",
@@ -79,6 +80,7 @@ UNIQUE = {"q2c_company_key", "q2c_deal_key", "email", "hs_object_id"}
 HUBSPOT_DEFINED_PREFIXES = ("hs_", "hubspot_")
 HUBSPOT_DEFINED = {"dealname", "amount", "dealstage", "closedate", "pipeline", "createdate", "name", "quantity"}
 HUBSPOT_DEFINED |= {"price", "domain", "email", "firstname", "lastname", "recurringbillingfrequency", "lifecyclestage"}
+HUBSPOT_DEFINED |= {"dealtype"}
 HUBSPOT_DEFINED |= {"deal_currency_code", "address", "address2", "city", "zip", "state", "country", "phone", "jobtitle"}
 
 
