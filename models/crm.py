@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from typing import Any
+
+from pydantic import BaseModel, Field, SerializerFunctionWrapHandler, model_serializer
 
 
 class DealMilestones(BaseModel):
     """Milestones and outcomes the saga reports on a deal; only the fields set are written.
 
-    A field set to None clears it in the CRM; a field left unset is not touched.
+    A field set to None clears it in the CRM; a field left unset is not touched. Serialized, the unset
+    fields are left out, so "unset" survives a payload converter that dumps models whole (Temporal's
+    pydantic converter does): otherwise a write of one field would clear the seven others.
     """
 
     status: str | None = Field(default=None, description="order_accepted, invoiced, completed, on_hold, a final stage")
@@ -19,6 +23,10 @@ class DealMilestones(BaseModel):
     invoice: str | None = Field(default=None, description="posted, payment_failed, overdue or paid")
     payment: str | None = Field(default=None, description="posted, payment_failed, overdue or paid")
     entitlement: str | None = Field(default=None, description="active, or pending_payment")
+
+    @model_serializer(mode="wrap")
+    def _set_fields_only(self, dump: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        return {name: value for name, value in dump(self).items() if name in self.model_fields_set}
 
     def changes(self) -> dict[str, str | None]:
         """The fields set, by canonical name: what an adapter writes."""
