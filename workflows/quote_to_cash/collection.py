@@ -17,6 +17,7 @@ from workflows.quote_to_cash import steps
 
 with workflow.unsafe.imports_passed_through():
     from activities.erp import ErpActivities
+    from models.crm import DealMilestones
     from models.party import Customer
     from models.saga import BillingEvent, EntitlementGate, EventRecord, SagaPolicy, SagaStatus, Stage
     from models.steps import AwaitErpPayment, FinanceReview, SupportMilestone, UpdateDeal
@@ -90,7 +91,7 @@ class Collection:
             customer=customer, deal_id=self.state.deal_id, invoice_ids=unpaid, detail=f"unpaid {after} after invoicing"
         )
         await step(steps.FINANCE_REVIEW, review)
-        await step(steps.NOTE_OVERDUE, self.deal_update(payment_status="overdue"))
+        await step(steps.NOTE_OVERDUE, self.deal_update(DealMilestones(payment="overdue")))
 
     def news(self, poller: asyncio.Future[Any] | None) -> bool:
         return bool(self.inbox) or (poller is not None and poller.done()) or self.state.cancel is not None
@@ -116,7 +117,7 @@ class Collection:
                 continue  # the saga wrote `posted` itself when it finalized the invoice
             status = "paid" if event.type == "invoice.paid" else "payment_failed"
             kpis.milestone(status)
-            deal = self.deal_update(payment_status=status, invoice_status=status)
+            deal = self.deal_update(DealMilestones(payment=status, invoice=status))
             await self.saga.step(steps.MILESTONE_PAYMENT.named(f"milestone_{status}_{event.invoice_id}"), deal)
             await self.saga.step(
                 steps.MILESTONE_SUPPORT_PAYMENT.named(f"milestone_support_{status}_{event.invoice_id}"),
@@ -144,5 +145,5 @@ class Collection:
             invoice.amount_paid = event.amount_paid
         return "applied"
 
-    def deal_update(self, **properties: str | None) -> UpdateDeal:
-        return UpdateDeal(deal_id=self.state.deal_id, properties=properties)
+    def deal_update(self, milestones: DealMilestones) -> UpdateDeal:
+        return UpdateDeal(deal_id=self.state.deal_id, milestones=milestones)

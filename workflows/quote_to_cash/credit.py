@@ -12,6 +12,7 @@ from workflows.kit import Saga, SagaStopped
 from workflows.quote_to_cash.steps import CHECK_CREDIT, NOTE_HOLD
 
 with workflow.unsafe.imports_passed_through():
+    from models.crm import DealMilestones
     from models.deal import Deal
     from models.saga import CreditDecision, Hold, SagaError, SagaPolicy, SagaStatus, Stage
     from models.steps import CheckCredit, UpdateDeal
@@ -57,8 +58,8 @@ class CreditReview:
         self.state.holds.append(hold)
         self.saga.set_stage(Stage.ON_HOLD)
         kpis.parked(hold.reason)
-        properties: dict[str, str | None] = {"q2c_status": "on_hold", "q2c_status_reason": f"credit review: {detail}"}
-        await self.saga.step(NOTE_HOLD, UpdateDeal(deal_id=self.state.deal_id, properties=properties))
+        on_hold = DealMilestones(status="on_hold", status_reason=f"credit review: {detail}")
+        await self.saga.step(NOTE_HOLD, UpdateDeal(deal_id=self.state.deal_id, milestones=on_hold))
         with contextlib.suppress(TimeoutError):  # the deadline passing is an outcome, not an error
             await workflow.wait_condition(
                 lambda: self.decision is not None or self.state.cancel is not None, timeout=policy.credit_hold_deadline

@@ -20,6 +20,7 @@ from workflows.quote_to_cash.terms import contract_term, deal_problems, highest_
 
 with workflow.unsafe.imports_passed_through():
     from models.catalog import BillingFrequency
+    from models.crm import DealMilestones
     from models.deal import Deal
     from models.party import Customer
     from models.saga import (
@@ -75,7 +76,7 @@ class QuoteToCash:
                 fixable=steps.FIXABLE,
                 versions=steps.VERSIONS,
                 outcome=lambda stage, why: steps.NOTE_OUTCOME(
-                    self.deal_update(q2c_status=stage.value, q2c_status_reason=why[:1000])
+                    self.deal_update(DealMilestones(status=stage.value, status_reason=why[:1000]))
                 ),
                 context=partial(visibility.exception_context, self.state),
                 on_stage=partial(visibility.publish, self.state),
@@ -217,13 +218,15 @@ class QuoteToCash:
         await self.saga.step(
             steps.WRITE_BACK_ORDER,
             self.deal_update(
-                erp_order_number=order.order_number,
-                erp_customer_id=erp_customer,
-                q2c_status="order_accepted",
-                q2c_saga_id=self.state.workflow_id,
+                DealMilestones(
+                    order_number=order.order_number,
+                    erp_customer=erp_customer,
+                    status="order_accepted",
+                    saga_id=self.state.workflow_id,
+                )
             ),
             undo=steps.UNMARK_ORDER.using(
-                lambda _, why: self.deal_update(q2c_status="order_cancelled", q2c_status_reason=why)
+                lambda _, why: self.deal_update(DealMilestones(status="order_cancelled", status_reason=why))
             ),
         )
 
@@ -247,7 +250,8 @@ class QuoteToCash:
                     frequency.value, customer, {prices[line.sku]: int(line.quantity) for line in lines}
                 )
         kpis.milestone("invoice_posted")
-        await self.saga.step(steps.MILESTONE_INVOICED, self.deal_update(q2c_status="invoiced", invoice_status="posted"))
+        posted = DealMilestones(status="invoiced", invoice="posted")
+        await self.saga.step(steps.MILESTONE_INVOICED, self.deal_update(posted))
 
     async def subscribe(self, frequency: str, customer: Customer, items: dict[str, int]) -> None:
         def cancel(subscribed: Any, why: str) -> CancelSubscription:
@@ -289,10 +293,10 @@ class QuoteToCash:
         await self.collection.apply_billing_events(customer)
         entitled = "active" if self.state.step("provision_entitlement") else "pending_payment"
         await self.saga.step(
-            steps.MILESTONE_ENTITLED, self.deal_update(q2c_status="completed", entitlement_status=entitled)
+            steps.MILESTONE_ENTITLED, self.deal_update(DealMilestones(status="completed", entitlement=entitled))
         )
         if self.collection.inbox:  # events that came in during the last steps
             await self.collection.apply_billing_events(customer)
 
-    def deal_update(self, **properties: str | None) -> UpdateDeal:
-        return UpdateDeal(deal_id=self.input.deal_id, properties=properties)
+    def deal_update(self, milestones: DealMilestones) -> UpdateDeal:
+        return UpdateDeal(deal_id=self.input.deal_id, milestones=milestones)
