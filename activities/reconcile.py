@@ -2,22 +2,31 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
 from activities.errors import vendor_step
 from connectors.errors import NotFound
+from models.common import System
+from models.customer_sync import FIELDS
 from models.orders import InvoiceStatus
 from models.postconditions import SagaRecords, drift
 from models.reconcile import CheckDeals, DealsChecked, DriftItem, RepairInput
-from models.saga import saga_id
+from models.saga import Stage, saga_id
 from models.steps import StepInput
 from ports import Billing, Crm, Erp, Support
 
 POSTED = (InvoiceStatus.OPEN, InvoiceStatus.PAID)
+CURSOR = "|"  # `<crm>|<that CRM's own cursor>`: the page cursor names the CRM it pages through
 
 
-async def saga_records(crm: Crm, erp: Erp, billing: Billing, support: Support, deal_id: str) -> SagaRecords:
-    """What every system holds for one deal's saga, read through the ports (for reconciliation and audits)."""
+async def saga_records(
+    crm: Crm, erp: Erp, billing: Billing, support: Support, deal_id: str, master_data: bool = False
+) -> SagaRecords:
+    """What every system holds for one deal's saga, read through the ports (for reconciliation and audits);
+    with `master_data`, each synchronised attribute of a completed saga's customer as each system holds it."""
     deal = await crm.get_deal(deal_id)
     state = await crm.deal_state(deal_id)
     w = saga_id(crm.name, deal_id)
@@ -31,6 +40,9 @@ async def saga_records(crm: Crm, erp: Erp, billing: Billing, support: Support, d
             except NotFound:  # a deleted draft
                 billing_invoices[subscription.latest_invoice_id] = None
     erp_invoice = await erp.find_invoice(f"{w}:invoice_erp")
+    held: dict[str, dict[System, str | None]] = {}
+    if master_data and deal.company and state.milestones.status == Stage.COMPLETED.value:
+        held = await customer_attributes(MasterData(crm, erp, support), deal.company.id)
     return SagaRecords(
         crm=crm.name,
         saga_id=w,
@@ -43,27 +55,95 @@ async def saga_records(crm: Crm, erp: Erp, billing: Billing, support: Support, d
         erp_invoice=erp_invoice.status if erp_invoice else None,
         billing_invoices=billing_invoices,
         billing_customers=await billing.customers_for(deal.company.id) if deal.company else [],
+        master_data=held,
     )
 
 
+class MasterData:
+    """A customer attribute in whichever system holds it (models.customer_sync.FIELDS), through the ports."""
+
+    def __init__(self, crm: Crm, erp: Erp, support: Support) -> None:
+        self.crm, self.erp, self.support = crm, erp, support
+
+    async def read(self, system: System, customer_id: str, attribute: str) -> str | None:
+        if system is System.CRM:
+            return await self.crm.read_company_attribute(customer_id, attribute)
+        if system is System.ERP:
+            return await self.erp.read_customer_attribute(customer_id, attribute)
+        return await self.support.read_organization_attribute(customer_id, attribute)
+
+    async def write(self, system: System, customer_id: str, attribute: str, value: str | None) -> None:
+        if system is System.CRM:
+            await self.crm.write_company_attribute(customer_id, attribute, value)
+        elif system is System.ERP:
+            await self.erp.write_customer_attribute(customer_id, attribute, value)
+        else:
+            await self.support.write_organization_attribute(customer_id, attribute, value)
+
+
+async def customer_attributes(systems: MasterData, customer_id: str) -> dict[str, dict[System, str | None]]:
+    """Each attribute more than one system holds, by system; a system that does not know the customer is left out."""
+    found: dict[str, dict[System, str | None]] = {}
+    for attribute, holders in FIELDS.items():
+        if len(holders) < 2:
+            continue
+        for system in holders:
+            try:
+                found.setdefault(attribute, {})[system] = await systems.read(system, customer_id, attribute)
+            except NotFound:
+                continue
+    return found
+
+
 class ReconcileActivities:
-    def __init__(self, crm: Crm, erp: Erp, billing: Billing, support: Support) -> None:
+    """Over the default CRM and every other CRM served (`Q2C_CRMS`): a run pages through each in turn."""
+
+    def __init__(
+        self, crm: Crm, erp: Erp, billing: Billing, support: Support, crms: Mapping[str, Crm] | None = None
+    ) -> None:
         self.crm, self.erp, self.billing, self.support = crm, erp, billing, support
+        self.crms = {crm.name: crm, **(crms or {})}
+
+    def position(self, after: str | None) -> tuple[str, str | None]:
+        """Which CRM a cursor pages through, and that CRM's own cursor (a bare one is the default CRM's)."""
+        if after is None or CURSOR not in after:
+            return self.crm.name, after
+        name, _, inner = after.partition(CURSOR)
+        if name not in self.crms:
+            served = ", ".join(self.crms)
+            raise ApplicationError(
+                f"reconciliation cursor names CRM {name!r}, not served by this worker (Q2C_CRMS: {served})",
+                type="CrmNotServed",
+                non_retryable=True,
+            )
+        return name, inner or None
 
     @activity.defn(name="reconcile.check_deals")
     async def check_deals(self, page: CheckDeals) -> DealsChecked:
-        """One page of closed-won deals against the ERP, billing and support; heartbeats per deal."""
+        """One page of one CRM's closed-won deals against the ERP, billing and support; heartbeats per deal.
+        The cursor moves on to the next CRM served when this one's deals are done."""
+        name, after = self.position(page.after)
+        crm = self.crms[name]
         with vendor_step(StepInput()):
-            deals = await self.crm.closed_won_page(page.after, page.limit, page.since, page.until)
+            deals = await crm.closed_won_page(after, page.limit, page.since, page.until)
             items: list[DriftItem] = []
             for n, deal_id in enumerate(deals.deal_ids):
                 activity.heartbeat(n)
-                items += drift(await saga_records(self.crm, self.erp, self.billing, self.support, deal_id))
-        return DealsChecked(checked=len(deals.deal_ids), items=items, next_after=deals.next_after)
+                records = await saga_records(crm, self.erp, self.billing, self.support, deal_id, master_data=True)
+                items += drift(records)
+        names = list(self.crms)
+        if deals.next_after is not None:
+            next_after: str | None = f"{name}{CURSOR}{deals.next_after}"
+        elif names.index(name) + 1 < len(names):
+            next_after = f"{names[names.index(name) + 1]}{CURSOR}"
+        else:
+            next_after = None
+        return DealsChecked(checked=len(deals.deal_ids), items=items, next_after=next_after)
 
     @activity.defn(name="reconcile.repair")
     async def repair(self, step: RepairInput) -> str:
-        """Cancel, close or update: each keyed, so a repeated repair changes nothing more."""
+        """Cancel, close, update or bring an attribute back to its owner's value: each keyed or a plain set,
+        so a repeated repair changes nothing more."""
         fix = step.item.repair
         assert fix is not None
         with vendor_step(StepInput(idempotency_key=step.idempotency_key)):
@@ -73,6 +153,19 @@ class ReconcileActivities:
                 await self.erp.close_sales_order(fix.ref, "closed by q2c reconciliation")
             elif fix.action == "update_support":
                 await self.support.update_organization(fix.ref, dict(fix.fields))
+            elif fix.action == "sync_attribute":
+                return await self.sync_attribute(step.item)
             else:
                 raise ValueError(f"no repair activity for {fix.action}")
         return f"{fix.action} {fix.ref}"
+
+    async def sync_attribute(self, item: DriftItem) -> str:
+        """The owner's value as it is now (not as the report saw it), written where it differs."""
+        fix = item.repair
+        assert fix is not None
+        crm = self.crms.get(item.crm or self.crm.name, self.crm)
+        systems = MasterData(crm, self.erp, self.support)
+        attribute, owner, target = fix.fields["attribute"], System(fix.fields["owner"]), System(fix.fields["system"])
+        value = await systems.read(owner, fix.ref, attribute)
+        await systems.write(target, fix.ref, attribute, value)
+        return f"sync_attribute {fix.ref} {attribute} in {target.value} to {owner.value}'s value"

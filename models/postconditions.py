@@ -10,10 +10,12 @@ from collections import defaultdict
 from pydantic import BaseModel, Field
 
 from models.catalog import BillingFrequency
+from models.common import LifecycleStage, System
 from models.crm import DealState
 from models.deal import Deal
 from models.money import Money
 from models.orders import InvoiceStatus, OrderStatus, SalesOrder, SubscriptionStatus
+from models.ownership import owner_of
 from models.reconcile import Drift, DriftItem, Repair
 from models.records import BilledSubscription
 from models.saga import Stage
@@ -41,6 +43,9 @@ class SagaRecords(BaseModel):
         default_factory=dict, description="each subscription's latest invoice; None when deleted"
     )
     billing_customers: list[str] = Field(default_factory=list, description="made for the deal's company")
+    master_data: dict[str, dict[System, str | None]] = Field(
+        default_factory=dict, description="attribute -> system -> the value it holds for the deal's customer"
+    )
 
     @property
     def outcome(self) -> str:
@@ -52,7 +57,15 @@ class SagaRecords(BaseModel):
 
 
 def drift(records: SagaRecords) -> list[DriftItem]:
-    """What reconciliation reports for a deal, and what it can repair."""
+    """What reconciliation reports for a deal, and what it can repair; each item names the deal's CRM."""
+    found = saga_drift(records) + master_data_drift(records)
+    for item in found:
+        item.crm = records.crm
+    return found
+
+
+def saga_drift(records: SagaRecords) -> list[DriftItem]:
+    """What the saga's records say went wrong."""
     deal, outcome, orders = records.deal, records.outcome, records.orders
     found: list[DriftItem] = []
 
@@ -93,6 +106,42 @@ def drift(records: SagaRecords) -> list[DriftItem]:
                 "billing",
                 f"subscription {subscription.id} is {subscription.status.value} after the saga {outcome}",
                 Repair(action="cancel_subscription", ref=subscription.id),
+            )
+    return found
+
+
+def master_data_drift(records: SagaRecords) -> list[DriftItem]:
+    """Each synchronised attribute must read the same wherever it is held; a system whose value differs from the
+    attribute's owner (models.ownership, the deal's customer being a customer) is brought back to it."""
+    company = records.deal.company.id if records.deal.company else ""
+    found: list[DriftItem] = []
+    for attribute, read in sorted(records.master_data.items()):
+        # A system with no value has not been given one (the saga fills what the ERP needs, CustomerSync the
+        # rest as it changes): a gap, not a contradiction. Two values that differ are.
+        held = {system: value for system, value in read.items() if value not in (None, "")}
+        if len(set(held.values())) < 2:
+            continue
+        owner = owner_of("customer", attribute, LifecycleStage.CUSTOMER)
+        values = ", ".join(f"{system.value} {value!r}" for system, value in sorted(held.items()))
+        if owner not in held:  # the owner does not know the customer: nothing to repair toward
+            detail = f"customer {company} {attribute} differs: {values}; {owner.value}, its owner, does not know it"
+            found.append(
+                DriftItem(kind=Drift.MASTER_DATA_MISMATCH, deal_id=records.deal.id, system=owner.value, detail=detail)
+            )
+            continue
+        for system in sorted(s for s in held if held[s] != held[owner]):
+            found.append(
+                DriftItem(
+                    kind=Drift.MASTER_DATA_MISMATCH,
+                    deal_id=records.deal.id,
+                    system=system.value,
+                    detail=f"customer {company} {attribute} differs: {values}; {owner.value} owns it",
+                    repair=Repair(
+                        action="sync_attribute",
+                        ref=company,
+                        fields={"attribute": attribute, "system": system.value, "owner": owner.value},
+                    ),
+                )
             )
     return found
 

@@ -22,12 +22,13 @@ class Drift(StrEnum):
     ENTITLEMENT_UNBILLED = "entitlement_unbilled"  # entitled, with no posted or paid invoice
     LEFT_BEHIND = "left_behind"  # a record an incomplete compensation left active
     SUPPORT_OUT_OF_DATE = "support_out_of_date"
+    MASTER_DATA_MISMATCH = "master_data_mismatch"  # a customer attribute differs between the systems holding it
 
 
 class Repair(BaseModel):
     """What q2c can do about an item by itself."""
 
-    action: str = Field(description="start_saga, cancel_subscription, close_order, update_support")
+    action: str = Field(description="start_saga, cancel_subscription, close_order, update_support, sync_attribute")
     ref: str
     fields: dict[str, str] = Field(default_factory=dict)
 
@@ -35,6 +36,7 @@ class Repair(BaseModel):
 class DriftItem(BaseModel):
     kind: Drift
     deal_id: str
+    crm: str | None = Field(default=None, description="the CRM the deal is in (deal ids are per CRM)")
     system: str
     detail: str
     repair: Repair | None = None
@@ -42,7 +44,12 @@ class DriftItem(BaseModel):
 
 
 class ReconcileInput(BaseModel):
-    """`since`/`until` bound the deals' close dates; unset, the last `window_days` (scheduled runs)."""
+    """Which closed-won deals to check: those closed, entered closed-won or last changed in [since, until].
+
+    The close date alone would miss a lost trigger whose close date says another day (set ahead, or
+    backdated); the time the deal entered closed-won or last changed does not. `since` unset: the last
+    `window_days` (scheduled runs); `until` unset: open-ended, so close dates in the future count too.
+    """
 
     since: date | None = None
     until: date | None = None
@@ -58,7 +65,7 @@ class ReconcileInput(BaseModel):
 
 
 class CheckDeals(BaseModel):
-    after: str | None
+    after: str | None = Field(description="`<crm>|<the CRM's cursor>`; a bare cursor is the first CRM's")
     limit: int
     since: str | None
     until: str | None
@@ -88,7 +95,15 @@ class ReconciliationReport(BaseModel):
 
     @property
     def clean(self) -> bool:
-        return not self.counts
+        """Deals were checked and none drifted: a run that checked nothing proves nothing."""
+        return self.checked > 0 and not self.counts
+
+    @property
+    def verdict(self) -> str:
+        """In words, for the report's first line and the run's search attribute."""
+        if self.counts:
+            return f"{sum(self.counts.values())} drift item(s)"
+        return "clean" if self.checked else "nothing checked: no closed-won deal in the window"
 
     def add(self, items: list[DriftItem]) -> None:
         for item in items:

@@ -30,7 +30,9 @@ class Crm(Protocol):
         ...
 
     async def closed_won_page(self, after: str | None, limit: int, since: str | None, until: str | None) -> DealPage:
-        """Closed-won deals closed within [since, until] (ISO dates), a page at a time from `after`."""
+        """Closed-won deals closed, entered closed-won or last changed within [since, until] (ISO dates; either
+        may be None for open-ended), a page at a time from `after`: a deal whose close date says another day
+        (set ahead, or backdated) is still found by when it was won or changed."""
         ...
 
     async def read_company_attribute(self, company_id: str, attribute: str) -> str | None:

@@ -48,7 +48,12 @@ class Reconciliation:
         while True:
             checked = await workflow.execute_activity_method(
                 ReconcileActivities.check_deals,
-                CheckDeals(after=cursor, limit=job.page_size, since=since.isoformat(), until=until.isoformat()),
+                CheckDeals(
+                    after=cursor,
+                    limit=job.page_size,
+                    since=since.isoformat(),
+                    until=job.until.isoformat() if job.until else None,  # open-ended: future close dates count
+                ),
                 **PAGE,
             )
             if job.repair:
@@ -65,13 +70,14 @@ class Reconciliation:
                 report.runs += 1
                 workflow.continue_as_new(job.model_copy(update={"cursor": cursor, "report": report}))
         report.finished_at = workflow.now()
-        workflow.upsert_search_attributes([search.STAGE.value_set("clean" if report.clean else "drift")])
+        verdict = "drift" if report.counts else "clean" if report.clean else "nothing_checked"
+        workflow.upsert_search_attributes([search.STAGE.value_set(verdict)])
         return report
 
     async def repair(self, item: DriftItem, job: ReconcileInput) -> str:
         assert item.repair is not None
         if item.repair.action == "start_saga":
-            return await self.start_saga(item.deal_id, job)
+            return await self.start_saga(item.deal_id, job, item.repair.fields.get("crm") or item.crm or "hubspot")
         key = f"{workflow.info().workflow_id}:{item.deal_id}:{item.repair.action}:{item.repair.ref}"
         return str(
             await workflow.execute_activity_method(
@@ -82,14 +88,15 @@ class Reconciliation:
             )
         )
 
-    async def start_saga(self, deal_id: str, job: ReconcileInput) -> str:
+    async def start_saga(self, deal_id: str, job: ReconcileInput, crm: str = "hubspot") -> str:
         """The deal's own saga, under its own id, outliving this run; one already there is left alone."""
-        workflow_id = saga_id("hubspot", deal_id)
+        workflow_id = saga_id(crm, deal_id)
         try:
             await workflow.start_child_workflow(
                 WORKFLOW_TYPE,
                 SagaInput(
                     deal_id=deal_id,
+                    crm=crm,
                     correlation_id=f"reconcile-{workflow.info().workflow_id}",
                     triggered_by=f"reconcile:{workflow.info().workflow_id}",
                     policies=job.policies,

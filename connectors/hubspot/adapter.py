@@ -10,6 +10,9 @@ from models.crm import DealMilestones, DealPage, DealState
 from models.deal import Deal
 
 _MILESTONE_OF = {prop: name for name, prop in MILESTONE_PROPERTIES.items()}
+# A deal is in a reconciliation window when it closed, entered closed-won or last changed in it: HubSpot sets the
+# close date when a deal is won unless the same write sets one, so a close date alone can say another day.
+WON_WINDOW = ("closedate", "hs_date_entered_closedwon", "hs_lastmodifieddate")
 
 
 def _property(attribute: str) -> str:
@@ -46,7 +49,7 @@ class HubSpotCrm(Adapter[HubSpotClient]):
         return DealState(deal_id=deal_id, company_id=company, milestones=DealMilestones.model_validate(found))
 
     async def closed_won_page(self, after: str | None, limit: int, since: str | None, until: str | None) -> DealPage:
-        ids, next_after = await self.client.closed_won_page(after, limit, since, until)
+        ids, next_after = await self.client.closed_won_page(after, limit, since, until, by=WON_WINDOW)
         return DealPage(deal_ids=ids, next_after=next_after)
 
     async def read_company_attribute(self, company_id: str, attribute: str) -> str | None:

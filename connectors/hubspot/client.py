@@ -251,28 +251,40 @@ class HubSpotClient(VendorClient):
         return sorted((str(r["id"]) for r in records), key=lambda i: (len(i), i))
 
     async def closed_won_page(
-        self, after: str | None, limit: int, since: str | None, until: str | None, *, by: str = "closedate"
+        self,
+        after: str | None,
+        limit: int,
+        since: str | None,
+        until: str | None,
+        *,
+        by: str | tuple[str, ...] = "closedate",
     ) -> tuple[list[str], str | None]:
         """One page of closed-won deal ids whose `by` date is within [since, until]; and where the next starts.
 
         Pages by id (`hs_object_id` GT the last one seen, sorted by it), so no query pages past HubSpot's
         10,000-result limit however many deals there are. `since`/`until` may be dates (whole days) or
-        date-times; `by` may be `closedate`, `hs_date_entered_closedwon` or `hs_lastmodifieddate`.
+        date-times; `by` may be `closedate`, `hs_date_entered_closedwon` or `hs_lastmodifieddate`, or several
+        of them: a deal matches when any one is in the window (one filter group each; HubSpot ORs the groups).
         """
-        filters: list[dict[str, Any]] = [{"propertyName": "dealstage", "operator": "EQ", "value": "closedwon"}]
-        if since:
-            filters.append({"propertyName": by, "operator": "GTE", "value": str(paging.millis(since))})
-        if until:
-            filters.append({"propertyName": by, "operator": "LTE", "value": str(paging.millis(until, True))})
+        groups: list[dict[str, Any]] = []
         body: dict[str, Any] = {
-            "filterGroups": [{"filters": filters}],
+            "filterGroups": groups,
             "sorts": [{"propertyName": "hs_object_id", "direction": "ASCENDING"}],
             "limit": max(1, min(limit, paging.SEARCH_PAGE)),
             "properties": ["dealstage"],
         }
-        if after and after.startswith("id:"):
-            filters.append({"propertyName": "hs_object_id", "operator": "GT", "value": after[3:]})
-        elif after:
+        for date_property in (by,) if isinstance(by, str) else by:
+            filters: list[dict[str, Any]] = [{"propertyName": "dealstage", "operator": "EQ", "value": "closedwon"}]
+            if since:
+                filters.append({"propertyName": date_property, "operator": "GTE", "value": str(paging.millis(since))})
+            if until:
+                filters.append(
+                    {"propertyName": date_property, "operator": "LTE", "value": str(paging.millis(until, True))}
+                )
+            if after and after.startswith("id:"):
+                filters.append({"propertyName": "hs_object_id", "operator": "GT", "value": after[3:]})
+            groups.append({"filters": filters})
+        if after and not after.startswith("id:"):
             body["after"] = after  # a cursor from before keyset paging: HubSpot's own offset
         page = await self.search_page("deals", body)
         ids = [str(r["id"]) for r in page.get("results", [])]
