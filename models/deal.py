@@ -77,7 +77,7 @@ class Deal(BaseModel):
         """Why this deal cannot become an order (empty when it can)."""
         found = []
         if not self.closed_won:
-            found.append(f"dealstage is {self.stage!r}, not {CLOSED_WON!r}")
+            found.append(f"the deal's stage is {self.stage!r}, not {CLOSED_WON!r}")
         if not self.lines:
             found.append("the deal has no line items")
         if self.company is None:

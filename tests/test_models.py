@@ -59,7 +59,7 @@ def test_bad_email_is_refused():
 def test_deal_problems_explain_why_it_cannot_become_an_order():
     deal = Deal(id="1", name="d", stage="contractsent", currency="USD")
     assert deal.problems() == [
-        "dealstage is 'contractsent', not 'closedwon'",
+        "the deal's stage is 'contractsent', not 'closedwon'",
         "the deal has no line items",
         "the deal has no associated company",
     ]

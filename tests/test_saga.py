@@ -239,7 +239,7 @@ async def test_a_deal_that_is_not_closed_won_is_refused_and_noted(sagas):
     deal_id = sagas.new_deal(["PLAT-PRO"], stage="contractsent")
     result = await sagas.finish(await sagas.start(deal_id), "invalid_deal")
     assert result.stage is Stage.FAILED and result.error is not None and result.error.type == "InvalidDeal"
-    assert "dealstage is 'contractsent'" in result.error.message
+    assert "stage is 'contractsent'" in result.error.message
     assert deal_properties(sagas.sim, deal_id)["q2c_status"] == "failed"
     assert not sagas.sim.store.find("netsuite", "salesOrder", "externalId", f"{wid(deal_id)}:create_order")
 
