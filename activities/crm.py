@@ -2,35 +2,63 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.errors import attempt, vendor_step
 from models.crm import DealMilestones
-from models.steps import DealFetched, Done, FetchDeal, PaymentRecorded, RecordPayment, UpdateDeal
+from models.saga import parse_saga_id
+from models.steps import DealFetched, Done, FetchDeal, PaymentRecorded, RecordPayment, StepInput, UpdateDeal
 from ports import Crm
 
 PAYMENT_RANK = {None: -1, "": -1, "posted": 0, "payment_failed": 1, "overdue": 1, "paid": 2}
 
 
 class CrmActivities:
-    def __init__(self, crm: Crm) -> None:
-        self.crm = crm
+    """Over the default CRM, and every other CRM served (`Q2C_CRMS`): each call goes to its saga's CRM."""
+
+    def __init__(self, crm: Crm, crms: Mapping[str, Crm] | None = None) -> None:
+        self.default = crm
+        self.crms = {crm.name: crm, **(crms or {})}
+
+    @property
+    def crm(self) -> Crm:
+        """The CRM of the saga this activity runs for (`q2c-<crm>-<deal>`), else the default one."""
+        return self.crm_for(StepInput())
+
+    def crm_for(self, step: StepInput) -> Crm:
+        """The step's own `crm` if its input has one, else the saga id's, else the default CRM."""
+        name = getattr(step, "crm", None)
+        if name is None and activity.in_activity():
+            parsed = parse_saga_id(activity.info().workflow_id)
+            name = parsed[0] if parsed else None
+        if name is None:
+            return self.default
+        try:
+            return self.crms[name]
+        except KeyError:  # a saga of a CRM this worker does not serve: no retry can fix it here
+            served = ", ".join(sorted(self.crms))
+            raise ApplicationError(
+                f"CRM {name!r} is not served by this worker (Q2C_CRMS: {served})", type="CrmNotServed"
+            ) from None
 
     @activity.defn(name="crm.fetch_deal")
     async def fetch_deal(self, step: FetchDeal) -> DealFetched:
         with vendor_step(step):
-            return DealFetched(deal=await self.crm.get_deal(step.deal_id), attempt=attempt())
+            return DealFetched(deal=await self.crm_for(step).get_deal(step.deal_id), attempt=attempt())
 
     @activity.defn(name="crm.record_payment")
     async def record_payment(self, step: RecordPayment) -> PaymentRecorded:
         """A billing event after the saga: move the deal's payment status forward only, never back."""
+        crm = self.crm_for(step)
         with vendor_step(step):
-            state = await self.crm.deal_state(step.deal_id)
+            state = await crm.deal_state(step.deal_id)
             previous = state.milestones.payment
             applied = PAYMENT_RANK.get(step.status, -1) > PAYMENT_RANK.get(previous, -1)
             if applied:
-                await self.crm.update_deal(step.deal_id, DealMilestones(payment=step.status, invoice=step.status))
+                await crm.update_deal(step.deal_id, DealMilestones(payment=step.status, invoice=step.status))
         return PaymentRecorded(applied=applied, previous=previous, company_id=state.company_id, attempt=attempt())
 
     @activity.defn(name="crm.update_deal")
@@ -39,10 +67,11 @@ class CrmActivities:
 
         Inputs recorded before the ports carry the CRM's own property names; the adapter reads them.
         """
+        crm = self.crm_for(step)
         try:
-            milestones = step.milestones or self.crm.legacy_milestones(step.properties)
+            milestones = step.milestones or crm.legacy_milestones(step.properties)
         except ValueError as unknown:  # no retry can make a name known
             raise ApplicationError(str(unknown), type="UnknownMilestone", non_retryable=True) from unknown
         with vendor_step(step):
-            await self.crm.update_deal(step.deal_id, milestones)
+            await crm.update_deal(step.deal_id, milestones)
             return Done(attempt=attempt())

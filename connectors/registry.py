@@ -18,6 +18,7 @@ from connectors.hubspot.client import HubSpotClient
 from connectors.netsuite.adapter import NetSuiteErp
 from connectors.netsuite.client import NetSuiteClient
 from connectors.roles import Roles
+from connectors.salesforce import webhooks as salesforce_webhooks
 from connectors.salesforce.adapter import SalesforceCrm
 from connectors.salesforce.client import SalesforceClient
 from connectors.settings import (
@@ -85,7 +86,17 @@ def make_adapter(role: str, name: str, simulators: str | None = None, timeout_s:
     return made.adapter(made.client(settings))
 
 
-__all__ = ["ADAPTERS", "WEBHOOKS", "Adapters", "Roles", "make_adapter", "open_adapters", "webhooks_for"]
+__all__ = [
+    "ADAPTERS",
+    "WEBHOOKS",
+    "Adapters",
+    "Roles",
+    "crm_webhooks",
+    "make_adapter",
+    "open_adapters",
+    "open_crms",
+    "webhooks_for",
+]
 
 
 @asynccontextmanager
@@ -102,6 +113,23 @@ async def open_adapters(
         yield Adapters(*made)
 
 
+@asynccontextmanager
+async def open_crms(
+    roles: Roles | None = None,
+    simulators: str | None = None,
+    timeout_s: float | None = None,
+    opened: dict[str, Crm] | None = None,
+) -> AsyncIterator[dict[str, Crm]]:
+    """Every CRM served (`Q2C_CRMS`), by name, the default first; those in `opened` are reused, not reopened."""
+    roles = roles or Roles()
+    async with AsyncExitStack() as stack:
+        crms = dict(opened or {})
+        for name in roles.crm_names():
+            if name not in crms:
+                crms[name] = await stack.enter_async_context(make_adapter("crm", name, simulators, timeout_s))
+        yield {name: crms[name] for name in roles.crm_names()}
+
+
 def adapter_for(role: str, port_or_client: Any) -> Any:
     """An adapter as it is; a bare vendor client wrapped in its adapter (callers that still pass clients)."""
     if isinstance(port_or_client, VendorClient):
@@ -111,7 +139,7 @@ def adapter_for(role: str, port_or_client: Any) -> Any:
 
 # role -> vendor name -> its webhook module (connectors/<vendor>/webhooks.py), for the ingress's routers
 WEBHOOKS: dict[str, dict[str, ModuleType]] = {
-    "crm": {"hubspot": hubspot_webhooks},
+    "crm": {"hubspot": hubspot_webhooks, "salesforce": salesforce_webhooks},
     "billing": {"stripe": stripe_webhooks},
     "support": {"zendesk": zendesk_webhooks},
 }
@@ -121,3 +149,9 @@ def webhooks_for(roles: Roles | None = None) -> dict[str, ModuleType]:
     """Role -> the configured vendor's webhook module, for the roles whose vendor sends webhooks."""
     roles = roles or Roles()
     return {role: by_name[name] for role, by_name in WEBHOOKS.items() if (name := getattr(roles, role)) in by_name}
+
+
+def crm_webhooks(roles: Roles | None = None) -> dict[str, ModuleType]:
+    """CRM name -> its webhook module, for every CRM served (`Q2C_CRMS`) that sends webhooks."""
+    roles = roles or Roles()
+    return {name: WEBHOOKS["crm"][name] for name in roles.crm_names() if name in WEBHOOKS["crm"]}

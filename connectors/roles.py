@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from typing import Annotated, Any
+
+from pydantic import field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class Roles(BaseSettings):
@@ -13,3 +16,20 @@ class Roles(BaseSettings):
     erp: str = "netsuite"
     billing: str = "stripe"
     support: str = "zendesk"
+    # every CRM served at once (`Q2C_CRMS=hubspot,salesforce`); `crm` is the default, first when unset
+    crms: Annotated[tuple[str, ...], NoDecode] = ()
+
+    @field_validator("crms", mode="before")
+    @classmethod
+    def _names(cls, value: Any) -> Any:
+        return tuple(n.strip() for n in value.split(",") if n.strip()) if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _default_crm(self) -> Roles:
+        if self.crms and "crm" not in self.model_fields_set:
+            self.crm = self.crms[0]
+        return self
+
+    def crm_names(self) -> tuple[str, ...]:
+        """The CRMs served, the default one first."""
+        return (self.crm, *(name for name in self.crms if name != self.crm))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextlib import AsyncExitStack
 from datetime import timedelta
 from typing import Any
@@ -20,7 +20,7 @@ from activities.customer_sync import CustomerSyncActivities
 from activities.erp import ErpActivities
 from activities.reconcile import ReconcileActivities
 from activities.support import SupportActivities
-from connectors.registry import adapter_for, open_adapters
+from connectors.registry import adapter_for, open_adapters, open_crms
 from infra.telemetry import ActivityContext
 from ports import Billing, Crm, Erp, Support
 from workflows.billing_events import LateBillingEventWorkflow
@@ -31,10 +31,11 @@ from workflows.reconciliation import Reconciliation
 
 
 def activities_for(
-    crm_port: Crm, erp_port: Erp, billing_port: Billing, support_port: Support
+    crm_port: Crm, erp_port: Erp, billing_port: Billing, support_port: Support, crms: Mapping[str, Crm] | None = None
 ) -> list[Callable[..., Any]]:
     """Every activity, over one adapter per role (`connectors.registry.open_adapters`).
 
+    `crms` are every CRM served (`connectors.registry.open_crms`): a CRM call goes to its saga's CRM.
     A bare vendor client is wrapped in its adapter, for callers that still pass clients.
     """
     ports = (
@@ -46,7 +47,7 @@ def activities_for(
     crm, erp, billing, support = ports
     reconcile, sync = ReconcileActivities(*ports), CustomerSyncActivities(crm, erp, support)
     contract = ContractActivities(erp, billing)
-    crm, erp = CrmActivities(crm), ErpActivities(erp)
+    crm, erp = CrmActivities(crm, crms), ErpActivities(erp)
     billing, support = BillingActivities(billing), SupportActivities(support)
     return [
         crm.fetch_deal,
@@ -179,6 +180,7 @@ async def run_worker(
             break
     async with AsyncExitStack() as stack:
         adapters = await stack.enter_async_context(open_adapters())  # Q2C_CRM, Q2C_ERP, ... say which
-        worker = build_worker(client, task_queue, activities_for(*adapters), erp_activities_per_second)
+        crms = await stack.enter_async_context(open_crms(opened={adapters.crm.name: adapters.crm}))  # Q2C_CRMS
+        worker = build_worker(client, task_queue, activities_for(*adapters, crms=crms), erp_activities_per_second)
         async with worker:
             await stop.wait()

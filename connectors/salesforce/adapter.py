@@ -5,11 +5,12 @@ from __future__ import annotations
 from connectors.adapter import Adapter
 from connectors.errors import NotFound
 from connectors.salesforce.client import SalesforceClient
-from connectors.salesforce.mapping import ACCOUNT_ATTRIBUTES, MILESTONE_FIELDS
+from connectors.salesforce.mapping import ACCOUNT_ATTRIBUTES, MILESTONE_FIELDS, RECORDED_MILESTONES
 from models.crm import DealMilestones, DealPage, DealState
 from models.deal import Deal
 
 _MILESTONE_OF = {field: name for name, field in MILESTONE_FIELDS.items()}
+_LEGACY = _MILESTONE_OF | RECORDED_MILESTONES  # an Opportunity field, or a key QuoteToCash records
 CONTACTS = "contacts"  # the primary contact's email: a Contact record, not an Account field
 
 
@@ -31,10 +32,10 @@ class SalesforceCrm(Adapter[SalesforceClient]):
         await self.client.write_milestones(deal_id, {MILESTONE_FIELDS[k]: v for k, v in changes.items()}, account)
 
     def legacy_milestones(self, properties: dict[str, str | None]) -> DealMilestones:
-        unknown = sorted(set(properties) - set(_MILESTONE_OF))
+        unknown = sorted(set(properties) - set(_LEGACY))
         if unknown:
             raise ValueError(f"deal update names fields q2c does not write: {', '.join(unknown)}")
-        return DealMilestones.model_validate({_MILESTONE_OF[k]: v for k, v in properties.items()})
+        return DealMilestones.model_validate({_LEGACY[k]: v for k, v in properties.items()})
 
     async def deal_state(self, deal_id: str) -> DealState:
         record = await self.client.opportunity_fields(deal_id, ["AccountId", *MILESTONE_FIELDS.values()])

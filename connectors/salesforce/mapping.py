@@ -42,6 +42,18 @@ MILESTONE_FIELDS = {
     "payment": "Payment_Status__c",
     "entitlement": "Entitlement_Status__c",
 }
+# the milestone keys QuoteToCash records in `UpdateDeal.properties` (its inputs from before the ports, still
+# sent by the workflow and kept in histories) -> canonical milestone: q2c's own names, whatever the CRM
+RECORDED_MILESTONES = {
+    "q2c_status": "status",
+    "q2c_status_reason": "status_reason",
+    "q2c_saga_id": "saga_id",
+    "erp_order_number": "order_number",
+    "erp_customer_id": "erp_customer",
+    "invoice_status": "invoice",
+    "payment_status": "payment",
+    "entitlement_status": "entitlement",
+}
 # synchronised customer attributes (models.customer_sync.FIELDS) -> Account fields
 ACCOUNT_ATTRIBUTES = {"legal_name": "Name", "tax_registration": "VAT_Number__c", "region": "Region__c"}
 FREQUENCY = {

@@ -18,10 +18,11 @@ from opentelemetry.trace import TracerProvider
 from temporalio.client import Client
 from temporalio.service import RPCError
 
-from connectors.registry import Roles, webhooks_for
+from connectors.registry import Roles, crm_webhooks, webhooks_for
 from infra.settings import Q2CSettings
 from workers.ingress.common import REFUSALS, Refused
 from workers.ingress.routes import billing_router, crm_router, support_router
+from workers.ingress.salesforce import salesforce_router
 
 log = structlog.get_logger("q2c.ingress")
 TEMPORAL_RETRY_AFTER_S = 10  # a 503 during a Temporal outage: when the sender may try again
@@ -30,6 +31,7 @@ ROUTERS: dict[str, Callable[[Any], APIRouter]] = {
     "billing": billing_router,
     "support": support_router,
 }
+CRM_ROUTERS: dict[str, Callable[[Any], APIRouter]] = {"salesforce": salesforce_router}  # else crm_router
 
 __all__ = ["REFUSALS", "Refused", "create_ingress"]
 
@@ -78,7 +80,10 @@ def create_ingress(
         return {"status": "ok" if app.state.client is not None else "starting"}
 
     for role, webhooks in webhooks_for(roles).items():
-        app.include_router(ROUTERS[role](webhooks))
+        if role != "crm":  # every CRM served has its own route, below
+            app.include_router(ROUTERS[role](webhooks))
+    for name, webhooks in crm_webhooks(roles).items():
+        app.include_router(CRM_ROUTERS.get(name, crm_router)(webhooks))
 
     FastAPIInstrumentor.instrument_app(app, tracer_provider=tracer_provider, excluded_urls="healthz")
     return app
