@@ -22,6 +22,7 @@ from client.sagas import (
     REJECT_CREDIT,
     RETRY,
     SKIP,
+    Answer,
     SagaClient,
     SagaRef,
 )
@@ -32,14 +33,57 @@ SAGA = typer.Argument(
 )
 
 
-def _send(name: str, decision: Callable[[SagaClient], Awaitable[str]]) -> None:
-    """Send an operator's decision to the saga; say which saga got it."""
+QUERY = typer.Option(
+    None,
+    "--query",
+    "-q",
+    help="instead of one saga: every saga this visibility query matches, e.g. \"Q2CHold='exception:credentials'\"",
+)
+RATE = typer.Option(5.0, help="with --query: at most this many sagas a second")
 
-    async def send() -> None:
-        workflow_id = await decision(await sagas())
-        console.print(f"sent {name} to {workflow_id}")
 
-    run(send)
+def _send(name: str, decision: Callable[[SagaClient], Awaitable[Answer]]) -> None:
+    """Send an operator's decision (a Workflow Update) and print the saga's answer; exit 1 if refused."""
+
+    async def send() -> bool:
+        answer = await decision(await sagas())
+        console.print(f"sent {name} to {answer.workflow_id}: " + render.answer(answer), markup=False)
+        return answer.accepted
+
+    if not run(send):
+        raise typer.Exit(1)
+
+
+def _bulk(name: str, query: str, by: str, reason: str, per_second: float) -> None:
+    """One decision for every matching saga, at a bounded rate, each answer printed; exit 1 if any refused."""
+    from client.operations import each_matching
+
+    async def send_all() -> tuple[int, int]:
+        client = await sagas()
+        accepted = refused = 0
+        async for workflow_id, answer in each_matching(
+            client.client, query, lambda wid: client.decide(wid, name, by, reason), per_second=per_second
+        ):
+            ok = isinstance(answer, Answer) and answer.accepted
+            accepted, refused = accepted + ok, refused + (not ok)
+            shown = render.answer(answer) if isinstance(answer, Answer) else f"error: {answer}"
+            console.print(f"{name} {workflow_id}: {shown}", markup=False)
+        console.print(f"{name}: {accepted} accepted, {refused} refused or failed (query: {query})", markup=False)
+        return accepted, refused
+
+    _, refused = run(send_all)
+    if refused:
+        raise typer.Exit(1)
+
+
+def _one_or_all(name: str, saga: SagaRef | None, query: str | None, by: str, reason: str, per_second: float) -> None:
+    if (saga is None) == (query is None):
+        raise typer.BadParameter("name one saga, or give --query (not both)")
+    if query is not None:
+        _bulk(name, query, by, reason, per_second)
+    else:
+        assert saga is not None
+        _send(name, lambda c: c.decide(saga, name, by, reason))
 
 
 @app.command()
@@ -56,16 +100,23 @@ def start(saga: SagaRef = SAGA, by: str = typer.Option(user(), help="who starts 
     run(go)
 
 
+OPTIONAL_SAGA = typer.Argument(
+    None, parser=saga_ref, metavar="SAGA", show_default=False, help="the deal (or use --query for many)"
+)
+
+
 @app.command()
 def status(saga: SagaRef = SAGA, as_json: bool = typer.Option(False, "--json", help="print the raw status")) -> None:
-    """Show a saga's business status: stage, hold, steps, external ids, compensations, error."""
+    """Show a saga's business status: stage, hold or exception, steps (the running one's attempt, last
+    error and next try, from Temporal), external ids, compensations, error."""
 
     async def show() -> None:
-        current = await (await sagas()).status(saga)
+        client = await sagas()
+        current = await client.status(saga)
         if as_json:
             console.print_json(current.model_dump_json())
         else:
-            console.print(render.status(current))
+            console.print(render.status(current, await client.progress(saga)))
 
     run(show)
 
@@ -83,42 +134,70 @@ def reject_credit(saga: SagaRef = SAGA, approver: str = typer.Option(user()), re
 
 
 @app.command()
-def cancel(saga: SagaRef = SAGA, by: str = typer.Option(user()), reason: str = typer.Option("")) -> None:
-    """Cancel a saga: completed steps are undone in reverse order."""
-    _send(CANCEL, lambda c: c.cancel(saga, by, reason))
+def cancel(
+    saga: SagaRef | None = OPTIONAL_SAGA,
+    query: str | None = QUERY,
+    by: str = typer.Option(user()),
+    reason: str = typer.Option(""),
+    rate: float = RATE,
+) -> None:
+    """Cancel a saga (or all matching --query): completed steps are undone in reverse order."""
+    _one_or_all(CANCEL, saga, query, by, reason, rate)
 
 
 @app.command()
-def retry(saga: SagaRef = SAGA, by: str = typer.Option(user()), reason: str = typer.Option("")) -> None:
-    """Run a parked saga's step again, once its data is fixed."""
-    _send(RETRY, lambda c: c.retry(saga, by, reason))
+def retry(
+    saga: SagaRef | None = OPTIONAL_SAGA,
+    query: str | None = QUERY,
+    by: str = typer.Option(user()),
+    reason: str = typer.Option(""),
+    rate: float = RATE,
+) -> None:
+    """Run a parked saga's step again (or every matching --query's), once the cause is fixed."""
+    _one_or_all(RETRY, saga, query, by, reason, rate)
 
 
 @app.command()
-def skip(saga: SagaRef = SAGA, by: str = typer.Option(user()), reason: str = typer.Option("")) -> None:
+def skip(
+    saga: SagaRef | None = OPTIONAL_SAGA,
+    query: str | None = QUERY,
+    by: str = typer.Option(user()),
+    reason: str = typer.Option(""),
+    rate: float = RATE,
+) -> None:
     """Go on without a parked step, where the step allows it (e.g. it was done by hand)."""
-    _send(SKIP, lambda c: c.skip(saga, by, reason))
+    _one_or_all(SKIP, saga, query, by, reason, rate)
 
 
 @app.command()
-def compensate(saga: SagaRef = SAGA, by: str = typer.Option(user()), reason: str = typer.Option("")) -> None:
-    """Give up on a parked step: undo what the saga did and end it."""
-    _send(COMPENSATE, lambda c: c.compensate(saga, by, reason))
+def compensate(
+    saga: SagaRef | None = OPTIONAL_SAGA,
+    query: str | None = QUERY,
+    by: str = typer.Option(user()),
+    reason: str = typer.Option(""),
+    rate: float = RATE,
+) -> None:
+    """Give up on a parked step: undo what the saga did and end it (or every matching --query's)."""
+    _one_or_all(COMPENSATE, saga, query, by, reason, rate)
 
 
 @app.command()
-def exceptions() -> None:
-    """Parked sagas, grouped by error class, oldest first: what needs a person."""
+def exceptions(query: str | None = typer.Option(None, "--query", "-q", help="narrow with a visibility query")) -> None:
+    """Parked sagas, grouped by exception code and system, oldest first: what needs a person."""
     from client.operations import PARKED_QUERY
 
     async def show() -> None:
-        grouped = await (await sagas()).parked()
+        grouped = await (await sagas()).parked(query)
         if not grouped:
             console.print("no saga is waiting for an operator")
             return
-        for code, parked in grouped.items():
-            console.print(render.parked(code, parked))
-        console.print(f'the same with Temporal\'s CLI: temporal workflow list --query "{PARKED_QUERY}"')
+        for (code, system), parked in grouped.items():
+            console.print(render.parked(code, system, parked))
+            console.print(
+                f"  all of them: q2c retry --query \"Q2CHold='exception:{code}'\"  (or skip / compensate)",
+                markup=False,
+            )
+        console.print(f'the same with Temporal\'s CLI: temporal workflow list --query "{PARKED_QUERY}"', markup=False)
 
     run(show)
 

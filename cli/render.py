@@ -6,11 +6,37 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from models.saga import SagaStatus
+from client.sagas import Answer, Attempt
+from models.saga import ParkedStep, SagaStatus
+
+# What an operator does about each exception code (the runbooks in docs/runbooks/ say more).
+TO_DO = {
+    "credentials": "renew the system's credentials (token, secret); the step is re-tried by itself, or: q2c retry",
+    "permission_denied": "restore the integration user's permission at the vendor; then it resumes, or: q2c retry",
+    "endpoint_missing": "the vendor moved or retired a route: update the connector, deploy, then q2c retry",
+    "internal_error": "a q2c defect: fix and deploy, then q2c retry (the step is re-tried by itself too)",
+    "rate_limited": "the vendor kept refusing for rate: raise the quota or lower the load; it re-tries by itself",
+    "vendor_unavailable": "the vendor kept failing (5xx, timeouts): check its status page; it re-tries by itself",
+    "retries_exhausted": "the step kept failing: read the error; q2c retry once fixed",
+    "schema_drift": "map the renamed or retyped field in the connector, deploy, then q2c retry",
+    "missing_erp_mapping": "map the SKU in the ERP, then q2c retry",
+    "missing_tax_registration": "add the tax registration in the CRM, then q2c retry",
+    "compensation_failed": "undo the step by hand, then q2c skip (or q2c retry)",
+}
 
 
-def status(current: SagaStatus) -> RenderableType:
-    """One saga: stage, hold, steps with times and external ids, decisions, compensations, error."""
+def to_do(parked: ParkedStep) -> str:
+    return TO_DO.get(parked.code, "read the error, fix the cause, then q2c retry")
+
+
+def answer(given: Answer) -> str:
+    """A saga's answer to a decision, as one line."""
+    return "accepted" if given.accepted else f"refused: {given.reason}"
+
+
+def status(current: SagaStatus, running: list[Attempt] | None = None) -> RenderableType:
+    """One saga: stage, hold or exception, steps with times and external ids (the running one's attempt, last
+    error and next try from Temporal), decisions, compensations, error."""
     parts: list[RenderableType] = [
         Text.assemble(
             (current.workflow_id, "bold"),
@@ -24,6 +50,24 @@ def status(current: SagaStatus) -> RenderableType:
             Text(
                 f"on hold: {current.hold.reason} since {current.hold.since:%Y-%m-%d %H:%M} UTC, "
                 f"deadline {current.hold.deadline:%Y-%m-%d %H:%M} UTC: {current.hold.detail}"
+            )
+        )
+    if current.exception:
+        parked = current.exception
+        parts.append(
+            Text(
+                f"parked: exception:{parked.code} at {parked.step} ({parked.error.system or '-'}) since "
+                f"{parked.since:%Y-%m-%d %H:%M} UTC: {parked.error.message}\n  to do: {to_do(parked)}"
+                + (f"\n  tried again by itself at {parked.next_recheck:%H:%M:%S} UTC" if parked.next_recheck else ""),
+                style="yellow",
+            )
+        )
+    for attempt in running or []:
+        next_try = f"{attempt.next_try:%H:%M:%S} UTC" if attempt.next_try else "-"
+        parts.append(
+            Text(
+                f"running {attempt.activity}: {attempt.state}, attempt {attempt.attempt}, next try {next_try}"
+                + (f", last error: {attempt.last_error}" if attempt.last_error else "")
             )
         )
     steps = Table("step", "state", "attempts", "started", "finished", "external id")
@@ -48,9 +92,10 @@ def status(current: SagaStatus) -> RenderableType:
     return Group(*parts)
 
 
-def parked(code: str, sagas: list[SagaStatus]) -> Table:
-    """Parked sagas of one exception code: what each waits for and what an operator may do."""
-    table = Table("deal", "customer", "ERP order", "step", "since (UTC)", "may", "error", title=code)
+def parked(code: str, system: str, sagas: list[SagaStatus]) -> Table:
+    """Parked sagas of one exception code and system: what each waits for and what an operator may do."""
+    title = f"{code} ({system}): {TO_DO.get(code, 'fix the cause, then q2c retry')}"
+    table = Table("deal", "customer", "ERP order", "step", "since (UTC)", "may", "error", title=title)
     for s in sagas:
         if s.exception is None:
             continue

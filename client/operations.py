@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
 from itertools import groupby
+from typing import TypeVar
 
 from temporalio.client import (
     Client,
@@ -20,19 +23,56 @@ from temporalio.client import (
 from models.reconcile import RECONCILE_TYPE, ReconcileInput, ReconciliationReport
 from models.saga import WORKFLOW_TYPE, SagaStatus
 
+T = TypeVar("T")
 SCHEDULE_ID = "q2c-reconciliation"
 PARKED_QUERY = f"WorkflowType = '{WORKFLOW_TYPE}' AND Q2CStage = 'needs_attention'"
 
 
-async def parked_sagas(client: Client) -> dict[str, list[SagaStatus]]:
+async def parked_sagas(client: Client, query: str | None = None) -> dict[str, list[SagaStatus]]:
     """Parked sagas by exception code, oldest first within each: what an operator works through."""
+    found = await _parked(client, query)
+    found.sort(key=lambda s: (s.exception.code, s.exception.since) if s.exception else ("", s.workflow_id))
+    return {code: list(group) for code, group in groupby(found, key=lambda s: s.exception.code if s.exception else "")}
+
+
+async def parked_groups(client: Client, query: str | None = None) -> dict[tuple[str, str], list[SagaStatus]]:
+    """Parked sagas by exception code and system (`credentials` at `zendesk`), oldest first within each.
+
+    `query` narrows the list (a visibility query, e.g. `Q2CHold='exception:credentials'`).
+    """
+    found = await _parked(client, query)
+    found.sort(key=lambda s: (*_group(s), s.exception.since if s.exception else s.workflow_id))
+    return {group: list(sagas) for group, sagas in groupby(found, key=_group)}
+
+
+async def _parked(client: Client, query: str | None) -> list[SagaStatus]:
     found: list[SagaStatus] = []
-    async for execution in client.list_workflows(PARKED_QUERY):
+    async for execution in client.list_workflows(f"{PARKED_QUERY} AND ({query})" if query else PARKED_QUERY):
         status = await client.get_workflow_handle(execution.id).query("status", result_type=SagaStatus)
         if status.exception is not None:
             found.append(status)
-    found.sort(key=lambda s: (s.exception.code, s.exception.since) if s.exception else ("", s.workflow_id))
-    return {code: list(group) for code, group in groupby(found, key=lambda s: s.exception.code if s.exception else "")}
+    return found
+
+
+def _group(status: SagaStatus) -> tuple[str, str]:
+    parked = status.exception
+    return (parked.code, parked.error.system or "-") if parked else ("", "-")
+
+
+async def each_matching(
+    client: Client, query: str, act: Callable[[str], Awaitable[T]], *, per_second: float = 5.0
+) -> AsyncIterator[tuple[str, T | Exception]]:
+    """Act on every saga the visibility query matches, one at a time, at most `per_second`: a bulk retry of
+    hundreds of sagas must not hit a vendor that just recovered (or Temporal) all at once. Yields each
+    saga's result, or the error it raised (the others still get theirs)."""
+    matching = [e.id async for e in client.list_workflows(f"WorkflowType = '{WORKFLOW_TYPE}' AND ({query})")]
+    for workflow_id in sorted(matching):
+        began = asyncio.get_running_loop().time()
+        try:
+            yield workflow_id, await act(workflow_id)
+        except Exception as error:  # reported per saga; the bulk goes on
+            yield workflow_id, error
+        await asyncio.sleep(max(0.0, 1 / per_second - (asyncio.get_running_loop().time() - began)))
 
 
 async def reconcile_now(client: Client, job: ReconcileInput, task_queue: str) -> ReconciliationReport:

@@ -7,13 +7,17 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel
-from temporalio.client import Client, WorkflowHandle
+from temporalio.api.enums.v1 import PendingActivityState
+from temporalio.api.workflow.v1 import PendingActivityInfo
+from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.exceptions import FailureError
 from temporalio.service import RPCError, RPCStatusCode
 
-from client.operations import parked_sagas
+from client.operations import parked_groups
 from client.starter import Started, start_saga
 from connectors.roles import Roles
 from models.common import Region
@@ -22,6 +26,7 @@ from models.saga import (
     TASK_QUEUE,
     CancelRequest,
     CreditDecision,
+    Decision,
     OperatorDecision,
     SagaPolicy,
     SagaStatus,
@@ -132,41 +137,124 @@ class SagaClient:
         except RPCError as error:
             raise _not_found(handle.id, error) from None
 
-    async def approve_credit(self, saga: SagaLike, approver: str, reason: str = "") -> str:
+    async def progress(self, saga: SagaLike) -> list[Attempt]:
+        """The saga's running activities as Temporal sees them (describe): attempt, last error, next try.
+
+        A local activity does not show here (the worker retries it); its step's `attempts` in `status` do.
+        """
+        handle = self.handle(saga)
+        try:
+            described = await handle.describe()
+        except RPCError as error:
+            raise _not_found(handle.id, error) from None
+        return [attempt_of(pending) for pending in described.raw_description.pending_activities]
+
+    async def approve_credit(self, saga: SagaLike, approver: str, reason: str = "") -> Answer:
         """Release a credit-review hold."""
-        return await self._signal(saga, APPROVE_CREDIT, CreditDecision(approver=approver, reason=reason))
+        return await self._decide(saga, APPROVE_CREDIT, CreditDecision(approver=approver, reason=reason))
 
-    async def reject_credit(self, saga: SagaLike, approver: str, reason: str = "") -> str:
+    async def reject_credit(self, saga: SagaLike, approver: str, reason: str = "") -> Answer:
         """Reject a credit-review hold: the saga compensates and ends."""
-        return await self._signal(saga, REJECT_CREDIT, CreditDecision(approver=approver, reason=reason))
+        return await self._decide(saga, REJECT_CREDIT, CreditDecision(approver=approver, reason=reason))
 
-    async def cancel(self, saga: SagaLike, by: str, reason: str = "") -> str:
+    async def cancel(self, saga: SagaLike, by: str, reason: str = "") -> Answer:
         """Cancel: completed steps are undone in reverse order."""
-        return await self._signal(saga, CANCEL, CancelRequest(requested_by=by, reason=reason))
+        return await self._decide(saga, CANCEL, CancelRequest(requested_by=by, reason=reason))
 
-    async def retry(self, saga: SagaLike, by: str, reason: str = "") -> str:
-        """Run a parked step again, once its data is fixed."""
-        return await self._signal(saga, RETRY, OperatorDecision(by=by, reason=reason))
+    async def retry(self, saga: SagaLike, by: str, reason: str = "") -> Answer:
+        """Run a parked step again, once its data (or credential, or permission) is fixed."""
+        return await self._decide(saga, RETRY, OperatorDecision(by=by, reason=reason))
 
-    async def skip(self, saga: SagaLike, by: str, reason: str = "") -> str:
+    async def skip(self, saga: SagaLike, by: str, reason: str = "") -> Answer:
         """Go on without a parked step, where the step allows it."""
-        return await self._signal(saga, SKIP, OperatorDecision(by=by, reason=reason))
+        return await self._decide(saga, SKIP, OperatorDecision(by=by, reason=reason))
 
-    async def compensate(self, saga: SagaLike, by: str, reason: str = "") -> str:
+    async def compensate(self, saga: SagaLike, by: str, reason: str = "") -> Answer:
         """Give up on a parked step: undo what the saga did and end it."""
-        return await self._signal(saga, COMPENSATE, OperatorDecision(by=by, reason=reason))
+        return await self._decide(saga, COMPENSATE, OperatorDecision(by=by, reason=reason))
 
-    async def parked(self) -> dict[str, list[SagaStatus]]:
-        """Sagas waiting for an operator, by exception code, oldest first."""
-        return await parked_sagas(self.client)
+    async def decide(self, saga: SagaLike, action: str, by: str, reason: str = "") -> Answer:
+        """`retry`, `skip`, `compensate` or `cancel` by name (what the bulk commands send)."""
+        payload: BaseModel = OperatorDecision(by=by, reason=reason)
+        if action == CANCEL:
+            payload = CancelRequest(requested_by=by, reason=reason)
+        return await self._decide(saga, action, payload)
+
+    async def parked(self, query: str | None = None) -> dict[tuple[str, str], list[SagaStatus]]:
+        """Sagas waiting for an operator, by exception code and system, oldest first."""
+        return await parked_groups(self.client, query)
+
+    async def _decide(self, saga: SagaLike, name: str, payload: BaseModel) -> Answer:
+        """The decision as a Workflow Update: accepted (as recorded) or refused with the saga's reason.
+
+        A refusal comes from the update's validator, so nothing was written to the saga's history.
+        """
+        handle = self.handle(saga)
+        try:
+            decision = await handle.execute_update(name, payload, result_type=Decision)
+        except WorkflowUpdateFailedError as failed:
+            cause = failed.cause
+            reason = cause.message if isinstance(cause, FailureError) else str(cause or failed)
+            return Answer(handle.id, name, accepted=False, reason=reason)
+        except RPCError as error:
+            if error.status is RPCStatusCode.NOT_FOUND and "completed" in error.message.lower():
+                return Answer(handle.id, name, accepted=False, reason="the saga has ended")
+            raise _not_found(handle.id, error) from None
+        return Answer(handle.id, name, accepted=decision.accepted, reason=decision.note, decision=decision)
 
     async def _signal(self, saga: SagaLike, name: str, payload: BaseModel) -> str:
+        """The same decision as a signal (fire and forget; a refusal is only recorded in `decisions`)."""
         handle = self.handle(saga)
         try:
             await handle.signal(name, payload)
         except RPCError as error:
             raise _not_found(handle.id, error) from None
         return handle.id
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A saga's answer to an operator's decision."""
+
+    workflow_id: str
+    action: str
+    accepted: bool
+    reason: str = ""
+    decision: Decision | None = None
+
+    def __str__(self) -> str:
+        if self.accepted:
+            return f"{self.workflow_id}: {self.action} accepted"
+        return f"{self.workflow_id}: {self.action} refused: {self.reason}"
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """A running activity as Temporal's describe shows it: what `status` adds to the saga's own record."""
+
+    activity: str
+    state: str
+    attempt: int
+    last_error: str
+    next_try: datetime | None
+
+
+def attempt_of(pending: PendingActivityInfo) -> Attempt:
+    failure = pending.last_failure
+    message = failure.message if failure.message else ""
+    if failure.HasField("cause") and failure.cause.message:
+        message = failure.cause.message
+    return Attempt(
+        activity=pending.activity_type.name,
+        state=PendingActivityState.Name(pending.state).removeprefix("PENDING_ACTIVITY_STATE_").lower(),
+        attempt=pending.attempt,
+        last_error=message,
+        next_try=(
+            pending.next_attempt_schedule_time.ToDatetime(tzinfo=UTC)
+            if pending.HasField("next_attempt_schedule_time")
+            else None
+        ),
+    )
 
 
 def _not_found(workflow_id: str, error: RPCError) -> Exception:

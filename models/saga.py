@@ -87,6 +87,15 @@ class SagaPolicy(BaseModel):
         description="follow the invoices until paid, up to this long; then flag support and open a finance ticket",
     )
     payment_poll_interval: timedelta = Field(default=timedelta(hours=1), description="how often the ERP is polled")
+    step_attempts: int = Field(
+        default=12, ge=1, description="a step failing for a retryable reason parks after this many attempts"
+    )
+    step_patience: timedelta = Field(
+        default=timedelta(minutes=30), description="... or after this long, whichever comes first"
+    )
+    recheck_every: timedelta = Field(
+        default=timedelta(minutes=15), description="a step parked for a cause outside q2c is tried again this often"
+    )
 
     @model_validator(mode="after")
     def _payment_gate_needs_a_deadline(self) -> SagaPolicy:
@@ -147,6 +156,8 @@ class ParkedStep(BaseModel):
     since: datetime
     actions: list[ExceptionAction]
     context: dict[str, str] = Field(default_factory=dict, description="deal, customer, order ids and the like")
+    rechecks: int = Field(default=0, description="periodic re-tries of the step so far (it resumes when one works)")
+    next_recheck: datetime | None = Field(default=None, description="when the step is tried again by itself")
 
 
 class Decision(BaseModel):
@@ -272,6 +283,29 @@ class SagaStatus(BaseModel):
 
     def step(self, name: str) -> StepRecord | None:
         return next((s for s in reversed(self.steps) if s.name == name), None)
+
+
+class FieldProblem(BaseModel):
+    """Why a deal cannot become an order, at one field (`dealstage`, `lines[0].quantity`, ...)."""
+
+    field: str
+    problem: str
+
+
+class Submission(BaseModel):
+    """What `submit` (an update; the CRM's synchronous intake) answers: the deal checked, credit decided.
+
+    `credit`: `clear`; `on_hold` (a person reviews it; `credit_reason` says why); `refused` (the saga stopped
+    before a verdict: see `problems` or `exception`); `pending` (not decided yet: ask `status` later).
+    """
+
+    workflow_id: str
+    stage: Stage
+    valid: bool | None = Field(default=None, description="None while the deal is not read yet")
+    problems: list[FieldProblem] = Field(default_factory=list)
+    credit: Literal["clear", "on_hold", "refused", "pending"] = "pending"
+    credit_reason: str = ""
+    exception: ParkedStep | None = None
 
 
 class SagaResult(BaseModel):

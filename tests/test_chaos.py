@@ -360,3 +360,39 @@ async def test_business_failure_at_every_step_leaves_nothing_behind(run):
         }
     )
     assert_clean(problems)
+
+
+async def test_a_permission_removed_in_support_parks_every_saga_until_a_bulk_retry(run):
+    """Operations v2: a 403 is no endless retry. Every saga parks as exception:permission_denied (found by a
+    visibility query), nothing is undone; once the permission is back, one bulk retry completes them all."""
+    from client.operations import each_matching
+    from client.sagas import SagaClient
+
+    deals = make_deals(run.rig.sim_url, SAGAS)
+    fault = {"system": "zendesk", "kind": "error", "status": 403, "code": "Forbidden", "message": "permission removed"}
+    httpx.post(f"{run.rig.sim_url}/_sim/faults", json=fault).raise_for_status()
+    await run.start(deals)
+    query = "WorkflowType = 'QuoteToCash' AND Q2CHold = 'exception:permission_denied'"
+    wanted = {saga_id("hubspot", d) for d in deals}
+    deadline, parked = time.monotonic() + 120, set[str]()
+    while parked != wanted and time.monotonic() < deadline:
+        run.worker.ensure_running()
+        parked = {e.id async for e in run.client.list_workflows(query)} & wanted
+        await asyncio.sleep(0.5)
+    assert parked == wanted
+    httpx.delete(f"{run.rig.sim_url}/_sim/faults")
+    sagas = SagaClient(run.client, task_queue=run.task_queue)
+    retried = [
+        answer
+        async for _, answer in each_matching(
+            run.client,
+            f"Q2CHold = 'exception:permission_denied' AND TaskQueue = '{run.task_queue}'",
+            lambda w: sagas.retry(w, "chaos", "permission restored"),
+            per_second=20,
+        )
+    ]
+    assert len(retried) == len(deals) and all(getattr(a, "accepted", False) for a in retried)
+    ended = await run.results(deals)
+    problems = run.summarise("403 in support, then a bulk retry", deals, ended, Stage.COMPLETED, retried=len(retried))
+    assert len(ended) == len(deals) and set(ended.values()) == {Stage.COMPLETED}
+    assert_clean(problems)

@@ -27,6 +27,7 @@ LOCAL_STEPS = "local-reads-and-milestones"
 ERP_QUEUE = "erp-task-queue"
 WORKBENCH = "exception-workbench"
 CUSTOMER_SYNC_ORDERED = "customer-sync-ordered-by-source-clock"
+UNFIXABLE_PARKS = "unfixable-errors-park"
 
 # The kept histories (tests/histories/): the top level is today's saga shape, v2/ the shape before the ERP
 # queue and the workbench, v1/ the one before any patch. A run records a patch only when it reaches the code
@@ -77,6 +78,12 @@ REGISTER: dict[str, Patch] = {
             CUSTOMER_SYNC_ORDERED,
             date(2026, 11, 28),
             "CustomerSync applies changes in their source's clock order, not in arrival order",
+            (),
+        ),
+        Patch(
+            UNFIXABLE_PARKS,
+            date(2026, 11, 28),
+            "401/403/404-route/internal errors and retries past the region's patience park, re-tried by timer",
             (),
         ),
     )

@@ -4,7 +4,7 @@ operator decision recorded, refused ones with the reason. A business saga has a 
 """
 
 from workflows.kit.config import Config, Ledger, Versions
-from workflows.kit.options import Retry
+from workflows.kit.options import Patience, Retry
 from workflows.kit.saga import COMPENSATION_FAILED, TERMINAL, Saga, SagaStopped
 from workflows.kit.shield import shielded
 from workflows.kit.step import Call, Later, Step, describe
@@ -16,6 +16,7 @@ __all__ = [
     "Config",
     "Later",
     "Ledger",
+    "Patience",
     "Retry",
     "Saga",
     "SagaStopped",

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Protocol
 
 from temporalio import workflow
 
+from workflows.kit.options import Patience
 from workflows.kit.step import Call
 
 with workflow.unsafe.imports_passed_through():
@@ -37,6 +39,7 @@ class Versions:
     queues: str | None = None  # steps with a `queue` run on it
     local: str | None = None  # steps marked `local` run as local activities
     workbench: str | None = None  # fixable refusals and stuck undos park for a person; undos retry capped
+    unfixable: str | None = None  # errors retry cannot fix, and retries past the patience, park; re-tried by timer
 
 
 def _nothing() -> Mapping[str, str | None]:
@@ -47,6 +50,10 @@ def _ignore(_: object) -> None:
     return None
 
 
+def _patient() -> Patience:
+    return Patience(attempts=12, within=timedelta(minutes=30), recheck=timedelta(minutes=15))
+
+
 @dataclass(frozen=True)
 class Config:
     """The business saga's specifics.
@@ -54,12 +61,19 @@ class Config:
     `queues`: a step's `queue` name -> task queue. `fixable`: error type -> the code a parked step shows (a
     person can fix it in the data). `outcome`: the step that tells the outside world how the saga ended.
     `context`: ids an operator needs beside a parked step. `on_stage`: e.g. search attributes. `on_park`:
-    e.g. a metric.
+    e.g. a metric. `unfixable`: error type -> code, for a cause outside q2c's data that retrying soon
+    cannot fix (a revoked token, a removed permission, a moved route, a q2c defect): the step parks at once
+    and is tried again every `patience().recheck` (naming any opts the saga in: forward steps then give up
+    after `patience()` and park, rather than retry for ever). `exhausted`: error type -> code for a retryable error past
+    `patience()` (other types: `retries_exhausted`).
     """
 
     correlation_id: str
     queues: Mapping[str, str] = field(default_factory=dict)
     fixable: Mapping[str, str] = field(default_factory=dict)
+    unfixable: Mapping[str, str] = field(default_factory=dict)
+    exhausted: Mapping[str, str] = field(default_factory=dict)
+    patience: Callable[[], Patience] = _patient
     versions: Versions = Versions()
     outcome: Callable[[Stage, str], Call] | None = None
     context: Callable[[], Mapping[str, str | None]] = _nothing

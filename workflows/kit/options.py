@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
 from typing import Any
@@ -41,7 +43,38 @@ COMPENSATE_CAPPED: dict[str, Any] = {
 }
 
 
+@dataclass(frozen=True)
+class Patience:
+    """How long a forward step retries before it parks, and how often a parked one is tried again.
+
+    `attempts` / `within`: a retryable error (a 5xx, a rate limit) past either parks the step; `recheck`:
+    a step parked for a cause outside q2c (a revoked token, a removed permission) is tried again this often,
+    and the saga resumes by itself when it works.
+    """
+
+    attempts: int
+    within: timedelta
+    recheck: timedelta
+
+
 def options(retry: Retry, *, capped: bool = True) -> dict[str, Any]:
     if retry is Retry.FORWARD:
         return FORWARD
     return COMPENSATE_CAPPED if capped else COMPENSATE
+
+
+def bounded(patience: Patience, unfixable: Iterable[str], *, attempts: int | None = None) -> dict[str, Any]:
+    """A forward step that gives up (and parks) instead of retrying for ever: errors retry cannot fix at once,
+    the others after the patience runs out. `attempts` overrides (a periodic re-try is one attempt)."""
+    policy: RetryPolicy = FORWARD["retry_policy"]
+    return {
+        **FORWARD,
+        "schedule_to_close_timeout": patience.within,
+        "retry_policy": RetryPolicy(
+            initial_interval=policy.initial_interval,
+            backoff_coefficient=policy.backoff_coefficient,
+            maximum_interval=policy.maximum_interval,
+            maximum_attempts=attempts or patience.attempts,
+            non_retryable_error_types=sorted(unfixable),
+        ),
+    }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
@@ -11,16 +12,27 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 from workflows.kit.compensation import Compensations, Undo
 from workflows.kit.config import Config, Ledger
-from workflows.kit.options import options
+from workflows.kit.options import Retry, bounded, options
 from workflows.kit.shield import shielded
-from workflows.kit.step import Call, In, Later, Out, Step, describe
-from workflows.kit.workbench import Workbench
+from workflows.kit.step import Call, In, Later, Out, Step, describe, refused
+from workflows.kit.workbench import RECHECK, Workbench
 
 with workflow.unsafe.imports_passed_through():
-    from models.saga import CancelRequest, Compensation, ExceptionAction, SagaError, Stage, StepRecord, StepState
+    from models.saga import (
+        CancelRequest,
+        Compensation,
+        Decision,
+        ExceptionAction,
+        SagaError,
+        Stage,
+        StepRecord,
+        StepState,
+    )
 
 TERMINAL = frozenset({Stage.COMPLETED, Stage.COMPENSATED, Stage.CANCELLED, Stage.FAILED})
 COMPENSATION_FAILED = "compensation_failed"
+RETRIES_EXHAUSTED = "retries_exhausted"
+LOCAL_RETRY_THRESHOLD = timedelta(seconds=5)  # longer local backoffs wait on a durable timer
 
 
 class SagaStopped(Exception):
@@ -68,18 +80,22 @@ class Saga:
         record = StepRecord(name=step.name, started_at=workflow.now())
         self.ledger.steps.append(record)
         self.keyed(step.name, arg)
+        retry: dict[str, Any] | None = None  # a periodic re-try of a parked step: one attempt
         while True:
             try:
-                output: Any = await shielded(self.execute(step, arg), self.heard_cancel)
+                output: Any = await shielded(self.execute(step, arg, retry), self.heard_cancel)
+                if retry is not None:
+                    self.workbench.resumed()  # the cause went away (a credential fixed): on by itself
                 break
             except (ActivityError, ApplicationError) as failure:  # a local activity raises its cause directly
                 error = describe(step.name, failure)
                 record.state, record.finished_at, record.error = StepState.FAILED, workflow.now(), error.message
-                code = self.config.fixable.get(error.type)
-                if code is None or not self.since(self.config.versions.workbench):
+                code, recheck = self.parking(error, failure)
+                if code is None:
                     raise SagaStopped(Stage.COMPENSATED, error) from failure
                 actions: list[ExceptionAction] | None = ["retry", "skip", "compensate"] if step.skippable else None
-                action = await self.workbench.park(code, step.name, error, actions)
+                action = await self.workbench.park(code, step.name, error, actions, recheck)
+                retry = self.once() if action == RECHECK else None
                 if action == "compensate":
                     self.check_cancel()  # parked, then cancelled: it ends as cancelled
                     raise SagaStopped(Stage.COMPENSATED, error) from failure
@@ -97,17 +113,47 @@ class Saga:
             self.undo.push(step.name, undo.step.action, lambda: self.compensate(undo.call(output, self.reason())))
         return output  # a cancel is honoured at the next step, its undo registered
 
+    def parking(
+        self, error: SagaError, failure: ActivityError | ApplicationError
+    ) -> tuple[str | None, timedelta | None]:
+        """Where a failed forward step parks (None: it stops and compensates), and how often it is re-tried.
+
+        A refusal a person fixes in the data waits for them; a cause outside q2c's data (credentials, a
+        permission, a route, a defect) or a retryable error past the patience waits too, re-tried by timer.
+        """
+        config = self.config
+        if code := config.fixable.get(error.type):
+            return (code, None) if self.since(config.versions.workbench) else (None, None)
+        if not self.bounded() or refused(failure):
+            return None, None
+        code = config.unfixable.get(error.type) or config.exhausted.get(error.type) or RETRIES_EXHAUSTED
+        return code, config.patience().recheck
+
+    def bounded(self) -> bool:
+        """Forward steps give up and park (not retry for ever): a saga that names its `unfixable` errors opts in."""
+        return bool(self.config.unfixable) and self.since(self.config.versions.unfixable)
+
+    def once(self) -> dict[str, Any]:
+        return bounded(self.config.patience(), self.config.unfixable, attempts=1)
+
     def keyed(self, name: str, arg: Any) -> None:
         arg.correlation_id, arg.idempotency_key = self.config.correlation_id, f"{workflow.info().workflow_id}:{name}"
 
     def execute(self, step: Step[Any, Any], arg: Any, retry: dict[str, Any] | None = None) -> Awaitable[Any]:
         """On the step's own queue, locally, or as an ordinary activity: each as of its version."""
         versions, opts = self.config.versions, retry or options(step.retry)
+        if retry is None and step.retry is Retry.FORWARD and self.bounded():
+            opts = bounded(self.config.patience(), self.config.unfixable)  # gives up and parks, not for ever
         if step.queue is not None and self.since(versions.queues):
             queue = self.config.queues[step.queue]
             return workflow.execute_activity_method(step.activity, arg, task_queue=queue, **opts)
         if step.local and self.since(versions.local):
-            return workflow.execute_local_activity_method(step.activity, arg, **opts)
+            # past a few seconds of backoff a local step's retries go through a durable timer, not the worker's
+            # memory, so a worker asked to stop drains instead of retrying inside itself (sdk-core keeps
+            # retrying local activities after shutdown is requested)
+            return workflow.execute_local_activity_method(
+                step.activity, arg, local_retry_threshold=LOCAL_RETRY_THRESHOLD, **opts
+            )
         return workflow.execute_activity_method(step.activity, arg, **opts)
 
     @staticmethod
@@ -133,7 +179,8 @@ class Saga:
         if not self.since(self.config.versions.workbench):
             return None
         error = describe(undo.step, failure)
-        return await self.workbench.park(COMPENSATION_FAILED, undo.step, error, ["retry", "skip"])
+        action = await self.workbench.park(COMPENSATION_FAILED, undo.step, error, ["retry", "skip"])
+        return None if action == RECHECK else action
 
     async def stop(self, stop: SagaStopped) -> None:
         """Undo what was done, newest first; end as `stop.stage` (failed if nothing needed undoing)."""
@@ -153,17 +200,22 @@ class Saga:
             if record.name == compensation.step and record.state is StepState.COMPLETED:
                 record.state = StepState.COMPENSATED
 
-    def request_cancel(self, request: CancelRequest) -> None:
-        """The `cancel` signal: honoured at the next step; refused (and recorded) once the saga is ending."""
+    def cancel_refusal(self) -> str:
+        """Why a cancel cannot apply now (already cancelled, or the saga is ending); empty when it can."""
         stage = self.ledger.stage
-        refused = ""
         if self.ledger.cancel is not None:
-            refused = f"already cancelled by {self.ledger.cancel.requested_by}"
-        elif stage in TERMINAL | {Stage.COMPENSATING}:
-            refused = f"the saga is {stage.value}"
+            return f"already cancelled by {self.ledger.cancel.requested_by}"
+        if stage in TERMINAL | {Stage.COMPENSATING}:
+            return f"the saga is {stage.value}"
+        return ""
+
+    def request_cancel(self, request: CancelRequest) -> Decision:
+        """`cancel`: honoured at the next step; refused (and recorded) once the saga is ending."""
         by, step = request.requested_by, self.current_step()
-        if self.workbench.record("cancel", by, request.reason, step=step, refused=refused):
+        decision = self.workbench.record("cancel", by, request.reason, step=step, refused=self.cancel_refusal())
+        if decision.accepted:
             self.ledger.cancel = request
+        return decision
 
     def check_cancel(self) -> None:
         if self.ledger.cancel is not None:

@@ -8,6 +8,7 @@ from typing import Any, Generic, Protocol, TypeVar
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import TimeoutError as ActivityTimeout
 
 from workflows.kit.options import Retry
 
@@ -75,9 +76,24 @@ class Later:
         return Call(self.step, self.make(output, reason))
 
 
+def cause_of(failure: ActivityError | ApplicationError) -> BaseException | None:
+    """The activity's own error: past a schedule-to-close timeout, the last attempt's error where there is one."""
+    cause = failure if isinstance(failure, ApplicationError) else failure.cause
+    if isinstance(cause, ActivityTimeout) and isinstance(cause.cause, ApplicationError):
+        return cause.cause
+    return cause
+
+
+def refused(failure: ActivityError | ApplicationError) -> bool:
+    """A vendor's refusal on business grounds (the activity marked it non-retryable): compensate, or park it
+    when a person can fix the data; anything else stopped because the retry policy gave up."""
+    cause = cause_of(failure)
+    return isinstance(cause, ApplicationError) and cause.non_retryable
+
+
 def describe(step: str, failure: ActivityError | ApplicationError) -> SagaError:
     """A failure as the status shows it: the vendor's code and message when the activity classified it."""
-    cause = failure if isinstance(failure, ApplicationError) else failure.cause
+    cause = cause_of(failure)
     if isinstance(cause, ApplicationError):
         details = cause.details[0] if cause.details and isinstance(cause.details[0], dict) else {}
         return SagaError(

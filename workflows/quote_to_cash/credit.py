@@ -14,7 +14,7 @@ from workflows.quote_to_cash.steps import CHECK_CREDIT, NOTE_HOLD
 with workflow.unsafe.imports_passed_through():
     from models.crm import DealMilestones
     from models.deal import Deal
-    from models.saga import CreditDecision, Hold, SagaError, SagaPolicy, SagaStatus, Stage
+    from models.saga import CreditDecision, Decision, Hold, SagaError, SagaPolicy, SagaStatus, Stage
     from models.steps import CheckCredit, UpdateDeal
 
 Verdict = Literal["approved", "rejected"]
@@ -27,20 +27,26 @@ class CreditReview:
         self.saga, self.state = saga, state
         self.decision: tuple[Verdict, CreditDecision] | None = None
 
-    def decide(self, verdict: Verdict, decision: CreditDecision) -> None:
+    def refusal(self) -> str:
+        """Why a credit decision cannot apply now; empty when a hold waits for one."""
+        if self.state.hold is None:
+            return "nothing is on hold"
+        if self.decision is not None:
+            return f"already {self.decision[0]} by {self.decision[1].approver}"
+        return ""
+
+    def decide(self, verdict: Verdict, decision: CreditDecision) -> Decision:
         """`approve_credit` / `reject_credit`: recorded always; refused when nothing waits for it."""
-        hold, refused = self.state.hold, ""
-        if hold is None:
-            refused = "nothing is on hold"
-        elif self.decision is not None:
-            refused = f"already {self.decision[0]} by {self.decision[1].approver}"
+        hold = self.state.hold
         action = "approve_credit" if verdict == "approved" else "reject_credit"
         code = hold.reason if hold else "-"
         step = "credit_review" if hold else "-"
-        if self.saga.workbench.record(
-            action, decision.approver, decision.reason, step=step, code=code, refused=refused
-        ):
+        recorded = self.saga.workbench.record(
+            action, decision.approver, decision.reason, step=step, code=code, refused=self.refusal()
+        )
+        if recorded.accepted:
             self.decision = (verdict, decision)
+        return recorded
 
     async def check(self, deal: Deal, erp_customer: str, policy: SagaPolicy) -> None:
         """The ERP's credit position; an order over the (policy's share of the) limit is held for review."""

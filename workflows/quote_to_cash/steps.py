@@ -28,8 +28,24 @@ FIXABLE = {
 }
 MISSING_TAX_REGISTRATION = FIXABLE["MISSING_TAX_REGISTRATION"]
 
+# Causes outside the data that retrying soon cannot fix, by the type activities/errors.py gives them: the
+# saga parks at once (nothing undone) and re-tries the step by timer, going on by itself once it works.
+UNFIXABLE = {
+    "Unauthorized": "credentials",  # 401: a token revoked or expired
+    "PermissionDenied": "permission_denied",  # 403: a permission an admin removed
+    "EndpointMissing": "endpoint_missing",  # 404 on a route: the vendor moved or retired it
+    "InternalError": "internal_error",  # a q2c defect: the same call fails the same way until a fix ships
+}
+# Retryable errors past the region's patience (attempts or time): parked under these codes.
+EXHAUSTED = {"RateLimited": "rate_limited", "Transient": "vendor_unavailable", "TimeoutError": "vendor_unavailable"}
+
 # Which kit features came to QuoteToCash after sagas were in flight (see workflows/patches.py).
-VERSIONS = Versions(queues=patches.ERP_QUEUE, local=patches.LOCAL_STEPS, workbench=patches.WORKBENCH)
+VERSIONS = Versions(
+    queues=patches.ERP_QUEUE,
+    local=patches.LOCAL_STEPS,
+    workbench=patches.WORKBENCH,
+    unfixable=patches.UNFIXABLE_PARKS,
+)
 
 # 1. the deal, validated (idempotent reads are local activities: cheap to repeat, no task of their own)
 FETCH_DEAL = Step("fetch_deal", CrmActivities.fetch_deal, local=True)

@@ -49,3 +49,18 @@ def _add_months(day: date, months: int) -> date:
         except ValueError:
             continue
     raise ValueError(day)
+
+
+_FIELDS = (("stage", "stage"), ("line items", "line_items"), ("company", "company"), ("total", "amount"))
+
+
+def field_problems(deal: Deal) -> list[tuple[str, str]]:
+    """`deal_problems`, each with the field it is about (the CRM shows it beside that field)."""
+    found = []
+    for problem in deal_problems(deal):
+        if problem.startswith("lines["):
+            field = problem.split(" ", 1)[0]
+        else:
+            field = next((name for word, name in _FIELDS if word in problem), "deal")
+        found.append((field, problem))
+    return found

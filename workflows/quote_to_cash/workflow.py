@@ -12,11 +12,12 @@ from typing import Any
 from temporalio import workflow
 
 from workflows import kpis, patches
-from workflows.kit import Config, Saga, SagaStopped
+from workflows.kit import Config, Patience, Saga, SagaStopped
 from workflows.quote_to_cash import steps, visibility
 from workflows.quote_to_cash.collection import Collection
 from workflows.quote_to_cash.credit import CreditReview
-from workflows.quote_to_cash.terms import contract_term, deal_problems, highest_tier
+from workflows.quote_to_cash.handlers import Operators
+from workflows.quote_to_cash.terms import contract_term, deal_problems, field_problems, highest_tier
 
 with workflow.unsafe.imports_passed_through():
     from models.catalog import BillingFrequency
@@ -25,12 +26,9 @@ with workflow.unsafe.imports_passed_through():
     from models.party import Customer
     from models.saga import (
         WORKFLOW_TYPE,
-        BillingEvent,
-        CancelRequest,
-        CreditDecision,
         EntitlementGate,
+        FieldProblem,
         InvoiceState,
-        OperatorDecision,
         SagaError,
         SagaInput,
         SagaResult,
@@ -58,7 +56,9 @@ with workflow.unsafe.imports_passed_through():
 
 
 @workflow.defn(name=WORKFLOW_TYPE)
-class QuoteToCash:
+class QuoteToCash(Operators):
+    """The handlers (names are public API) are in `handlers.Operators`."""
+
     @workflow.init
     def __init__(self, saga: SagaInput) -> None:
         self.input, self.policy = saga, saga.policy
@@ -74,6 +74,11 @@ class QuoteToCash:
                 correlation_id=saga.correlation_id,
                 queues={steps.ERP: saga.erp_task_queue or f"{workflow.info().task_queue}-erp"},
                 fixable=steps.FIXABLE,
+                unfixable=steps.UNFIXABLE,
+                exhausted=steps.EXHAUSTED,
+                patience=lambda: Patience(
+                    self.policy.step_attempts, self.policy.step_patience, self.policy.recheck_every
+                ),
                 versions=steps.VERSIONS,
                 outcome=lambda stage, why: steps.NOTE_OUTCOME(
                     self.deal_update(DealMilestones(status=stage.value, status_reason=why[:1000]))
@@ -87,43 +92,7 @@ class QuoteToCash:
         self.credit = CreditReview(self.saga, self.state)
         self.collection = Collection(self.saga, self.state, self.provision)
         self.provision_input: Provision | None = None
-
-    # ---- operator interface (names are public API) ----
-    @workflow.query(name="status")
-    def status(self) -> SagaStatus:
-        return self.state
-
-    @workflow.signal(name="approve_credit")
-    def approve_credit(self, decision: CreditDecision) -> None:
-        self.credit.decide("approved", decision)
-
-    @workflow.signal(name="reject_credit")
-    def reject_credit(self, decision: CreditDecision) -> None:
-        self.credit.decide("rejected", decision)
-
-    @workflow.signal(name="cancel")
-    def cancel(self, request: CancelRequest) -> None:
-        self.saga.request_cancel(request)
-
-    @workflow.signal(name="retry")
-    def retry(self, decision: OperatorDecision) -> None:
-        """The data was fixed: run the parked step again."""
-        self.saga.workbench.resolve("retry", decision)
-
-    @workflow.signal(name="skip")
-    def skip(self, decision: OperatorDecision) -> None:
-        """Go on without the parked step (only where the step allows it, e.g. it was done by hand)."""
-        self.saga.workbench.resolve("skip", decision)
-
-    @workflow.signal(name="compensate")
-    def compensate_now(self, decision: OperatorDecision) -> None:
-        """Give up on the parked step: undo what was done and end."""
-        self.saga.workbench.resolve("compensate", decision)
-
-    @workflow.signal(name="billing_event")
-    def billing_event(self, event: BillingEvent) -> None:
-        """A Stripe webhook (through the ingress) or the ERP poller: applied once, in order, never lost."""
-        self.collection.inbox.append(event)
+        self.problems: list[FieldProblem] | None = None  # the deal's, by field, once read (`submit` answers)
 
     # ---- the process ----
     @workflow.run
@@ -182,6 +151,7 @@ class QuoteToCash:
             missing = [f for f in self.policy.required_tax_fields if getattr(customer, f, None) in (None, "")]
             if not missing or not workflow.patched(patches.WORKBENCH):
                 return deal, customer
+            self.problems = [FieldProblem(field=f"company.{f}", problem="required in its region") for f in missing]
             error = SagaError(
                 step="validate",
                 type="MISSING_TAX_REGISTRATION",
@@ -194,6 +164,7 @@ class QuoteToCash:
                 raise SagaStopped(Stage.FAILED, error)
 
     def validate(self, deal: Deal) -> None:
+        self.problems = [FieldProblem(field=field, problem=problem) for field, problem in field_problems(deal)]
         if problems := deal_problems(deal):
             error = SagaError(step="validate", type="InvalidDeal", system=self.input.crm, message="; ".join(problems))
             raise SagaStopped(Stage.FAILED, error)
