@@ -5,17 +5,21 @@ from __future__ import annotations
 import shutil
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from types import TracebackType
 
 from starlette.applications import Starlette
 from temporalio.client import Client
 
+from client.operations import apply_schedule
+from connectors.roles import Roles
 from devstack.rig import Ports, Process, Webhooks, connect_when_up, dev_server, simulated_worker, simulators_config
 from infra.codec import EncryptionCodec, KeyRing
 from infra.settings import Q2CSettings
 from infra.telemetry import configure_tracing, metrics_runtime
 from infra.temporal import connect
+from models.reconcile import ReconcileInput
 from models.saga import TASK_QUEUE
 from simulators.app import create_app
 from simulators.server import BackgroundServer
@@ -23,7 +27,18 @@ from simulators.store import Store
 from workers.codec_server import create_codec_server
 from workers.ingress import create_ingress
 
-__all__ = ["Ports", "Stack"]
+__all__ = ["Ports", "Stack", "reconcile_on_schedule"]
+
+RECONCILE_EVERY = timedelta(minutes=1)  # a lost webhook becomes a saga within this, with nobody involved
+RECONCILE_WINDOW_DAYS = 2
+
+
+async def reconcile_on_schedule(
+    client: Client, task_queue: str, every: timedelta = RECONCILE_EVERY, window_days: int = RECONCILE_WINDOW_DAYS
+) -> str:
+    """Reconciliation as a Temporal Schedule that repairs what it can: closed-won deals without a saga get one."""
+    job = ReconcileInput(window_days=window_days, repair=True, task_queue=task_queue)
+    return await apply_schedule(client, every, job, task_queue)
 
 
 @dataclass
@@ -40,6 +55,8 @@ class Stack:
     ring: KeyRing | None = None
     codec_token: str | None = None
     traces: str | None = None
+    roles: Roles = field(default_factory=Roles)  # the CRMs served (`Q2C_CRMS`) and each role's vendor
+    reconcile_every: timedelta | None = RECONCILE_EVERY  # None: no reconciliation schedule
     client: Client | None = None
     simulators: BackgroundServer | None = None
     sim_app: Starlette | None = None
@@ -117,19 +134,26 @@ class Stack:
             self.settings.hubspot_app_secret.get_secret_value(),
             self.settings.stripe_webhook_secret.get_secret_value(),
         )
-        sim_settings = simulators_config(self.ports.simulators, store.path, webhooks, webhook_backoff_s=0.5)
+        outbound = f"{self.ingress_url}/webhooks/salesforce"  # where a won opportunity's Outbound Message goes
+        sim_settings = simulators_config(
+            self.ports.simulators, store.path, webhooks, webhook_backoff_s=0.5, salesforce_outbound_url=outbound
+        )
         self.sim_app = create_app(sim_settings, store)
         self.simulators = BackgroundServer(self.sim_app, port=self.ports.simulators, lifespan="off").start()
 
         async def ingress_client() -> Client:
             return await connect(None, target_host=address, namespace="default", ring=self.ring)
 
-        ingress = create_ingress(self.settings, connect=ingress_client)
+        ingress = create_ingress(self.settings, connect=ingress_client, roles=self.roles)
         self._exit.callback(BackgroundServer(ingress, port=self.ports.ingress).start().stop)
         self._exit.callback(self.simulators.stop)
         await self._exit.enter_async_context(
-            simulated_worker(self.client, self.simulators_url, TASK_QUEUE, self.settings.erp_activities_per_second)
+            simulated_worker(
+                self.client, self.simulators_url, TASK_QUEUE, self.settings.erp_activities_per_second, self.roles
+            )
         )
+        if self.reconcile_every is not None:
+            await reconcile_on_schedule(self.client, TASK_QUEUE, self.reconcile_every)
 
     async def __aexit__(
         self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None

@@ -5,20 +5,28 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import date, timedelta
+from typing import Any
 
 import httpx
 import pytest
 from pydantic import SecretStr
+from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 
+from client.operations import reconcile_now
 from devstack.rig import simulated_worker
 from infra.settings import Q2CSettings
 from infra.temporal import connect
-from models.saga import CreditDecision, SagaStatus, Stage
-from simulators.server import BackgroundServer
-from tests.conftest import Sagas, temporal_binary
+from models.reconcile import ReconcileInput
+from models.saga import CreditDecision, SagaInput, SagaResult, SagaStatus, Stage
+from simulators.app import create_app
+from simulators.context import SimulatorSettings
+from simulators.server import BackgroundServer, free_port
+from simulators.store import Store
+from tests.conftest import Sagas, Sim, temporal_binary
 from workers.ingress import create_ingress
 from workflows import search
 
@@ -118,3 +126,95 @@ async def test_parked_sagas_are_listed_by_code_and_the_reconciliation_schedule_i
     described = await dev_env.client.get_schedule_handle(SCHEDULE_ID).describe()
     assert described.schedule.spec.intervals[0].every == timedelta(minutes=15)
     await dev_env.client.get_schedule_handle(SCHEDULE_ID).delete()
+
+
+async def sender_gave_up(store: Store, events: int, attempts: int) -> list[dict[str, Any]]:
+    """Every one of `events` webhooks tried `attempts` times and refused each time: HubSpot's side gave up."""
+    for _ in range(600):
+        deliveries = store.deliveries("hubspot")
+        last = [d for d in deliveries if d["attempt"] == attempts]
+        if len(last) >= events:
+            return deliveries
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"the simulator kept retrying: {store.deliveries('hubspot')}")
+
+
+async def saga_started_by(client: Client, workflow_id: str) -> str:
+    """`triggered_by` of the saga's first run, read from its history."""
+    history = await client.get_workflow_handle(workflow_id).fetch_history()
+    started = history.events[0].workflow_execution_started_event_attributes
+    (saga,) = await client.data_converter.decode(started.input.payloads, [SagaInput])
+    return str(saga.triggered_by)
+
+
+@pytest.fixture
+async def own_dev_env() -> AsyncIterator[WorkflowEnvironment]:
+    """A dev server of its own: its simulator numbers deals as the session's does, so saga ids would collide."""
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=temporal_binary("temporal"),
+        search_attributes=search.ALL,
+        data_converter=pydantic_data_converter,
+        ui=False,
+    )
+    yield env
+    await env.shutdown()
+
+
+async def test_lost_triggers_become_sagas_from_the_first_scheduled_reconciliation_none_twice(own_dev_env):
+    """Issue 16, point 3: the ingress is down until HubSpot's simulator gives up its retries, so no saga starts.
+    The reconciliation schedule `q2c dev` and the compose stack turn on finds every one of those deals (closed
+    today by the simulator, or won with a close date days ahead or backdated) and starts its saga, once."""
+    from client.operations import SCHEDULE_ID
+    from devstack.stack import reconcile_on_schedule
+
+    attempts, port = 3, free_port()
+    store = Store()
+    app = create_app(SimulatorSettings(port=port, webhook_backoff_s=0.05, webhook_attempts=attempts), store)
+    with BackgroundServer(app, port=port) as server:
+        sim = Sim(server, store, app)
+        task_queue = f"q2c-lost-{uuid.uuid4().hex[:8]}"
+        lost = Sagas(own_dev_env.client, task_queue, sim)
+        ahead = (date.today() + timedelta(days=2)).isoformat()
+        deals = [lost.new_deal(["PLAT-TEAM"], stage="contractsent", close_date=ahead) for _ in range(5)]
+        sim.admin.put("/webhooks/hubspot", json={"url": f"http://127.0.0.1:{free_port()}/webhooks/hubspot"})
+        for deal_id in deals[:3]:  # a rep closes it: HubSpot sets the close date to now
+            sim.admin.post(f"/hubspot/deals/{deal_id}/close").raise_for_status()
+        hs = app.state.apps["hubspot"].state
+        back = (date.today() - timedelta(days=10)).isoformat()  # outside the schedule's 2-day window
+        for deal_id, close_date in zip(deals[3:], (ahead, back), strict=True):  # won and dated in one edit
+            hs.update("deals", hs.load("deals", deal_id), {"dealstage": "closedwon", "closedate": close_date})
+            assert store.require("hubspot", "deals", deal_id)["properties"]["closedate"][:10] == close_date
+        deliveries = await sender_gave_up(store, len(deals), attempts)
+        assert not [d for d in deliveries if d["status"] is not None and d["status"] < 300]
+        ids = {f"q2c-hubspot-{d}" for d in deals}
+        sagas = f"WorkflowType = 'QuoteToCash' AND TaskQueue = '{task_queue}'"
+        assert [w.id async for w in own_dev_env.client.list_workflows(sagas)] == []  # nobody started anything
+
+        async with simulated_worker(own_dev_env.client, server.url, task_queue):
+            await reconcile_on_schedule(own_dev_env.client, task_queue, every=timedelta(seconds=2))
+            try:
+                results = await asyncio.gather(*(wait_for_saga(own_dev_env.client, w) for w in ids))
+                runs = f"WorkflowType = 'Reconciliation' AND TaskQueue = '{task_queue}'"
+                reconciliations = [w async for w in own_dev_env.client.list_workflows(runs)]
+            finally:
+                await own_dev_env.client.get_schedule_handle(SCHEDULE_ID).delete()
+            first = min(reconciliations, key=lambda w: w.start_time).id
+            assert {await saga_started_by(own_dev_env.client, w) for w in ids} == {f"reconcile:{first}"}
+            assert {r.stage for r in results} == {Stage.COMPLETED}
+            executions = [w.id async for w in own_dev_env.client.list_workflows(sagas)]
+            assert sorted(executions) == sorted(ids)  # one execution each: none started twice
+            job = ReconcileInput(window_days=2, repair=True, task_queue=task_queue)
+            after = await reconcile_now(own_dev_env.client, job, task_queue)
+        assert after.checked == len(deals) and after.clean, after.items
+
+
+async def wait_for_saga(client: Client, workflow_id: str) -> SagaResult:
+    """The saga's result once reconciliation has started it (polled: it does not exist yet)."""
+    for _ in range(1200):
+        try:
+            return await client.get_workflow_handle(workflow_id, result_type=SagaResult).result()
+        except RPCError as missing:
+            if missing.status is not RPCStatusCode.NOT_FOUND:
+                raise
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"{workflow_id} was never started")
