@@ -14,8 +14,10 @@ import pytest
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
+from activities.errors import to_application_error
 from client.operations import each_matching, parked_groups
 from client.sagas import Answer, SagaClient
+from connectors.errors import InternalError, NotFound, Unauthorized
 from models.saga import SagaPolicy, Stage, StepState
 from tests.conftest import Sagas, dev_server
 
@@ -87,7 +89,7 @@ async def test_a_refused_credential_parks_visibly_and_a_bulk_retry_completes_it(
     ]
     assert [(wid, isinstance(a, Answer) and a.accepted) for wid, a in answers] == [(handle.id, True)]
 
-    result = await sagas.finish(handle)
+    result = await sagas.finish(handle, f"parked_{code}_at_{system}_then_bulk_retry")
     assert result.stage is Stage.COMPLETED and result.compensations == [] and result.error is None
     wid = handle.id
     one(sagas, "netsuite", "salesOrder", "externalId", f"{wid}:create_order")
@@ -108,7 +110,7 @@ async def test_a_parked_step_resumes_by_itself_once_the_cause_is_gone(sagas: Sag
     parked = await sagas.wait_for(handle, lambda s: s.exception is not None and s.exception.rechecks >= 1, within=60)
     assert parked.exception is not None and parked.exception.code == "credentials"
     sagas.sim.store.clear_faults()
-    result = await sagas.finish(handle)
+    result = await sagas.finish(handle, "parked_credentials_resumed_by_itself")
     done = await sagas.status(handle)
     assert result.stage is Stage.COMPLETED and result.compensations == [] and done.decisions == []
 
@@ -129,7 +131,7 @@ async def test_a_retryable_error_past_the_policy_parks_and_status_shows_the_atte
     assert parked.step("provision_entitlement").state is StepState.FAILED  # type: ignore[union-attr]
     sagas.sim.store.clear_faults()
     assert (await client.retry(handle.id, "ops", "zendesk is back")).accepted
-    assert (await sagas.finish(handle)).stage is Stage.COMPLETED
+    assert (await sagas.finish(handle, "parked_vendor_unavailable_then_retry")).stage is Stage.COMPLETED
 
 
 async def test_a_refused_update_says_why_and_writes_nothing_while_the_signal_still_records_it(sagas: Sagas) -> None:
@@ -151,6 +153,17 @@ async def test_a_refused_update_says_why_and_writes_nothing_while_the_signal_sti
     assert approved.accepted and approved.decision is not None and approved.decision.action == "approve_credit"
     again = await client.reject_credit(handle.id, "controller", "changed my mind")
     assert not again.accepted and again.reason in ("already approved by controller", "nothing is on hold")
-    assert (await sagas.finish(handle)).stage is Stage.COMPLETED
+    assert (await sagas.finish(handle, "operator_updates_refused_then_approved")).stage is Stage.COMPLETED
     ended = await client.cancel(handle.id, "ops", "too late")
     assert not ended.accepted and ended.reason
+
+
+def test_a_404_on_a_route_is_an_endpoint_missing_but_on_a_record_a_business_refusal() -> None:
+    route = to_application_error(NotFound("zendesk", "GET /api/v2/x -> 404", code="InvalidEndpoint", status=404))
+    bare = to_application_error(NotFound("hubspot", "GET /crm/v9/deals -> 404", code=None, status=404))
+    record = to_application_error(NotFound("stripe", "no such price", code="resource_missing", status=404))
+    assert (route.type, route.non_retryable) == ("EndpointMissing", False)
+    assert bare.type == "EndpointMissing"
+    assert (record.type, record.non_retryable) == ("resource_missing", True)
+    assert to_application_error(Unauthorized("netsuite", "403", code="http_403", status=403)).type == "PermissionDenied"
+    assert to_application_error(InternalError("stripe", "POST /v1/x", "bad header")).type == "InternalError"

@@ -53,6 +53,16 @@ WORKBENCH_RUNS = ("workbench_compensate", "workbench_retry_after_fix")
 V2 = tuple(f"v2/{name}" for name in (*FAILURES, *SUCCESSES, "business_failure_no_tax"))
 STOPPED_BEFORE_THE_ERP = ("invalid_deal",)
 
+_OPERATIONS_V2 = (  # tests/test_operations_v2.py
+    "operator_updates_refused_then_approved",
+    "parked_credentials_at_hubspot_then_bulk_retry",
+    "parked_credentials_at_stripe_then_bulk_retry",
+    "parked_credentials_resumed_by_itself",
+    "parked_permission_denied_at_netsuite_then_bulk_retry",
+    "parked_permission_denied_at_zendesk_then_bulk_retry",
+    "parked_vendor_unavailable_then_retry",
+)
+
 REGISTER: dict[str, Patch] = {
     p.id: p
     for p in (
@@ -60,13 +70,17 @@ REGISTER: dict[str, Patch] = {
             LOCAL_STEPS,
             date(2026, 11, 25),
             "idempotent reads and milestone writes run as local activities",
-            (*FAILURES, *SUCCESSES, *PAYMENTS, *WORKBENCH_RUNS, *V2),
+            (*FAILURES, *SUCCESSES, *PAYMENTS, *WORKBENCH_RUNS, *V2, *_OPERATIONS_V2),
         ),
         Patch(
             ERP_QUEUE,
             date(2026, 11, 25),
             "ERP calls, reads included, on the ERP's own rate-limited task queue",
-            tuple(n for n in (*FAILURES, *SUCCESSES, *PAYMENTS, *WORKBENCH_RUNS) if n not in STOPPED_BEFORE_THE_ERP),
+            tuple(
+                n
+                for n in (*FAILURES, *SUCCESSES, *PAYMENTS, *WORKBENCH_RUNS, *_OPERATIONS_V2)
+                if n not in STOPPED_BEFORE_THE_ERP
+            ),
         ),
         Patch(
             WORKBENCH,
@@ -84,7 +98,7 @@ REGISTER: dict[str, Patch] = {
             UNFIXABLE_PARKS,
             date(2026, 11, 28),
             "401/403/404-route/internal errors and retries past the region's patience park, re-tried by timer",
-            (),
+            _OPERATIONS_V2,
         ),
     )
 }
