@@ -112,3 +112,39 @@ async def test_it_pages_and_continues_as_new_without_losing_a_deal(sagas):
     report = await reconcile(sagas, day, page_size=1, pages_per_run=1)
     assert report.runs == 3 and report.checked == 3
     assert {i.deal_id for i in report.items} == set(deals) and all(i.kind is Drift.MISSING_SAGA for i in report.items)
+
+
+async def test_a_run_that_checked_nothing_says_so_and_is_not_clean(sagas):
+    report = await reconcile(sagas, a_day(3))  # a day no test closes a deal on
+    assert report.checked == 0 and not report.counts
+    assert not report.clean and report.verdict.startswith("nothing checked")
+
+
+async def test_master_data_that_differs_between_systems_is_named_and_repaired_toward_its_owner(sagas):
+    """A completed saga's customer: support renamed behind q2c's back, the CRM's VAT number edited; the ERP owns
+    both once the company is a customer, so both go back to the ERP's values."""
+    day = a_day(4)
+    usd = [c for c in sagas.sim.records("hubspot", "companies")[4:] if c["properties"].get("currency") == "USD"]
+    company = str(usd[2]["id"])
+    deal = sagas.new_deal(["PLAT-TEAM"], close_date=day.isoformat(), company=company)
+    assert (await (await sagas.start(deal)).result()).stage is Stage.COMPLETED
+    assert (await reconcile(sagas, day)).clean
+    store = sagas.sim.store
+    erp = store.find("netsuite", "customer", "externalId", company)[0]
+    org = store.find("zendesk", "organization", "external_id", company)[0]
+    store.put("zendesk", "organization", org["id"], {**org, "name": "Renamed In Support"})
+    hubspot_company = store.require("hubspot", "companies", company)
+    hubspot_company["properties"]["vat_number"] = "XX-EDITED-1"
+    store.put("hubspot", "companies", company, hubspot_company)
+
+    report = await reconcile(sagas, day, repair=True)
+    found = {(i.kind, i.system): i for i in report.items}
+    assert set(found) == {(Drift.MASTER_DATA_MISMATCH, "support"), (Drift.MASTER_DATA_MISMATCH, "crm")}, report.items
+    renamed, vat = found[(Drift.MASTER_DATA_MISMATCH, "support")], found[(Drift.MASTER_DATA_MISMATCH, "crm")]
+    assert "legal_name" in renamed.detail and "'Renamed In Support'" in renamed.detail
+    assert f"erp {erp['companyName']!r}" in renamed.detail and "erp owns it" in renamed.detail
+    assert "tax_registration" in vat.detail and "'XX-EDITED-1'" in vat.detail and vat.crm == "hubspot"
+    assert renamed.repaired and vat.repaired
+    assert store.find("zendesk", "organization", "external_id", company)[0]["name"] == erp["companyName"]
+    assert store.require("hubspot", "companies", company)["properties"]["vat_number"] == erp["defaultTaxReg"]
+    assert (await reconcile(sagas, day)).clean
