@@ -22,7 +22,7 @@ from typing import Any
 
 from temporalio.client import Client
 
-from connectors.registry import open_adapters
+from connectors.registry import Roles, open_adapters, open_crms
 from infra.temporal import connect
 from simulators.context import SimulatorSettings
 from workers.worker import Workers, activities_for, build_worker
@@ -174,13 +174,20 @@ def vendor_env(temporal_address: str, sim_url: str) -> dict[str, str]:
 
 @asynccontextmanager
 async def simulated_worker(
-    client: Client, sim_url: str, task_queue: str, erp_activities_per_second: float | None = None
+    client: Client,
+    sim_url: str,
+    task_queue: str,
+    erp_activities_per_second: float | None = None,
+    roles: Roles | None = None,
 ) -> AsyncIterator[Workers]:
-    """The saga's worker, each role's configured adapter (`Q2C_CRM`, ...) calling the simulators at `sim_url`."""
-    async with open_adapters(simulators=sim_url) as adapters:
-        worker = build_worker(client, task_queue, activities_for(*adapters), erp_activities_per_second)
-        async with worker:
-            yield worker
+    """The saga's worker, each role's configured adapter (`Q2C_CRM`, ...) calling the simulators at `sim_url`;
+    every CRM served (`Q2C_CRMS`) on the same worker."""
+    async with open_adapters(roles, simulators=sim_url) as adapters:
+        opened = {adapters.crm.name: adapters.crm}
+        async with open_crms(roles, simulators=sim_url, opened=opened) as crms:
+            activities = activities_for(*adapters, crms=crms)
+            async with build_worker(client, task_queue, activities, erp_activities_per_second) as worker:
+                yield worker
 
 
 @dataclass

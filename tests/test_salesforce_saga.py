@@ -45,6 +45,18 @@ class SalesforceSagas(Sagas):
         accounts = self.sim.records("salesforce", "Account")[4:]
         return str(next(a for a in accounts if a.get("CurrencyIsoCode") == currency)["Id"])
 
+    def fresh_account(self, story: str | None = None, **fields: Any) -> str:
+        """A copy of a seeded account under a name of its own, with a contact (support names must be unique)."""
+        seeded = self.records.get("Account", self.account(story))
+        copied = ("BillingStreet", "BillingCity", "BillingPostalCode", "BillingCountry", "CurrencyIsoCode", "Region__c")
+        name = f"{seeded['Name']} {uuid.uuid4().hex[:6]}"
+        account = self.records.create("Account", {**{f: seeded[f] for f in copied}, "Name": name, **fields})
+        email = f"buyer-{uuid.uuid4().hex[:6]}@fresh.test"
+        self.records.create(
+            "Contact", {"AccountId": account["Id"], "FirstName": "Ada", "LastName": "Buyer", "Email": email}
+        )
+        return str(account["Id"])
+
     def new_deal(  # type: ignore[override]
         self, skus: list[str], *, account: str | None = None, won: bool = True, close_date: str = "2026-11-25"
     ) -> str:
@@ -107,6 +119,13 @@ async def both(ts_env: WorkflowEnvironment, sim: Sim, adapters: Adapters, salesf
 @pytest.fixture
 def sf_sagas(ts_env: WorkflowEnvironment, sim: Sim, both: str) -> SalesforceSagas:
     return SalesforceSagas(ts_env.client, both, sim)
+
+
+def fresh_company(sim: Sim) -> str:
+    """A HubSpot company of its own name: the same name in both CRMs is two organizations in support."""
+    seeded = sim.records("hubspot", "companies")[5]
+    properties = {**seeded["properties"], "name": f"{seeded['properties']['name']} {uuid.uuid4().hex[:6]}"}
+    return str(sim.app.state.apps["hubspot"].state.create("companies", properties)["id"])
 
 
 def wid(opportunity_id: str) -> str:
@@ -183,10 +202,8 @@ async def test_a_late_refusal_compensates_and_the_opportunity_says_so(sf_sagas):
 
 async def test_the_workbench_parks_a_salesforce_saga_and_retry_after_the_fix_in_salesforce_completes(sf_sagas, ts_env):
     records = sf_sagas.records
-    seeded = records.get("Account", sf_sagas.account("no_tax"))
-    fields = ("Name", "BillingStreet", "BillingCity", "BillingPostalCode", "BillingCountry", "CurrencyIsoCode")
-    account = records.create("Account", {**{f: seeded[f] for f in fields}, "Region__c": "emea"})
-    records.create("Contact", {"AccountId": account["Id"], "FirstName": "Ute", "LastName": "Ost", "Email": "u@nw.test"})
+    account = {"Id": sf_sagas.fresh_account("no_tax", VAT_Number__c=None)}
+    assert records.get("Account", account["Id"])["Region__c"] == "emea"
     deal_id = sf_sagas.new_deal(["PLAT-PRO"], account=account["Id"])
     policy = SagaPolicy(required_tax_fields=["tax_registration"])
     handle = await sf_sagas.start(deal_id, policies={Region.EMEA: policy})
@@ -233,3 +250,33 @@ async def test_a_crm_call_outside_a_saga_goes_to_the_default_crm_and_an_unserved
 
     with pytest.raises(ApplicationError, match="CRM 'salesforce' is not served by this worker"):
         activities.crm_for(ForCrm(deal_id="1", crm="salesforce"))
+
+
+async def test_lost_triggers_in_both_crms_are_found_by_one_reconciliation_and_repaired(sf_sagas):
+    from datetime import date
+
+    from models.reconcile import Drift, ReconcileInput
+    from workflows.reconciliation import Reconciliation
+
+    day = date(2031, 3, 7)  # only this test's deals closed on it, and nothing was changed on it
+    hubspot = Sagas(sf_sagas.client, sf_sagas.task_queue, sf_sagas.sim)
+    company = fresh_company(sf_sagas.sim)
+    lost = {  # closed won, but the webhook and the Outbound Message never arrived
+        f"q2c-hubspot-{hubspot.new_deal(['IMPL-STD'], company=company, close_date=day.isoformat())}",
+        wid(sf_sagas.new_deal(["IMPL-STD"], account=sf_sagas.fresh_account(), close_date=day.isoformat())),
+    }
+
+    async def reconcile() -> Any:
+        job = ReconcileInput(since=day, until=day, repair=True, task_queue=sf_sagas.task_queue)
+        run = f"q2c-reconcile-test-{uuid.uuid4().hex[:8]}"
+        return await sf_sagas.client.execute_workflow(Reconciliation.run, job, id=run, task_queue=sf_sagas.task_queue)
+
+    report = await reconcile()
+    missing = [item for item in report.items if item.kind is Drift.MISSING_SAGA]
+    assert {f"q2c-{item.crm}-{item.deal_id}" for item in missing} == lost
+    assert all(item.repaired and item.repaired.startswith("started saga") for item in missing)
+    for workflow_id in sorted(lost):
+        result = await sf_sagas.client.get_workflow_handle(workflow_id, result_type=SagaResult).result()
+        assert result.stage is Stage.COMPLETED, workflow_id
+    again = await reconcile()
+    assert again.checked == 2 and again.clean, again.items

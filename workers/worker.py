@@ -45,7 +45,7 @@ def activities_for(
         adapter_for("support", support_port),
     )
     crm, erp, billing, support = ports
-    reconcile, sync = ReconcileActivities(*ports), CustomerSyncActivities(crm, erp, support)
+    reconcile, sync = ReconcileActivities(*ports, crms=crms), CustomerSyncActivities(crm, erp, support)
     contract = ContractActivities(erp, billing)
     crm, erp = CrmActivities(crm, crms), ErpActivities(erp)
     billing, support = BillingActivities(billing), SupportActivities(support)
