@@ -8,6 +8,7 @@ from decimal import Decimal
 from pydantic import BaseModel, Field
 
 from models.crm import DealMilestones
+from models.customer_sync import Version
 from models.deal import Deal
 from models.money import Money
 from models.orders import Invoice
@@ -86,6 +87,7 @@ class CloseOrder(StepInput):
 class UpdateDeal(StepInput):
     deal_id: str
     milestones: DealMilestones | None = None
+    crm: str | None = Field(default=None, description="the deal's CRM where the workflow id does not say (contracts)")
     properties: dict[str, str | None] = Field(
         default_factory=dict, description="before ports: milestones in the CRM's own names, from recorded histories"
     )
@@ -173,6 +175,7 @@ class TicketOpened(StepOutput):
 class RecordPayment(StepInput):
     deal_id: str
     status: str = Field(description="posted, payment_failed or paid")
+    version: Version | None = Field(default=None, description="the event's place on its source's clock")
 
 
 class PaymentRecorded(StepOutput):

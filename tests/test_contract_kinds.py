@@ -9,25 +9,29 @@ from connectors.hubspot.mapping import deal_kind_from_hubspot
 from connectors.salesforce.mapping import deal_kind_from_salesforce
 from models.deal import DealKind
 
+HUBSPOT = [
+    (None, DealKind.NEW_BUSINESS),
+    ("newbusiness", DealKind.NEW_BUSINESS),
+    ("expansion", DealKind.EXPANSION),
+    ("contraction", DealKind.CONTRACTION),
+    ("renewal", DealKind.RENEWAL),
+    ("cancellation", DealKind.CANCELLATION),
+]
+SALESFORCE = [
+    (None, DealKind.NEW_BUSINESS),
+    ("New Business", DealKind.NEW_BUSINESS),
+    ("Existing Customer - Upgrade", DealKind.EXPANSION),
+    ("Existing Customer - Downgrade", DealKind.CONTRACTION),
+    ("Renewal", DealKind.RENEWAL),
+]
 
-@pytest.mark.parametrize(
-    ("value", "kind"),
-    [(None, DealKind.NEW_BUSINESS), ("newbusiness", DealKind.NEW_BUSINESS), ("expansion", DealKind.EXPANSION)]
-    + [("contraction", DealKind.CONTRACTION), ("renewal", DealKind.RENEWAL), ("cancellation", DealKind.CANCELLATION)],
-)
+
+@pytest.mark.parametrize(("value", "kind"), HUBSPOT)
 def test_hubspot_dealtype(value, kind):
     assert deal_kind_from_hubspot(value) is kind
 
 
-@pytest.mark.parametrize(
-    ("value", "kind"),
-    [("New Business", DealKind.NEW_BUSINESS), ("Existing Customer - Upgrade", DealKind.EXPANSION)]
-    + [
-        ("Existing Customer - Downgrade", DealKind.CONTRACTION),
-        ("Renewal", DealKind.RENEWAL),
-        (None, DealKind.NEW_BUSINESS),
-    ],
-)
+@pytest.mark.parametrize(("value", "kind"), SALESFORCE)
 def test_salesforce_type(value, kind):
     assert deal_kind_from_salesforce(value) is kind
 

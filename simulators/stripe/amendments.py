@@ -170,6 +170,8 @@ async def change(st: Stripe, sub: Record, item: Record | None, p: dict[str, Any]
         raise invalid("A canceled subscription's items cannot be updated.", "subscription")
     at = integer(p.get("proration_date"), "proration_date") or int(sub["current_period_start"])
     roll(st, sub, at)
+    if item is not None:  # the roll may have replaced the item (a schedule's phase began): the current one
+        item = next((i for i in sub["items"]["data"] if i["id"] == item["id"]), item)
     old = price_of(st, item) if item else None
     price = st.load("price", p["price"], "price", 400) if p.get("price") else old
     if price is None:

@@ -12,7 +12,7 @@ from datetime import timedelta
 from temporalio import workflow
 
 from workflows.contract import steps
-from workflows.contract.terms import add_years, erp_lines, item_changes, new_skus, target_quantities
+from workflows.contract.terms import add_years, erp_lines, item_changes, new_skus, sku_of, target_quantities
 from workflows.kit import Call, Config, Saga, SagaStopped
 from workflows.quote_to_cash.terms import highest_tier
 
@@ -146,7 +146,7 @@ class ContractAmendment:
             )
             self.billed = self.billed + changed.changed.proration_total
             if proration != "none":
-                lines += erp_lines(before, changed.changed.subscription, at, contract.currency)[0]
+                lines += erp_lines(before, changed.changed.subscription, at, contract)[0]
             self.take_items(changed.changed.subscription.items, subscription)
         await self.change_order(lines, deal.lines_by(recurring=False), erp.erp_items)
         tier = highest_tier([erp.tiers[line.sku] for line in self.contract.lines if line.sku in erp.tiers])
@@ -158,7 +158,7 @@ class ContractAmendment:
         """The contract's lines as billing now holds them (quantities, item and price ids, unit prices)."""
         kept = [line for line in self.contract.lines if line.subscription_id != subscription]
         for item in items:
-            sku = item.sku or item.price_id
+            sku = sku_of(item, self.contract)
             kept.append(
                 ContractLine(
                     sku=sku,
@@ -229,12 +229,17 @@ class ContractAmendment:
             return
         order = self.order[0] if self.order else None
         milestones = DealMilestones(status="completed", saga_id=self.state.workflow_id, order_number=order)
-        await self.saga.step(steps.MILESTONE, UpdateDeal(deal_id=self.input.request.deal.id, milestones=milestones))
+        await self.saga.step(
+            steps.MILESTONE,
+            UpdateDeal(deal_id=self.input.request.deal.id, milestones=milestones, crm=self.contract.crm),
+        )
 
     def outcome(self, stage: Stage, why: str) -> Call:
         assert self.input.request is not None
         milestones = DealMilestones(status=stage.value, status_reason=why[:1000])
-        return steps.NOTE_OUTCOME(UpdateDeal(deal_id=self.input.request.deal.id, milestones=milestones))
+        return steps.NOTE_OUTCOME(
+            UpdateDeal(deal_id=self.input.request.deal.id, milestones=milestones, crm=self.contract.crm)
+        )
 
     # ---- renewal: a new term, its order, its prices from the term's start, support extended ----
     async def renew(self) -> None:
@@ -294,9 +299,9 @@ class ContractAmendment:
             stop = CancelSubscription(subscription_id=subscription, invoice_id=None, reason=request.reason)
             await self.saga.step(steps.CANCEL_NOW.named(f"cancel_{subscription}"), stop)
         today = self.input.at.date()
-        fields: dict[str, str | None] = {"entitlement_status": "revoked", "contract_end": today.isoformat()}
+        ended = contract.state is ContractState.ENDING and today > contract.term_end
+        last_day = contract.term_end if ended else today  # an ending term's last day; a cancel now's today
+        fields: dict[str, str | None] = {"entitlement_status": "revoked", "contract_end": last_day.isoformat()}
         await self.saga.step(steps.END_SERVICE, OrganizationFields(external_id=contract.customer.id, fields=fields))
-        ended = contract.state is ContractState.ENDING and today >= contract.term_end
         self.contract.state = ContractState.ENDED if ended else ContractState.CANCELLED
-        self.contract.ends_on = today
-        self.contract.support_end = today
+        self.contract.ends_on = self.contract.support_end = last_day

@@ -7,11 +7,11 @@ from datetime import UTC, date, datetime, time, timedelta
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from models.amendments import ItemChange, SubscriptionDetail
+    from models.amendments import BilledItem, ItemChange, SubscriptionDetail
     from models.contract import Contract, ContractLine, ContractPolicy
     from models.deal import Deal, DealKind
     from models.money import Money
-    from models.proration import Period, proration_lines
+    from models.proration import proration_lines
 
 AMENDMENTS = frozenset({DealKind.EXPANSION, DealKind.CONTRACTION})
 
@@ -97,20 +97,26 @@ def subscription_for(contract: Contract, deal: Deal, sku: str) -> str | None:
     return next((x.subscription_id for x in contract.lines if x.frequency is frequency and x.subscription_id), None)
 
 
+def sku_of(item: BilledItem, contract: Contract) -> str:
+    """An item's SKU: the contract's line for it (a renewal's price has no lookup key), else its price's key."""
+    held = next((line for line in contract.lines if line.item_id == item.item_id), None)
+    return held.sku if held else item.sku or item.price_id
+
+
 def erp_lines(
-    before: SubscriptionDetail, after: SubscriptionDetail, at: int, currency: str
+    before: SubscriptionDetail, after: SubscriptionDetail, at: int, contract: Contract
 ) -> tuple[list[ContractLine], Money]:
     """The ERP change order's lines: per SKU, the net of Stripe's rule (models.proration) over the period billing
     used, so the order and billing agree to the minor unit. Quantity 1 at the net amount."""
-    period: Period = after.period
-    was = {i.price_id: i for i in before.items}
+    period, currency = after.period, contract.currency
+    was = {i.item_id: i for i in before.items}  # by item: a schedule's phase may have changed its price since
     lines, total = [], Money.zero(currency)
     for item in after.items:
-        old = was.get(item.price_id)
+        old = was.get(item.item_id)
         old_quantity = old.quantity if old else 0
         if old_quantity == item.quantity:
             continue
-        sku = item.sku or item.price_id
+        sku = sku_of(item, contract)
         net = Money.zero(currency)
         for part in proration_lines(sku, item.unit_amount, old_quantity, item.quantity, period, at):
             net = net + part.amount
