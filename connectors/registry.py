@@ -130,13 +130,6 @@ async def open_crms(
         yield {name: crms[name] for name in roles.crm_names()}
 
 
-def adapter_for(role: str, port_or_client: Any) -> Any:
-    """An adapter as it is; a bare vendor client wrapped in its adapter (callers that still pass clients)."""
-    if isinstance(port_or_client, VendorClient):
-        return vendor(role, port_or_client.system).adapter(port_or_client)
-    return port_or_client
-
-
 # role -> vendor name -> its webhook module (connectors/<vendor>/webhooks.py), for the ingress's routers
 WEBHOOKS: dict[str, dict[str, ModuleType]] = {
     "crm": {"hubspot": hubspot_webhooks, "salesforce": salesforce_webhooks},

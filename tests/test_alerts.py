@@ -69,7 +69,7 @@ def test_expressions_are_balanced(alert):
     assert depth == 0, f"{alert}: unbalanced parentheses"
 
 
-async def test_every_metric_an_alert_or_panel_names_is_served_by_the_worker(ts_env, sim, clients):
+async def test_every_metric_an_alert_or_panel_names_is_served_by_the_worker(ts_env, sim, adapters):
     bind = f"127.0.0.1:{free_port()}"
     client = await Client.connect(
         ts_env.client.service_client.config.target_host,
@@ -81,7 +81,7 @@ async def test_every_metric_an_alert_or_panel_names_is_served_by_the_worker(ts_e
 
     task_queue = f"q2c-alerts-{uuid.uuid4().hex[:8]}"
     sagas = Sagas(client, task_queue, sim)
-    async with build_worker(client, task_queue, activities_for(*clients)):
+    async with build_worker(client, task_queue, activities_for(*adapters)):
         handle = await sagas.start(sagas.new_deal(["PLAT-PRO", "IMPL-STD"]))
         assert (await handle.result()).stage is Stage.COMPLETED
         async with httpx.AsyncClient() as web:

@@ -72,7 +72,7 @@ def test_keys_come_from_the_environment_or_a_file_and_bad_ones_are_named(tmp_pat
         KeyRing(active="x", keys=ring.keys)
 
 
-async def test_the_history_holds_no_customer_email_address_or_tax_id_in_plain_text(ts_env, sim, clients):
+async def test_the_history_holds_no_customer_email_address_or_tax_id_in_plain_text(ts_env, sim, adapters):
     """Read straight from the server with a client that has no keys: only ciphertext is there."""
     ring = KeyRing.generate()
     histories = {}
@@ -82,7 +82,7 @@ async def test_the_history_holds_no_customer_email_address_or_tax_id_in_plain_te
         task_queue = f"q2c-codec-{uuid.uuid4().hex[:8]}"
         sagas = Sagas(client, task_queue, sim)
         deal_id = sagas.new_deal(FULL)
-        async with build_worker(client, task_queue, activities_for(*clients)):
+        async with build_worker(client, task_queue, activities_for(*adapters)):
             handle = await sagas.start(deal_id)
             result: SagaResult = await handle.result()
             assert result.stage is Stage.COMPLETED
@@ -97,7 +97,8 @@ async def test_the_history_holds_no_customer_email_address_or_tax_id_in_plain_te
         found = [s for s in secrets if s.encode() in raw]
         assert found == ([] if encrypt else secrets), (encrypt, found)
         # Credentials never enter the history, encrypted or not: they live in connector settings only.
-        tokens = [c.settings.token.get_secret_value() for c in clients] + ["whsec_q2c_dev", "hubspot-app-secret-dev"]
+        tokens = [a.client.settings.token.get_secret_value() for a in adapters]
+        tokens += ["whsec_q2c_dev", "hubspot-app-secret-dev"]
         assert not [t for t in tokens if t.encode() in raw]
 
 

@@ -380,14 +380,14 @@ async def test_cancel_before_validation_writes_nothing(sagas):
     assert deal_properties(sagas.sim, deal_id)["q2c_status"] == "cancelled"
 
 
-async def test_erp_calls_run_on_their_own_rate_limited_queue(env, sim, clients):
+async def test_erp_calls_run_on_their_own_rate_limited_queue(env, sim, adapters):
     import uuid
 
     from tests.conftest import Sagas
     from workers.worker import activities_for, build_worker, erp_queue
 
     task_queue = f"q2c-erp-test-{uuid.uuid4().hex[:8]}"
-    workers = build_worker(env.client, task_queue, activities_for(*clients), erp_activities_per_second=7.5)
+    workers = build_worker(env.client, task_queue, activities_for(*adapters), erp_activities_per_second=7.5)
     assert workers.erp.config()["max_task_queue_activities_per_second"] == 7.5
     assert workers.erp.task_queue == erp_queue(task_queue) == f"{task_queue}-erp"
     async with workers:

@@ -53,7 +53,7 @@ def traced(tmp_path):
 
 
 async def test_one_trace_runs_from_the_webhook_through_every_activity_to_every_vendor_call(
-    ts_env, sim, clients, traced
+    ts_env, sim, adapters, traced
 ):
     provider, path = traced
     client = Client(**{**ts_env.client.config(), "interceptors": [TracingInterceptor(provider.get_tracer("q2c"))]})
@@ -63,7 +63,7 @@ async def test_one_trace_runs_from_the_webhook_through_every_activity_to_every_v
     from tests.conftest import Sagas
 
     deal_id = Sagas(client, task_queue, sim).new_deal(FULL)
-    async with build_worker(client, task_queue, activities_for(*clients)):
+    async with build_worker(client, task_queue, activities_for(*adapters)):
         body = json.dumps([event(deal_id)]).encode()
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://ingress.test") as web:
             response = await web.post("/webhooks/hubspot", content=body, headers=signed(body))
@@ -106,7 +106,7 @@ async def test_one_trace_runs_from_the_webhook_through_every_activity_to_every_v
     assert not [s for s in spans if s["name"].startswith("RunActivity:") and s["trace_id"] != webhook["trace_id"]]
 
 
-async def test_the_worker_serves_business_metrics_on_its_prometheus_endpoint(ts_env, sim, clients):
+async def test_the_worker_serves_business_metrics_on_its_prometheus_endpoint(ts_env, sim, adapters):
     bind = f"127.0.0.1:{free_port()}"
     client = await Client.connect(
         ts_env.client.service_client.config.target_host,
@@ -118,7 +118,7 @@ async def test_the_worker_serves_business_metrics_on_its_prometheus_endpoint(ts_
 
     task_queue = f"q2c-metrics-{uuid.uuid4().hex[:8]}"
     sagas = Sagas(client, task_queue, sim)
-    async with build_worker(client, task_queue, activities_for(*clients)):
+    async with build_worker(client, task_queue, activities_for(*adapters)):
         ok = await sagas.start(sagas.new_deal(FULL))
         refused_deal = sagas.new_deal(FULL)
         sim.fault(**business("stripe", "POST", "/v1/subscriptions", match=f"q2c-hubspot-{refused_deal}"))

@@ -20,7 +20,7 @@ from activities.customer_sync import CustomerSyncActivities
 from activities.erp import ErpActivities
 from activities.reconcile import ReconcileActivities
 from activities.support import SupportActivities
-from connectors.registry import adapter_for, open_adapters, open_crms
+from connectors.registry import open_adapters, open_crms
 from infra.telemetry import ActivityContext
 from ports import Billing, Crm, Erp, Support
 from workflows.billing_events import LateBillingEventWorkflow
@@ -36,14 +36,8 @@ def activities_for(
     """Every activity, over one adapter per role (`connectors.registry.open_adapters`).
 
     `crms` are every CRM served (`connectors.registry.open_crms`): a CRM call goes to its saga's CRM.
-    A bare vendor client is wrapped in its adapter, for callers that still pass clients.
     """
-    ports = (
-        adapter_for("crm", crm_port),
-        adapter_for("erp", erp_port),
-        adapter_for("billing", billing_port),
-        adapter_for("support", support_port),
-    )
+    ports: tuple[Any, Any, Any, Any] = (crm_port, erp_port, billing_port, support_port)  # names reused below
     crm, erp, billing, support = ports
     reconcile, sync = ReconcileActivities(*ports, crms=crms), CustomerSyncActivities(crm, erp, support)
     contract = ContractActivities(erp, billing)
