@@ -3,17 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import UTC, datetime
 
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.errors import attempt, vendor_step
 from models.crm import DealMilestones
+from models.customer_sync import Version, order
 from models.saga import parse_saga_id
 from models.steps import DealFetched, Done, FetchDeal, PaymentRecorded, RecordPayment, StepInput, UpdateDeal
 from ports import Crm
 
 PAYMENT_RANK = {None: -1, "": -1, "posted": 0, "payment_failed": 1, "overdue": 1, "paid": 2}
+
+
+def payment_version(status: str | None, at: datetime, change_id: str) -> Version:
+    """A payment status on the one ordering rule (models.customer_sync.order): its rank outranks time."""
+    return Version(rank=PAYMENT_RANK.get(status, -1), at=at, change_id=change_id)
 
 
 class CrmActivities:
@@ -56,7 +63,11 @@ class CrmActivities:
         with vendor_step(step):
             state = await crm.deal_state(step.deal_id)
             previous = state.milestones.payment
-            applied = PAYMENT_RANK.get(step.status, -1) > PAYMENT_RANK.get(previous, -1)
+            candidate = step.version or payment_version(step.status, datetime.min.replace(tzinfo=UTC), step.status)
+            # The CRM keeps no clock for the status it holds: taken as of the candidate's own moment, so only a
+            # higher rank is newer, and a redelivery or an equal-rank report changes nothing.
+            held = payment_version(previous, candidate.at, candidate.change_id)
+            applied = order(candidate, held) == "newer"
             if applied:
                 await crm.update_deal(step.deal_id, DealMilestones(payment=step.status, invoice=step.status))
         return PaymentRecorded(applied=applied, previous=previous, company_id=state.company_id, attempt=attempt())

@@ -8,7 +8,7 @@ from workflows import search
 from workflows.kit.options import FORWARD
 
 with workflow.unsafe.imports_passed_through():
-    from activities.crm import CrmActivities
+    from activities.crm import CrmActivities, payment_version
     from activities.support import SupportActivities
     from models.saga import LATE_EVENT_TYPE, LateBillingEvent
     from models.steps import OrganizationFields, RecordPayment
@@ -20,7 +20,9 @@ STATUS = {"invoice.finalized": "posted", "invoice.payment_failed": "payment_fail
 class LateBillingEventWorkflow:
     """One run per event id (`q2c-event-<system>-<event id>`), so a redelivery is never applied twice.
 
-    The deal's payment status only moves forward, so a late `payment_failed` cannot undo `paid`.
+    The deal's payment status only moves forward, so a late `payment_failed` cannot undo `paid`: the event's
+    version (its rank, then Stripe's `created` and event id) goes through the one ordering rule
+    (models.customer_sync.order) in `crm.record_payment`.
     An event that matches no deal is kept, searchable as `Q2CStage='unmatched'`, for reconciliation.
     """
 
@@ -33,7 +35,12 @@ class LateBillingEventWorkflow:
         status = STATUS[late.event.type]
         recorded = await workflow.execute_activity_method(
             CrmActivities.record_payment,
-            RecordPayment(deal_id=late.deal_id, status=status, idempotency_key=f"{key}:crm"),
+            RecordPayment(
+                deal_id=late.deal_id,
+                status=status,
+                version=payment_version(status, late.event.created, late.event.event_id),
+                idempotency_key=f"{key}:crm",
+            ),
             **FORWARD,
         )
         if recorded.applied and recorded.company_id:
