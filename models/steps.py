@@ -9,7 +9,6 @@ from pydantic import BaseModel, Field
 
 from models.crm import DealMilestones
 from models.customer_sync import Version
-from models.customer_sync import Version
 from models.deal import Deal
 from models.money import Money
 from models.orders import Invoice
@@ -176,7 +175,6 @@ class TicketOpened(StepOutput):
 class RecordPayment(StepInput):
     deal_id: str
     status: str = Field(description="posted, payment_failed or paid")
-    version: Version | None = Field(default=None, description="the event's place on its source's clock")
     version: Version | None = Field(default=None, description="the event's place on its source's clock")
 
 
