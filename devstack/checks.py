@@ -6,25 +6,27 @@ from __future__ import annotations
 import asyncio
 import json
 from datetime import date
-from typing import Any
 
 import httpx
 from opentelemetry import trace
 
 from client.operations import reconcile_now, report_table
 from client.sagas import SagaClient
-from devstack.audit import audit
-from devstack.scenarios import Scenario
+from connectors.registry import open_adapters
+from devstack.audit import audit_at
+from devstack.scenarios import CRM, Scenario
 from devstack.stack import Stack
+from models.party import Customer
 from models.reconcile import Drift, ReconcileInput
 from models.saga import TASK_QUEUE, Stage
+from simulators.stripe import drive as billing_sim
 
 BUSINESS_LABELS = {"outcome", "reason", "decision", "milestone", "system", "error_class"}
 
 
 def verify(stack: Stack, scenarios: list[Scenario]) -> None:
     """Each outcome against the vendors' own records, noted on its scenario."""
-    problems = audit(stack.store.all, {s.deal_id: s.expected for s in scenarios})
+    problems = audit_at(stack.simulators_url, {s.deal_id: s.expected for s in scenarios})
     for s in scenarios:
         if s.status is None:
             s.problems.append("no saga")
@@ -42,15 +44,16 @@ async def late_payment(stack: Stack, scenarios: list[Scenario]) -> tuple[str, li
     )
     assert done.status is not None
     invoice_id = next(i for i, state in done.status.invoices.items() if state.system == "billing")
-    async with httpx.AsyncClient(base_url=stack.simulators_url) as sim:
-        await sim.post(f"/_sim/stripe/invoices/{invoice_id}/pay")
+    async with (
+        httpx.AsyncClient(base_url=stack.simulators_url) as sim,
+        open_adapters(simulators=stack.simulators_url) as ports,
+    ):
+        await sim.post(f"/_sim/{ports.billing.name}/invoices/{invoice_id}/pay")
         for _ in range(100):
-            deals: list[dict[str, Any]] = (await sim.get("/_sim/hubspot/records/deals")).json()["records"]
-            found: dict[str, Any] = next((d for d in deals if d["id"] == done.deal_id), {})
-            if found.get("properties", {}).get("payment_status") == "paid":
+            if (await ports.crm.deal_state(done.deal_id)).milestones.payment == "paid":
                 return (
-                    f"late payment: invoice {invoice_id} paid after {done.workflow_id} completed; Stripe's webhook "
-                    "reached the deal (payment_status paid) through a LateBillingEvent run"
+                    f"late payment: invoice {invoice_id} paid after {done.workflow_id} completed; the billing "
+                    "system's webhook reached the deal (payment paid) through a LateBillingEvent run"
                 ), []
             await asyncio.sleep(0.2)
     return "", [f"the late payment of {invoice_id} never reached deal {done.deal_id}"]
@@ -64,14 +67,8 @@ async def reconcile_twice(stack: Stack, scenarios: list[Scenario]) -> tuple[list
     shown = [report_table(first)]
     problems = [] if first.clean else ["reconciliation found drift after the demo run"]
     victim = next(s for s in scenarios if s.expected is Stage.COMPLETED and "happy" in s.name)
-    subscription = next(
-        x
-        for x in stack.store.all("stripe", "subscription")
-        if x["metadata"].get("q2c_workflow_id") == victim.workflow_id
-    )
-    subscription["items"]["data"][0]["quantity"] += 5
-    stack.store.put("stripe", "subscription", subscription["id"], subscription)
-    shown.append(f"someone adds 5 seats to {subscription['id']} in Stripe's dashboard, behind q2c's back")
+    subscription = billing_sim.add_seats(stack.store, victim.workflow_id, 5)
+    shown.append(f"someone adds 5 seats to {subscription} in the billing system's dashboard, behind q2c's back")
     second = await reconcile_now(stack.client, job, TASK_QUEUE)
     shown.append(report_table(second))
     if not any(i.kind is Drift.AMOUNT_MISMATCH and i.deal_id == victim.deal_id for i in second.items):
@@ -96,7 +93,7 @@ async def observe(stack: Stack, sagas: SagaClient, scenarios: list[Scenario]) ->
         calls = [call for call in calls if not call.startswith("/_sim")]  # the demo closing the deal
         systems = sorted({call.split("/")[1] for call in calls})
         activities = [x for x in mine if x["name"].startswith("RunActivity:")]
-        webhook = any(x["name"] == "POST /webhooks/hubspot" and x["kind"] == "SERVER" for x in mine)
+        webhook = any(x["name"] == f"POST /webhooks/{CRM}" and x["kind"] == "SERVER" for x in mine)
         shown.append(
             f"\ntrace {start['trace_id']} ({happy.workflow_id}): webhook {'yes' if webhook else 'MISSING'}, "
             f"{len(activities)} activities, {len(calls)} vendor calls to {', '.join(systems)}"
@@ -110,15 +107,33 @@ async def observe(stack: Stack, sagas: SagaClient, scenarios: list[Scenario]) ->
         problems.append("the metrics endpoint serves no business metrics")
     raw = b"".join(e.SerializeToString() for e in (await sagas.handle(happy.ref).fetch_history()).events)
     assert happy.status is not None and happy.status.customer_id is not None
-    company = stack.store.require("hubspot", "companies", happy.status.customer_id)["properties"]
-    exposed = [
-        company[k] for k in ("contact_email", "address", "vat_number") if company[k] and company[k].encode() in raw
-    ]
+    personal = personal_data(await company(stack, happy.deal_id))
+    if not personal:
+        problems.append(f"the company of {happy.deal_id} holds no email, address or tax id to look for")
+    exposed = [value for value in personal if value.encode() in raw]
     at_rest = f"PLAIN TEXT: {', '.join(exposed)}" if exposed else "no email, address or tax id in plain text"
     shown.append(f"history of {happy.workflow_id} at rest: {at_rest}")
     if exposed:
         problems.append("customer data in plain text in the history")
     return shown, problems
+
+
+async def company(stack: Stack, deal_id: str) -> Customer:
+    """The deal's company as the CRM holds it, read through the CRM port."""
+    async with open_adapters(simulators=stack.simulators_url) as ports:
+        found = (await ports.crm.get_deal(deal_id)).company
+    assert found is not None, f"deal {deal_id} has no company"
+    return found
+
+
+def personal_data(customer: Customer) -> list[str]:
+    """A customer's email addresses, street address and tax id: what must not sit in a history in plain text."""
+    found = [contact.email for contact in customer.contacts]
+    if customer.billing_address:
+        found.append(customer.billing_address.line1)
+    if customer.tax_registration:
+        found.append(customer.tax_registration.number)
+    return [value for value in found if value]
 
 
 async def business_metrics(url: str) -> dict[str, float]:

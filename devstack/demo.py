@@ -17,7 +17,7 @@ from rich.table import Table
 
 from client.sagas import SagaClient
 from devstack import checks
-from devstack.scenarios import DEMO_POLICIES, Scenario, plan, play_the_people, set_the_stage
+from devstack.scenarios import CRM, DEMO_POLICIES, Scenario, crm_sim, plan, play_the_people, set_the_stage
 from devstack.stack import Stack
 from infra.codec import KeyRing
 from infra.settings import Q2CSettings
@@ -46,9 +46,9 @@ async def run_demo(console: Console, home: Path = Path(".q2c/demo")) -> int:
         )
         async with httpx.AsyncClient(base_url=f"{stack.simulators_url}/_sim") as admin:
             await set_the_stage(admin, scenarios)
-            console.print(f"closing {len(scenarios)} deals in the HubSpot simulator: each sends a signed webhook")
+            console.print(f"closing {len(scenarios)} deals in the {CRM} simulator: each sends a signed webhook")
             for s in scenarios:
-                (await admin.post(f"/hubspot/deals/{s.deal_id}/close")).raise_for_status()
+                await crm_sim.close_deal(admin, s.deal_id)
         await drive(console, stack, sagas, scenarios)
         checks.verify(stack, scenarios)
         paid, problems = await checks.late_payment(stack, scenarios)

@@ -10,11 +10,19 @@ from typing import Any
 import httpx
 
 from client.sagas import SagaClient, SagaRef
+from connectors.registry import open_adapters
+from connectors.roles import Roles
 from models.common import Region
 from models.saga import EntitlementGate, SagaPolicy, SagaStatus, Stage
+from simulators.hubspot import drive as hubspot_sim
+from simulators.netsuite import drive as erp_sim
+from simulators.salesforce import drive as salesforce_sim
 from simulators.store import Store
+from simulators.stripe import drive as billing_sim
 
-CRM = "hubspot"
+# The configured CRM's simulator driver: its seeded deals play the parts (`Q2C_CRM`).
+crm_sim = {driver.NAME: driver for driver in (hubspot_sim, salesforce_sim)}[Roles().crm]
+CRM = crm_sim.NAME
 OPERATOR, CFO = "ops@q2c.example", "cfo@q2c.example"
 FINISHED = (Stage.COMPLETED, Stage.COMPENSATED, Stage.CANCELLED, Stage.FAILED)
 
@@ -54,16 +62,9 @@ class Scenario:
 
 def plan(store: Store, manifest: dict[str, Any]) -> list[Scenario]:
     """Which deal plays which part; one-time lines are needed where the demo cancels mid-invoicing."""
-    deals = manifest["deals"]
-
-    def one_time(deal_id: str) -> bool:
-        lines = store.require("hubspot", "deals", deal_id)["associations"]["line_items"]
-        return any(
-            not store.require("hubspot", "line_items", i)["properties"].get("recurringbillingfrequency") for i in lines
-        )
-
+    deals = crm_sim.deals(manifest)
     ordinary = list(deals["ordinary"])
-    with_services = [d for d in ordinary if one_time(d)]
+    with_services = [d for d in ordinary if crm_sim.has_one_time_lines(store, d)]
     cancels = with_services[:2]
     rest = [d for d in ordinary if d not in cancels]
     scenarios = [Scenario("happy path", d, Stage.COMPLETED) for d in rest[:18]]
@@ -80,30 +81,10 @@ async def set_the_stage(admin: httpx.AsyncClient, scenarios: list[Scenario]) -> 
     """Faults in the simulators for the sagas that must compensate or be cancelled mid-invoicing."""
     for s in scenarios:
         if s.expected is Stage.COMPENSATED:
-            await admin.post(
-                "/faults",
-                json={
-                    "system": "stripe",
-                    "kind": "business",
-                    "method": "POST",
-                    "path": "/v1/subscriptions",
-                    "match": f"{s.workflow_id}&",
-                    "code": "resource_missing",
-                    "message": "No such price: the price was archived in Stripe",
-                },
-            )
+            archived = "No such price: the price was archived in Stripe"
+            await admin.post("/faults", json=billing_sim.refuse_subscriptions(f"{s.workflow_id}&", archived))
         if s.expected is Stage.CANCELLED:
-            await admin.post(
-                "/faults",
-                json={
-                    "system": "netsuite",
-                    "kind": "latency",
-                    "method": "POST",
-                    "path": "*/!transform/invoice",
-                    "match": f"{s.workflow_id}:invoice_erp",
-                    "latency_ms": 3000,
-                },
-            )
+            await admin.post("/faults", json=erp_sim.slow_invoicing(f"{s.workflow_id}:invoice_erp", 3000))
 
 
 async def play_the_people(s: Scenario, sagas: SagaClient, sim: httpx.AsyncClient) -> None:
@@ -111,18 +92,16 @@ async def play_the_people(s: Scenario, sagas: SagaClient, sim: httpx.AsyncClient
     assert s.status is not None
     if s.status.stage is Stage.NEEDS_ATTENTION and s.status.exception and s.status.customer_id:
         # The operator adds the missing VAT number in the CRM, then retries the parked step.
-        await sim.patch(
-            f"/hubspot/crm/v3/objects/companies/{s.status.customer_id}",
-            json={"properties": {"vat_number": "DE811907980"}},
-            headers={"Authorization": "Bearer pat-na1-q2c-dev"},
-        )
+        async with open_adapters(simulators=str(sim.base_url).rstrip("/")) as ports:
+            await ports.crm.write_company_attribute(s.status.customer_id, "tax_registration", "DE811907980")
         await sagas.retry(s.ref, by=OPERATOR, reason="added the VAT number in the CRM")
         s.decided = True
         return
     if s.status.stage is Stage.AWAITING_PAYMENT:
         # The customer pays: Stripe sends invoice.paid to the ingress; the ERP payment is found by polling.
+        roles = Roles()
         for invoice_id, invoice in s.status.invoices.items():
-            system = "stripe" if invoice.system == "billing" else "netsuite"
+            system = roles.billing if invoice.system == "billing" else roles.erp
             await sim.post(f"/_sim/{system}/invoices/{invoice_id}/pay")
         s.decided = True
         return
