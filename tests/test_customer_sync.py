@@ -15,8 +15,8 @@ from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from client.starter import submit_customer_change
+from connectors.zendesk import webhooks as zendesk_webhooks
 from infra.settings import Q2CSettings
-from models import signatures
 from models.common import LifecycleStage, System
 from models.customer_sync import LIFECYCLE, AuditEntry, CustomerChange, CustomerRecord, sync_id
 from models.saga import Stage
@@ -180,7 +180,7 @@ async def test_zendesk_and_hubspot_webhooks_reach_the_entity(ts_env, sagas):
             "/webhooks/zendesk",
             content=raw,
             headers={
-                "X-Zendesk-Webhook-Signature": signatures.zendesk(secret, raw, stamp),
+                "X-Zendesk-Webhook-Signature": zendesk_webhooks.sign(secret, raw, stamp),
                 "X-Zendesk-Webhook-Signature-Timestamp": stamp,
             },
         )

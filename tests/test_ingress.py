@@ -12,8 +12,9 @@ import pytest
 from pydantic import SecretStr
 from temporalio.service import RPCError, RPCStatusCode
 
+from connectors.hubspot import webhooks as hubspot_webhooks
+from connectors.stripe import webhooks as stripe_webhooks
 from infra.settings import Q2CSettings
-from models import signatures
 from workers.ingress import create_ingress
 
 SECRET = "ingress-test-secret"
@@ -42,7 +43,7 @@ def signed(body: bytes, *, secret: str = SECRET, age_ms: int = 0) -> dict[str, s
     return {
         "Content-Type": "application/json",
         "X-HubSpot-Request-Timestamp": str(timestamp),
-        "X-HubSpot-Signature-v3": signatures.hubspot_v3(secret, "POST", URL, body, timestamp),
+        "X-HubSpot-Signature-v3": hubspot_webhooks.sign(secret, "POST", URL, body, timestamp),
     }
 
 
@@ -145,7 +146,7 @@ def stripe_event(invoice: dict[str, Any], kind: str, **overrides: Any) -> dict[s
 
 async def post_stripe(ingress, payload: Any, *, secret: str = STRIPE_SECRET, age_s: int = 0) -> httpx.Response:
     body = json.dumps(payload).encode()
-    header = signatures.stripe_header(secret, body, int(time.time()) - age_s)
+    header = stripe_webhooks.sign(secret, body, int(time.time()) - age_s)
     return await ingress.post("/webhooks/stripe", content=body, headers={"Stripe-Signature": header})
 
 

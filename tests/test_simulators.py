@@ -10,9 +10,12 @@ import httpx
 import pytest
 from fastapi import FastAPI, Request, Response
 
+from connectors.hubspot import webhooks as hubspot_webhooks
 from connectors.netsuite.auth import TokenBasedAuth
 from connectors.settings import NetSuiteSettings
-from models import signatures
+from connectors.stripe import webhooks as stripe_webhooks
+from connectors.zendesk import webhooks as zendesk_webhooks
+from models.signatures import SignatureError
 from simulators.app import create_app
 from simulators.context import SimulatorSettings
 from simulators.server import BackgroundServer, free_port
@@ -291,14 +294,14 @@ def test_hubspot_closedwon_sends_a_signed_v3_webhook_and_retries_non_2xx(http, s
         http.put("/_sim/webhooks/hubspot", json={"url": None})
     assert len(receiver.received) == 3
     headers, body, url = receiver.received[-1]
-    signatures.verify_hubspot_v3(
+    hubspot_webhooks.verify(
         "s3cret", "POST", url, body, headers["x-hubspot-signature-v3"], headers["x-hubspot-request-timestamp"]
     )
     events = json.loads(body)
     assert events[0]["objectId"] == int(deal) and events[0]["propertyValue"] == "closedwon"
     assert events[0]["subscriptionType"] == "deal.propertyChange"
-    with pytest.raises(signatures.SignatureError):
-        signatures.verify_hubspot_v3(
+    with pytest.raises(SignatureError):
+        hubspot_webhooks.verify(
             "other", "POST", url, body, headers["x-hubspot-signature-v3"], headers["x-hubspot-request-timestamp"]
         )
 
@@ -322,7 +325,7 @@ def test_stripe_invoice_events_are_signed(http, sim):
             time.sleep(0.05)
         http.put("/_sim/webhooks/stripe", json={"url": None})
     headers, body, _ = receiver.received[0]
-    signatures.verify_stripe("whsec_test", body, headers["stripe-signature"])
+    stripe_webhooks.verify("whsec_test", body, headers["stripe-signature"])
     assert json.loads(body)["type"] == "invoice.finalized"
 
 
@@ -355,21 +358,19 @@ def test_a_retry_before_retry_after_is_recorded(http, sim):
 
 
 def test_zendesk_webhook_signature_verifies_and_refuses_tampering():
-    from models import signatures
-
     body, stamp = b'{"type":"ticket.created"}', "2026-11-25T15:00:00Z"
-    signature = signatures.zendesk("zd-secret", body, stamp)
+    signature = zendesk_webhooks.sign("zd-secret", body, stamp)
     sent = 1795618800.0  # 2026-11-25T15:00:00Z
-    signatures.verify_zendesk("zd-secret", body, signature, stamp, now=sent + 60)
+    zendesk_webhooks.verify("zd-secret", body, signature, stamp, now=sent + 60)
     for payload, given, at in (
         (b'{"type":"x"}', signature, stamp),
         (body, signature, "2026-11-25T15:00:01Z"),
         (body, None, stamp),
     ):
-        with pytest.raises(signatures.SignatureError):
-            signatures.verify_zendesk("zd-secret", payload, given, at, now=sent)
-    with pytest.raises(signatures.SignatureError, match="outside the 300 s window"):
-        signatures.verify_zendesk("zd-secret", body, signature, stamp, now=sent + 301)
+        with pytest.raises(SignatureError):
+            zendesk_webhooks.verify("zd-secret", payload, given, at, now=sent)
+    with pytest.raises(SignatureError, match="outside the 300 s window"):
+        zendesk_webhooks.verify("zd-secret", body, signature, stamp, now=sent + 301)
 
 
 async def test_stripe_concurrent_requests_with_one_key_make_one_record(sim):

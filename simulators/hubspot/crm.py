@@ -14,7 +14,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from models import signatures
+from connectors.hubspot import webhooks as hubspot_webhooks
 from simulators.context import SimContext
 from simulators.store import Record
 from simulators.webhooks import deliver
@@ -216,7 +216,7 @@ class Crm:
         def sign(payload: bytes) -> dict[str, str]:
             timestamp = int(time.time() * 1000)
             return {
-                "X-HubSpot-Signature-v3": signatures.hubspot_v3(secret, "POST", url, payload, timestamp),
+                "X-HubSpot-Signature-v3": hubspot_webhooks.sign(secret, "POST", url, payload, timestamp),
                 "X-HubSpot-Request-Timestamp": str(timestamp),
                 # Webhooks-API events also carry the v1 signature and name it as their version.
                 "X-HubSpot-Signature": hashlib.sha256(secret.encode() + payload).hexdigest(),

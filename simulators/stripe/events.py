@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 
-from models import signatures
+from connectors.stripe import webhooks as stripe_webhooks
 from simulators.store import Record
 from simulators.stripe.core import API_VERSION, SYSTEM, Stripe
 from simulators.webhooks import deliver
@@ -37,7 +37,7 @@ def emit(st: Stripe, event_type: str, record: Record) -> Record:
             event["id"],
             url,
             body,
-            lambda payload: {"Stripe-Signature": signatures.stripe_header(secret, payload, int(time.time()))},
+            lambda payload: {"Stripe-Signature": stripe_webhooks.sign(secret, payload, int(time.time()))},
         )
 
     ctx.background(send)

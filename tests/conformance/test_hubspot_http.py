@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
-from models import signatures
+from connectors.hubspot import webhooks as hubspot_webhooks
 from simulators.app import create_app
 from simulators.context import SimulatorSettings
 from simulators.server import BackgroundServer, free_port
@@ -132,7 +132,7 @@ def test_closed_won_webhook_is_signed_v3_and_sent_once_per_entry(http, sim):
     mine = [r for r in receiver.received if json.loads(r[1])[0]["objectId"] == int(deal)]
     assert len(mine) == 1
     headers, body, url = mine[0]
-    signatures.verify_hubspot_v3(
+    hubspot_webhooks.verify(
         "conformance", "POST", url, body, headers["x-hubspot-signature-v3"], headers["x-hubspot-request-timestamp"]
     )
     assert json.loads(body)[0]["propertyName"] == "dealstage"

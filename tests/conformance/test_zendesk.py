@@ -27,7 +27,8 @@ from zenpy import Zenpy
 from zenpy.lib.api_objects import Organization, OrganizationField, Ticket, Webhook
 from zenpy.lib.exception import APIException, RecordNotFoundException
 
-from models import signatures
+from connectors.zendesk import webhooks as zendesk_webhooks
+from models.signatures import SignatureError
 from simulators.app import create_app
 from simulators.context import SimulatorSettings
 from simulators.server import BackgroundServer, free_port
@@ -387,7 +388,7 @@ def test_signed_organization_and_ticket_webhooks_verify_and_parse_as_q2c_ingress
         signature, stamp = headers["x-zendesk-webhook-signature"], headers["x-zendesk-webhook-signature-timestamp"]
         expected = hmac.new(secret.encode(), stamp.encode() + raw, hashlib.sha256).digest()  # the doc's recipe
         assert base64.b64decode(signature) == expected
-        signatures.verify_zendesk(secret, raw, signature, stamp)  # and q2c's ingress check
+        zendesk_webhooks.verify(secret, raw, signature, stamp)  # and q2c's ingress check
         event = ZendeskEvent.model_validate_json(raw)
         if event_type == "organization.custom_field_changed":
             assert event.event.current == "platinum" and (event.event.field or {}).get("key") == "service_tier"
@@ -411,10 +412,10 @@ def test_the_configured_webhook_gets_every_organization_event_signed_with_q2cs_s
         )
     assert len(delivered) == 1
     headers, raw = delivered[0]
-    signatures.verify_zendesk(
+    zendesk_webhooks.verify(
         secret, raw, headers["x-zendesk-webhook-signature"], headers["x-zendesk-webhook-signature-timestamp"]
     )
-    with pytest.raises(signatures.SignatureError):
-        signatures.verify_zendesk(
+    with pytest.raises(SignatureError):
+        zendesk_webhooks.verify(
             "another", raw, headers["x-zendesk-webhook-signature"], headers["x-zendesk-webhook-signature-timestamp"]
         )
