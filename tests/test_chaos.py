@@ -13,6 +13,7 @@ import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -22,8 +23,8 @@ from temporalio.service import RPCError
 
 from benchmarks.harness import Process, Rig, make_deals, rig, spawn, wait_port
 from client.starter import start_saga
-from connectors.hubspot import webhooks as hubspot_webhooks
 from devstack.audit import audit_at
+from models import signatures
 from models.saga import SagaResult, Stage, saga_id
 from simulators.server import free_port
 
@@ -238,7 +239,7 @@ def signed(
     base: str, body: bytes, *, secret: str = "chaos-secret", age_ms: int = 0, signed_body: bytes | None = None
 ) -> dict[str, str]:
     stamp = int(time.time() * 1000) - age_ms
-    signature = hubspot_webhooks.sign(secret, "POST", f"{base}/webhooks/hubspot", signed_body or body, stamp)
+    signature = signatures.hubspot_v3(secret, "POST", f"{base}/webhooks/hubspot", signed_body or body, stamp)
     return {
         "Content-Type": "application/json",
         "X-HubSpot-Request-Timestamp": str(stamp),
@@ -395,4 +396,76 @@ async def test_a_permission_removed_in_support_parks_every_saga_until_a_bulk_ret
     ended = await run.results(deals)
     problems = run.summarise("403 in support, then a bulk retry", deals, ended, Stage.COMPLETED, retried=len(retried))
     assert len(ended) == len(deals) and set(ended.values()) == {Stage.COMPLETED}
+    assert_clean(problems)
+
+
+def win(sim_url: str, deals: list[str]) -> None:
+    """Close the deals as reps do; every third won and dated ten days back in one edit (only when it was won,
+    not its close date, puts it in a reconciliation window)."""
+    back = time.strftime("%Y-%m-%d", time.gmtime(time.time() - 10 * 86400))
+    with httpx.Client(base_url=sim_url, headers={"Authorization": "Bearer pat-na1-q2c-dev"}) as http:
+        for n, deal in enumerate(deals):
+            if n % 3 == 0:
+                body = {"properties": {"dealstage": "closedwon", "closedate": back}}
+                http.patch(f"/hubspot/crm/v3/objects/deals/{deal}", json=body).raise_for_status()
+            else:
+                http.post(f"/_sim/hubspot/deals/{deal}/close").raise_for_status()
+
+
+async def test_lost_triggers_come_back_from_the_reconciliation_schedule_none_twice():
+    """Issue 16, point 3, on a rig of its own (a shared simulator's other deals would be found too): the ingress
+    is down until HubSpot's simulator gives up its retries; the reconciliation schedule `q2c dev` and the compose
+    stack turn on starts every deal's saga from its first run (a third of them won with a backdated close
+    date, outside the window), none twice, and every saga completes."""
+    from devstack.stack import reconcile_on_schedule
+    from models.saga import SagaInput
+
+    attempts = 3
+    with rig(netsuite_concurrency=50, Q2C_SIM_WEBHOOK_ATTEMPTS=str(attempts)) as own:
+        admin, task_queue = f"{own.sim_url}/_sim", f"chaos-lost-{uuid.uuid4().hex[:6]}"
+        httpx.put(f"{admin}/webhooks/hubspot", json={"url": f"http://127.0.0.1:{free_port()}/webhooks/hubspot"})
+        deals = make_deals(own.sim_url, SAGAS, stage="contractsent")
+        win(own.sim_url, deals)
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:  # the sender's retries, to the last
+            deliveries = httpx.get(f"{admin}/webhooks/deliveries").json()["deliveries"]
+            if sum(d["attempt"] == attempts for d in deliveries) >= len(deals):
+                break
+            await asyncio.sleep(0.2)
+        assert sum(d["attempt"] == attempts for d in deliveries) == len(deals)
+        assert not [d for d in deliveries if d["status"] is not None and d["status"] < 300]
+        client = await own.client()
+        worker = Worker(own, task_queue)
+        lost = Run(own, client, task_queue, worker)
+        try:
+            began = time.monotonic()
+            await reconcile_on_schedule(client, task_queue, every=timedelta(seconds=5))
+            ended = await lost.results(deals, within=600)
+            took = time.monotonic() - began
+            await client.get_schedule_handle("q2c-reconciliation").delete()
+            sagas = f"WorkflowType = 'QuoteToCash' AND TaskQueue = '{task_queue}'"
+            executions = [w.id async for w in client.list_workflows(sagas)]
+            reconciliations = f"WorkflowType = 'Reconciliation' AND TaskQueue = '{task_queue}'"
+            runs = [w async for w in client.list_workflows(reconciliations)]
+            first = min(runs, key=lambda w: w.start_time).id
+            started_by: set[str] = set()
+            for deal in deals:
+                history = await client.get_workflow_handle(saga_id("hubspot", deal)).fetch_history()
+                started = history.events[0].workflow_execution_started_event_attributes
+                (saga,) = await client.data_converter.decode(started.input.payloads, [SagaInput])
+                started_by.add(saga.triggered_by)
+            problems = lost.summarise(
+                "lost triggers: ingress down until the sender gave up, then the reconciliation schedule",
+                deals,
+                ended,
+                Stage.COMPLETED,
+                schedule_every_s=5,
+                reconciliation_runs=len(runs),
+                seconds_to_all_completed=round(took, 1),
+            )
+        finally:
+            worker.process.stop()
+    assert sorted(executions) == sorted(saga_id("hubspot", d) for d in deals)  # one each, none twice
+    assert started_by == {f"reconcile:{first}"}  # all from the first scheduled run
+    assert set(ended.values()) == {Stage.COMPLETED}
     assert_clean(problems)
