@@ -23,8 +23,8 @@ from temporalio.service import RPCError
 
 from benchmarks.harness import Process, Rig, make_deals, rig, spawn, wait_port
 from client.starter import start_saga
+from connectors.hubspot import webhooks as hubspot_webhooks
 from devstack.audit import audit_at
-from models import signatures
 from models.saga import SagaResult, Stage, saga_id
 from simulators.server import free_port
 
@@ -239,7 +239,7 @@ def signed(
     base: str, body: bytes, *, secret: str = "chaos-secret", age_ms: int = 0, signed_body: bytes | None = None
 ) -> dict[str, str]:
     stamp = int(time.time() * 1000) - age_ms
-    signature = signatures.hubspot_v3(secret, "POST", f"{base}/webhooks/hubspot", signed_body or body, stamp)
+    signature = hubspot_webhooks.sign(secret, "POST", f"{base}/webhooks/hubspot", signed_body or body, stamp)
     return {
         "Content-Type": "application/json",
         "X-HubSpot-Request-Timestamp": str(stamp),
