@@ -13,6 +13,7 @@ from starlette.applications import Starlette
 from temporalio.client import Client
 
 from client.operations import apply_schedule
+from connectors.roles import Roles
 from devstack.rig import Ports, Process, Webhooks, connect_when_up, dev_server, simulated_worker, simulators_config
 from infra.codec import EncryptionCodec, KeyRing
 from infra.settings import Q2CSettings
@@ -54,6 +55,7 @@ class Stack:
     ring: KeyRing | None = None
     codec_token: str | None = None
     traces: str | None = None
+    roles: Roles = field(default_factory=Roles)  # the CRMs served (`Q2C_CRMS`) and each role's vendor
     reconcile_every: timedelta | None = RECONCILE_EVERY  # None: no reconciliation schedule
     client: Client | None = None
     simulators: BackgroundServer | None = None
@@ -132,18 +134,23 @@ class Stack:
             self.settings.hubspot_app_secret.get_secret_value(),
             self.settings.stripe_webhook_secret.get_secret_value(),
         )
-        sim_settings = simulators_config(self.ports.simulators, store.path, webhooks, webhook_backoff_s=0.5)
+        outbound = f"{self.ingress_url}/webhooks/salesforce"  # where a won opportunity's Outbound Message goes
+        sim_settings = simulators_config(
+            self.ports.simulators, store.path, webhooks, webhook_backoff_s=0.5, salesforce_outbound_url=outbound
+        )
         self.sim_app = create_app(sim_settings, store)
         self.simulators = BackgroundServer(self.sim_app, port=self.ports.simulators, lifespan="off").start()
 
         async def ingress_client() -> Client:
             return await connect(None, target_host=address, namespace="default", ring=self.ring)
 
-        ingress = create_ingress(self.settings, connect=ingress_client)
+        ingress = create_ingress(self.settings, connect=ingress_client, roles=self.roles)
         self._exit.callback(BackgroundServer(ingress, port=self.ports.ingress).start().stop)
         self._exit.callback(self.simulators.stop)
         await self._exit.enter_async_context(
-            simulated_worker(self.client, self.simulators_url, TASK_QUEUE, self.settings.erp_activities_per_second)
+            simulated_worker(
+                self.client, self.simulators_url, TASK_QUEUE, self.settings.erp_activities_per_second, self.roles
+            )
         )
         if self.reconcile_every is not None:
             await reconcile_on_schedule(self.client, TASK_QUEUE, self.reconcile_every)
