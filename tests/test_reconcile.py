@@ -7,9 +7,10 @@ from collections.abc import AsyncIterator
 from datetime import date
 
 import pytest
-from temporalio.testing import WorkflowEnvironment
+from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 
-from models.reconcile import Drift, ReconcileInput, ReconciliationReport
+from activities.reconcile import ReconcileActivities
+from models.reconcile import CheckDeals, Drift, ReconcileInput, ReconciliationReport
 from models.saga import SagaResult, Stage
 from tests.conftest import time_skipping_server
 from tests.test_saga import FULL, business, wid
@@ -148,3 +149,29 @@ async def test_master_data_that_differs_between_systems_is_named_and_repaired_to
     assert store.find("zendesk", "organization", "external_id", company)[0]["name"] == erp["companyName"]
     assert store.require("hubspot", "companies", company)["properties"]["vat_number"] == erp["defaultTaxReg"]
     assert (await reconcile(sagas, day)).clean
+
+
+async def test_every_crm_served_is_paged_in_turn_and_a_missing_saga_names_its_crm(sim, adapters):
+    """`Q2C_CRMS=hubspot,salesforce`: one run's cursor moves from HubSpot's deals to Salesforce's; a MISSING_SAGA
+    repair carries the deal's CRM, so the saga it starts is `q2c-<crm>-<deal>`."""
+    from connectors.registry import make_adapter
+    from tests.ports.seeds import hubspot_deal, salesforce_deal
+
+    day = a_day(5).isoformat()
+    in_hubspot = hubspot_deal(sim, ["PLAT-TEAM"], "won", day)
+    in_salesforce = salesforce_deal(sim, ["PLAT-TEAM"], "won", day)
+    async with make_adapter("crm", "salesforce", sim.url, 2.0) as salesforce:
+        checks = ReconcileActivities(*adapters, crms={"salesforce": salesforce})
+        items, after, cursors = [], None, []
+        for _ in range(10):
+            page = await ActivityEnvironment().run(
+                checks.check_deals, CheckDeals(after=after, limit=1, since=day, until=day)
+            )
+            items += page.items
+            after = page.next_after
+            cursors.append(after)
+            if after is None:
+                break
+    missing = {(i.crm, i.deal_id, i.repair.fields["crm"]) for i in items if i.kind is Drift.MISSING_SAGA and i.repair}
+    assert missing == {("hubspot", in_hubspot, "hubspot"), ("salesforce", in_salesforce, "salesforce")}
+    assert "salesforce|" in cursors and cursors[-1] is None  # HubSpot's last page hands over to Salesforce
