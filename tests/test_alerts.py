@@ -3,21 +3,15 @@
 from __future__ import annotations
 
 import re
-import uuid
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 import yaml
-from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 
 from activities.errors import VENDOR_ERRORS
-from infra.telemetry import metrics_runtime
 from models.saga import Stage
-from simulators.server import free_port
-from workers.worker import activities_for, build_worker
+from tests.metered import metered_sagas, scrape
 from workflows import kpis
 
 ROOT = Path(__file__).parent.parent
@@ -70,22 +64,10 @@ def test_expressions_are_balanced(alert):
 
 
 async def test_every_metric_an_alert_or_panel_names_is_served_by_the_worker(ts_env, sim, adapters):
-    bind = f"127.0.0.1:{free_port()}"
-    client = await Client.connect(
-        ts_env.client.service_client.config.target_host,
-        namespace=ts_env.client.namespace,
-        data_converter=pydantic_data_converter,
-        runtime=metrics_runtime(bind),
-    )
-    from tests.conftest import Sagas
-
-    task_queue = f"q2c-alerts-{uuid.uuid4().hex[:8]}"
-    sagas = Sagas(client, task_queue, sim)
-    async with build_worker(client, task_queue, activities_for(*adapters)):
+    async with metered_sagas(ts_env.client, sim, adapters, "alerts") as (sagas, metrics):
         handle = await sagas.start(sagas.new_deal(["PLAT-PRO", "IMPL-STD"]))
         assert (await handle.result()).stage is Stage.COMPLETED
-        async with httpx.AsyncClient() as web:
-            text = (await web.get(f"http://{bind}/metrics")).text
+        text = await scrape(metrics)
     served = {line.split("{")[0].split(" ")[0] for line in text.splitlines() if line and not line.startswith("#")}
     families = {SUFFIXES.sub("", name) for name in served} | served
     dashboard = (ROOT / "deploy/grafana/dashboards/q2c.json").read_text()

@@ -11,7 +11,6 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 
 import pytest
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from typer.testing import CliRunner, Result
 
@@ -20,9 +19,8 @@ from cli.common import console
 from client.sagas import SagaClient, SagaRef
 from devstack.rig import simulated_worker
 from models.saga import SagaStatus, Stage
-from tests.conftest import Sagas, temporal_binary
+from tests.conftest import Sagas, dev_server
 from tests.test_workbench import no_tax_company
-from workflows import search
 
 RUNNER = CliRunner()
 
@@ -74,14 +72,8 @@ def test_a_malformed_saga_argument_is_refused_before_anything_is_sent():
 
 @pytest.fixture(scope="module")
 async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
-    env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=temporal_binary("temporal"),
-        search_attributes=search.ALL,
-        data_converter=pydantic_data_converter,
-        ui=False,
-    )
-    yield env
-    await env.shutdown()
+    async with dev_server() as env:
+        yield env
 
 
 @pytest.fixture(scope="module")

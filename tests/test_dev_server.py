@@ -12,7 +12,6 @@ import httpx
 import pytest
 from pydantic import SecretStr
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 
@@ -26,21 +25,15 @@ from simulators.app import create_app
 from simulators.context import SimulatorSettings
 from simulators.server import BackgroundServer, free_port
 from simulators.store import Store
-from tests.conftest import Sagas, Sim, temporal_binary
+from tests.conftest import Sagas, Sim, dev_server
 from workers.ingress import create_ingress
 from workflows import search
 
 
 @pytest.fixture(scope="module")
 async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
-    env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=temporal_binary("temporal"),
-        search_attributes=search.ALL,
-        data_converter=pydantic_data_converter,
-        ui=False,
-    )
-    yield env
-    await env.shutdown()
+    async with dev_server() as env:
+        yield env
 
 
 @pytest.fixture
@@ -150,14 +143,8 @@ async def saga_started_by(client: Client, workflow_id: str) -> str:
 @pytest.fixture
 async def own_dev_env() -> AsyncIterator[WorkflowEnvironment]:
     """A dev server of its own: its simulator numbers deals as the session's does, so saga ids would collide."""
-    env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=temporal_binary("temporal"),
-        search_attributes=search.ALL,
-        data_converter=pydantic_data_converter,
-        ui=False,
-    )
-    yield env
-    await env.shutdown()
+    async with dev_server() as env:
+        yield env
 
 
 async def test_lost_triggers_become_sagas_from_the_first_scheduled_reconciliation_none_twice(own_dev_env):

@@ -20,13 +20,12 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from pydantic import SecretStr
 from temporalio.client import Client
 from temporalio.contrib.opentelemetry import TracingInterceptor
-from temporalio.contrib.pydantic import pydantic_data_converter
 
 from infra.logs import REDACTED, configure_logging
 from infra.settings import Q2CSettings
-from infra.telemetry import JsonLinesExporter, metrics_runtime
+from infra.telemetry import JsonLinesExporter
 from models.saga import SagaResult, Stage
-from simulators.server import free_port
+from tests.metered import metered_sagas, scrape
 from tests.test_ingress import SECRET, event, signed
 from tests.test_saga import FULL, business
 from workers.ingress import create_ingress
@@ -107,26 +106,14 @@ async def test_one_trace_runs_from_the_webhook_through_every_activity_to_every_v
 
 
 async def test_the_worker_serves_business_metrics_on_its_prometheus_endpoint(ts_env, sim, adapters):
-    bind = f"127.0.0.1:{free_port()}"
-    client = await Client.connect(
-        ts_env.client.service_client.config.target_host,
-        namespace=ts_env.client.namespace,
-        data_converter=pydantic_data_converter,
-        runtime=metrics_runtime(bind),
-    )
-    from tests.conftest import Sagas
-
-    task_queue = f"q2c-metrics-{uuid.uuid4().hex[:8]}"
-    sagas = Sagas(client, task_queue, sim)
-    async with build_worker(client, task_queue, activities_for(*adapters)):
+    async with metered_sagas(ts_env.client, sim, adapters, "metrics") as (sagas, metrics):
         ok = await sagas.start(sagas.new_deal(FULL))
         refused_deal = sagas.new_deal(FULL)
         sim.fault(**business("stripe", "POST", "/v1/subscriptions", match=f"q2c-hubspot-{refused_deal}"))
         refused = await sagas.start(refused_deal)
         assert (await ok.result()).stage is Stage.COMPLETED
         assert (await refused.result()).stage is Stage.COMPENSATED
-        async with httpx.AsyncClient() as web:
-            text = (await web.get(f"http://{bind}/metrics")).text
+        text = await scrape(metrics)
 
     def value(name: str, **labels: str) -> float:
         for line in text.splitlines():
