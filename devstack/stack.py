@@ -13,7 +13,9 @@ from starlette.applications import Starlette
 from temporalio.client import Client
 
 from client.operations import apply_schedule
+from connectors.hubspot import webhooks as hubspot_webhooks
 from connectors.roles import Roles
+from connectors.stripe import webhooks as stripe_webhooks
 from devstack.rig import Ports, Process, Webhooks, connect_when_up, dev_server, simulated_worker, simulators_config
 from infra.codec import EncryptionCodec, KeyRing
 from infra.settings import Q2CSettings
@@ -129,10 +131,10 @@ class Stack:
         )
 
         store = Store(str(self.home / "simulators.db"))
-        webhooks = Webhooks(
+        webhooks = Webhooks(  # the simulators sign with the secrets the ingress checks
             self.ingress_url,
-            self.settings.hubspot_app_secret.get_secret_value(),
-            self.settings.stripe_webhook_secret.get_secret_value(),
+            hubspot_webhooks.signing_secret().get_secret_value(),
+            stripe_webhooks.signing_secret().get_secret_value(),
         )
         outbound = f"{self.ingress_url}/webhooks/salesforce"  # where a won opportunity's Outbound Message goes
         sim_settings = simulators_config(

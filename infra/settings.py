@@ -14,6 +14,8 @@ from models.saga import TASK_QUEUE, SagaPolicy
 
 
 class Q2CSettings(BaseSettings):
+    """The vendors' credentials and webhook secrets are not here: each connector's settings hold its own."""
+
     model_config = SettingsConfigDict(env_prefix="Q2C_", env_nested_delimiter="__")
 
     temporal_profile: str | None = Field(default=None, description="profile in temporal.toml; env overrides it")
@@ -27,9 +29,6 @@ class Q2CSettings(BaseSettings):
     erp_activities_per_second: float | None = Field(
         default=20.0, description="task-queue-wide rate limit of ERP calls (Temporal enforces it); unset: none"
     )
-    hubspot_app_secret: SecretStr = SecretStr("hubspot-app-secret-dev")
-    stripe_webhook_secret: SecretStr = Field(default=SecretStr("whsec_q2c_dev"), description="Stripe endpoint secret")
-    zendesk_webhook_secret: SecretStr = SecretStr("zendesk-webhook-secret-dev")
     policies: dict[Region, SagaPolicy] = Field(default_factory=dict, description="per-region saga policy")
 
     log_format: Literal["json", "console"] | None = Field(default=None, description="unset: JSON unless a terminal")

@@ -86,6 +86,17 @@ async def clients(sim: Sim) -> AsyncIterator[tuple[HubSpotClient, NetSuiteClient
         await client.aclose()
 
 
+HUBSPOT_APP_SECRET = "ingress-test-secret"
+
+
+@pytest.fixture
+def hubspot_app_secret(monkeypatch: pytest.MonkeyPatch) -> str:
+    """HubSpot's app secret where the ingress reads it, the connector's settings (`Q2C_HUBSPOT_APP_SECRET`);
+    only for this test's process: a rig's subprocesses keep the simulators' secret."""
+    monkeypatch.setenv("Q2C_HUBSPOT_APP_SECRET", HUBSPOT_APP_SECRET)
+    return HUBSPOT_APP_SECRET
+
+
 @pytest.fixture
 async def adapters(sim: Sim) -> AsyncIterator[Adapters]:
     """One adapter per role, as configured (`Q2C_CRM`, `Q2C_ERP`, ...), aimed at the simulators."""

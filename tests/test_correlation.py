@@ -20,13 +20,13 @@ from connectors.stripe.client import StripeClient
 from connectors.zendesk.client import ZendeskClient
 from infra.correlation import SAFE, accepted, outbound
 from infra.settings import Q2CSettings
-from tests.test_ingress import SECRET, event, signed
+from tests.test_ingress import event, signed
 from workers.ingress import create_ingress
 
 
 @pytest.fixture
-async def ingress(ts_env, sagas) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_ingress(Q2CSettings(hubspot_app_secret=SecretStr(SECRET), task_queue=sagas.task_queue), ts_env.client)
+async def ingress(ts_env, sagas, hubspot_app_secret) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_ingress(Q2CSettings(task_queue=sagas.task_queue), ts_env.client)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://ingress.test") as client:
         yield client
 

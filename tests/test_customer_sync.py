@@ -10,7 +10,6 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
-from pydantic import SecretStr
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
@@ -21,7 +20,7 @@ from models.common import LifecycleStage, System
 from models.customer_sync import LIFECYCLE, AuditEntry, CustomerChange, CustomerRecord, sync_id
 from models.saga import Stage
 from tests.conftest import time_skipping_server
-from tests.test_ingress import SECRET, event, signed
+from tests.test_ingress import event, signed
 from workers.ingress import create_ingress
 
 
@@ -142,9 +141,9 @@ async def test_a_prospect_belongs_to_the_crm_and_the_entity_continues_as_new(sag
     assert current.run_id != first.first_execution_run_id  # continued as new, the audit carried along
 
 
-async def test_zendesk_and_hubspot_webhooks_reach_the_entity(ts_env, sagas):
+async def test_zendesk_and_hubspot_webhooks_reach_the_entity(ts_env, sagas, hubspot_app_secret):
     customer = await a_customer(sagas)
-    settings = Q2CSettings(hubspot_app_secret=SecretStr(SECRET), task_queue=sagas.task_queue)
+    settings = Q2CSettings(task_queue=sagas.task_queue)
     app = create_ingress(settings, client=ts_env.client)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://ingress.test") as web:
         body = json.dumps(
@@ -169,7 +168,7 @@ async def test_zendesk_and_hubspot_webhooks_reach_the_entity(ts_env, sagas):
         }
         raw = json.dumps(zd).encode()
         stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        secret = settings.zendesk_webhook_secret.get_secret_value()
+        secret = zendesk_webhooks.signing_secret().get_secret_value()
         bad = await web.post(
             "/webhooks/zendesk",
             content=raw,

@@ -10,7 +10,6 @@ from typing import Any
 
 import httpx
 import pytest
-from pydantic import SecretStr
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
@@ -43,10 +42,11 @@ async def live(dev_env, sim) -> AsyncIterator[Sagas]:
         yield Sagas(dev_env.client, task_queue, sim)
 
 
-async def test_signed_webhook_to_ingress_to_worker_to_completed(dev_env, live):
+async def test_signed_webhook_to_ingress_to_worker_to_completed(dev_env, live, monkeypatch):
     secret = "e2e-secret"
+    monkeypatch.setenv("Q2C_HUBSPOT_APP_SECRET", secret)  # where the ingress reads it: the connector's settings
     address = dev_env.client.service_client.config.target_host
-    settings = Q2CSettings(hubspot_app_secret=SecretStr(secret), task_queue=live.task_queue)
+    settings = Q2CSettings(task_queue=live.task_queue)
 
     async def connect_ingress():
         return await connect(None, target_host=address, namespace="default")

@@ -16,7 +16,6 @@ import httpx
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from pydantic import SecretStr
 from temporalio.client import Client, WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError
@@ -32,7 +31,7 @@ from simulators.server import free_port
 from tests.conftest import Sagas, temporal_binary, time_skipping_server
 from tests.conftest import dev_server as real_dev_server
 from tests.test_customer_sync import a_customer, audit, support_org
-from tests.test_ingress import SECRET, event, signed
+from tests.test_ingress import event, signed
 from workers.ingress import create_ingress
 from workers.worker import activities_for, build_worker
 from workflows.customer_sync import CustomerSync
@@ -111,12 +110,10 @@ def test_ties_on_the_clock_are_broken_by_the_event_id_and_a_redelivery_is_the_sa
     assert order(Version(at=T0.replace(tzinfo=None), change_id="evt-1"), early) == "same"  # naive is UTC
 
 
-async def test_the_older_name_delivered_last_does_not_win_in_the_erp_or_support(ts_env, sagas):
+async def test_the_older_name_delivered_last_does_not_win_in_the_erp_or_support(ts_env, sagas, hubspot_app_secret):
     """Two HubSpot name changes of a prospect, the later one (by occurredAt) delivered first."""
     customer = await a_customer(sagas)
-    app = create_ingress(
-        Q2CSettings(hubspot_app_secret=SecretStr(SECRET), task_queue=sagas.task_queue), client=ts_env.client
-    )
+    app = create_ingress(Q2CSettings(task_queue=sagas.task_queue), client=ts_env.client)
     now = int(datetime.now(UTC).timestamp() * 1000)
 
     def rename(event_id: str, name: str, occurred: int) -> dict:
@@ -181,10 +178,12 @@ async def timed_post(web: httpx.AsyncClient, deal_id: str) -> httpx.Response:
     return response
 
 
-async def test_an_outage_is_answered_503_with_retry_after_and_nothing_starts_twice_after_it(tmp_path):
+async def test_an_outage_is_answered_503_with_retry_after_and_nothing_starts_twice_after_it(
+    tmp_path, hubspot_app_secret
+):
     """A deal started before the outage, its redelivery and a new deal during it, both again after it."""
     port, database = free_port(), tmp_path / "temporal.db"
-    settings = Q2CSettings(hubspot_app_secret=SecretStr(SECRET), task_queue=f"q2c-outage-{uuid.uuid4().hex[:6]}")
+    settings = Q2CSettings(task_queue=f"q2c-outage-{uuid.uuid4().hex[:6]}")
     before, during = "8100001", "8100002"
     ids = {deal: f"q2c-hubspot-{deal}" for deal in (before, during)}
     async with AsyncExitStack() as stack:
@@ -213,11 +212,11 @@ async def test_an_outage_is_answered_503_with_retry_after_and_nothing_starts_twi
                 assert described.run_id == described.raw_description.workflow_execution_info.first_run_id
 
 
-async def test_a_client_that_never_reached_temporal_is_answered_503_too():
+async def test_a_client_that_never_reached_temporal_is_answered_503_too(hubspot_app_secret):
     client = await Client.connect(  # nothing listens there
         f"127.0.0.1:{free_port()}", lazy=True, data_converter=pydantic_data_converter
     )
-    app = create_ingress(Q2CSettings(hubspot_app_secret=SecretStr(SECRET)), client=client)
+    app = create_ingress(Q2CSettings(), client=client)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://ingress.test") as web:
         refused = await timed_post(web, "8100003")
     assert refused.status_code == 503 and refused.headers["Retry-After"].isdigit()

@@ -9,15 +9,15 @@ from typing import Any
 
 import httpx
 import pytest
-from pydantic import SecretStr
 from temporalio.service import RPCError, RPCStatusCode
 
 from connectors.hubspot import webhooks as hubspot_webhooks
 from connectors.stripe import webhooks as stripe_webhooks
 from infra.settings import Q2CSettings
+from tests.conftest import HUBSPOT_APP_SECRET
 from workers.ingress import create_ingress
 
-SECRET = "ingress-test-secret"
+SECRET = HUBSPOT_APP_SECRET
 URL = "http://ingress.test/webhooks/hubspot"
 
 
@@ -48,10 +48,8 @@ def signed(body: bytes, *, secret: str = SECRET, age_ms: int = 0) -> dict[str, s
 
 
 @pytest.fixture
-async def ingress(ts_env, sagas):
-    settings = Q2CSettings(
-        hubspot_app_secret=SecretStr(SECRET), task_queue=sagas.task_queue, ingress_max_body_bytes=4096
-    )
+async def ingress(ts_env, sagas, hubspot_app_secret):
+    settings = Q2CSettings(task_queue=sagas.task_queue, ingress_max_body_bytes=4096)
     app = create_ingress(settings, client=ts_env.client)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://ingress.test") as client:
         yield client
@@ -211,14 +209,14 @@ async def test_events_after_the_saga_are_applied_once_forward_only_and_unmatched
     assert await sagas.client.get_workflow_handle(f"q2c-event-billing-{stranger['id']}").result() == "unmatched"
 
 
-async def test_temporal_unavailable_is_503_so_the_sender_retries():
+async def test_temporal_unavailable_is_503_so_the_sender_retries(hubspot_app_secret):
     class Down:
         """A client whose server cannot be reached."""
 
         async def start_workflow(self, *args: Any, **kwargs: Any) -> None:
             raise RPCError("connection refused", RPCStatusCode.UNAVAILABLE, b"")
 
-    app = create_ingress(Q2CSettings(hubspot_app_secret=SecretStr(SECRET)), client=Down())  # type: ignore[arg-type]
+    app = create_ingress(Q2CSettings(), client=Down())  # type: ignore[arg-type]
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://ingress.test") as web:
         response = await post(web, [event("10000")])
     assert response.status_code == 503 and "retry later" in response.json()["error"]

@@ -17,7 +17,6 @@ import structlog
 from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-from pydantic import SecretStr
 from temporalio.client import Client
 from temporalio.contrib.opentelemetry import TracingInterceptor
 
@@ -26,7 +25,7 @@ from infra.settings import Q2CSettings
 from infra.telemetry import JsonLinesExporter
 from models.saga import SagaResult, Stage
 from tests.metered import metered_sagas, scrape
-from tests.test_ingress import SECRET, event, signed
+from tests.test_ingress import event, signed
 from tests.test_saga import FULL, business
 from workers.ingress import create_ingress
 from workers.worker import activities_for, build_worker
@@ -52,12 +51,12 @@ def traced(tmp_path):
 
 
 async def test_one_trace_runs_from_the_webhook_through_every_activity_to_every_vendor_call(
-    ts_env, sim, adapters, traced
+    ts_env, sim, adapters, traced, hubspot_app_secret
 ):
     provider, path = traced
     client = Client(**{**ts_env.client.config(), "interceptors": [TracingInterceptor(provider.get_tracer("q2c"))]})
     task_queue = f"q2c-trace-{uuid.uuid4().hex[:8]}"
-    settings = Q2CSettings(hubspot_app_secret=SecretStr(SECRET), task_queue=task_queue)
+    settings = Q2CSettings(task_queue=task_queue)
     app = create_ingress(settings, client=client, tracer_provider=provider)
     from tests.conftest import Sagas
 

@@ -9,9 +9,10 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, TypeAdapter
 
 from connectors.hubspot.mapping import COMPANY_ATTRIBUTES, LIFECYCLE_PROPERTY
+from connectors.settings import HubSpotSettings
 from models.common import LifecycleStage, System
 from models.customer_sync import LIFECYCLE, CustomerChange
 from models.events import DealClosedWonV1
@@ -21,9 +22,13 @@ from models.signatures import SignatureError, hmac_sha256
 NAME = "hubspot"
 SIGNATURE, TIMESTAMP = "X-HubSpot-Signature-v3", "X-HubSpot-Request-Timestamp"
 SIGNATURE_HEADERS = (SIGNATURE, TIMESTAMP)
-SECRET_SETTING = "hubspot_app_secret"  # Q2CSettings field holding the app's client secret
 MAX_AGE_MS = 5 * 60 * 1000
 _ATTRIBUTE_OF = {prop: attribute for attribute, prop in COMPANY_ATTRIBUTES.items()}
+
+
+def signing_secret() -> SecretStr:
+    """The app's client secret (`Q2C_HUBSPOT_APP_SECRET`), from the connector's settings."""
+    return HubSpotSettings().app_secret
 
 
 class HubSpotEvent(BaseModel):

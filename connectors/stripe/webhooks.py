@@ -9,8 +9,9 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, SecretStr
 
+from connectors.settings import StripeSettings
 from connectors.stripe.mapping import SAGA_TAG
 from models.money import Money
 from models.notices import IgnoredEvent
@@ -20,9 +21,13 @@ from models.signatures import SignatureError
 NAME = "stripe"
 SIGNATURE = "Stripe-Signature"
 SIGNATURE_HEADERS = (SIGNATURE,)
-SECRET_SETTING = "stripe_webhook_secret"  # Q2CSettings field holding the endpoint's signing secret
 TOLERANCE_S = 300
 HANDLED = frozenset({"invoice.finalized", "invoice.paid", "invoice.payment_failed"})
+
+
+def signing_secret() -> SecretStr:
+    """The endpoint's signing secret (`Q2C_STRIPE_WEBHOOK_SECRET`), from the connector's settings."""
+    return StripeSettings().webhook_secret
 
 
 class StripeInvoice(BaseModel):

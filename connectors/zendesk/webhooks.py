@@ -9,8 +9,9 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, SecretStr
 
+from connectors.settings import ZendeskSettings
 from connectors.zendesk.mapping import ORGANIZATION_ATTRIBUTES
 from models.common import System
 from models.customer_sync import CustomerChange
@@ -20,11 +21,15 @@ from models.signatures import SignatureError, hmac_sha256
 NAME = "zendesk"
 SIGNATURE, TIMESTAMP = "X-Zendesk-Webhook-Signature", "X-Zendesk-Webhook-Signature-Timestamp"
 SIGNATURE_HEADERS = (SIGNATURE, TIMESTAMP)
-SECRET_SETTING = "zendesk_webhook_secret"  # Q2CSettings field holding the webhook's signing secret
 TOLERANCE_S = 300
 NAME_CHANGED = "zen:event-type:organization.name_changed"
 FIELD_CHANGED = "zen:event-type:organization.custom_field_changed"
 _ATTRIBUTE_OF = {field: attribute for attribute, field in ORGANIZATION_ATTRIBUTES.items()}
+
+
+def signing_secret() -> SecretStr:
+    """The webhook's signing secret (`Q2C_ZENDESK_WEBHOOK_SECRET`), from the connector's settings."""
+    return ZendeskSettings().webhook_secret
 
 
 class ZendeskOrganization(BaseModel):

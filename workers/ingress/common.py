@@ -25,7 +25,8 @@ class Webhooks(Protocol):
 
     NAME: str
     SIGNATURE_HEADERS: tuple[str, ...]
-    SECRET_SETTING: str
+
+    def signing_secret(self) -> SecretStr: ...
 
     def verify_request(self, secret: str, method: str, uri: str, body: bytes, headers: Mapping[str, str]) -> None: ...
 
@@ -83,12 +84,14 @@ def signed_uri(request: Request, settings: Q2CSettings) -> str:
 
 
 def verified_body(webhooks: Webhooks) -> Callable[[Request], Awaitable[bytes]]:
-    """A dependency: the request's body, within the size limit and signed by the vendor, or a refusal."""
+    """A dependency: the request's body, within the size limit and signed by the vendor, or a refusal.
+
+    The secret is the vendor connector's (`Q2C_<VENDOR>_...`), read once, when the route is made."""
+    secret = webhooks.signing_secret()
 
     async def verified(request: Request) -> bytes:
         settings: Q2CSettings = request.app.state.settings
         body = await read_body(request, settings.ingress_max_body_bytes)
-        secret: SecretStr = getattr(settings, webhooks.SECRET_SETTING)
         try:
             webhooks.verify_request(
                 secret.get_secret_value(), request.method, signed_uri(request, settings), body, request.headers
