@@ -161,7 +161,9 @@ async def test_every_crm_served_is_paged_in_turn_and_a_missing_saga_names_its_cr
     in_hubspot = hubspot_deal(sim, ["PLAT-TEAM"], "won", day)
     in_salesforce = salesforce_deal(sim, ["PLAT-TEAM"], "won", day)
     async with make_adapter("crm", "salesforce", sim.url, 2.0) as salesforce:
-        checks = ReconcileActivities(*adapters, crms={"salesforce": salesforce})
+        checks = ReconcileActivities(
+            adapters.crm, adapters.erp, adapters.billing, adapters.support, crms={"salesforce": salesforce}
+        )
         items, after, cursors = [], None, []
         for _ in range(10):
             page = await ActivityEnvironment().run(
