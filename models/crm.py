@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from pydantic import BaseModel, Field, SerializerFunctionWrapHandler, model_serializer
@@ -31,6 +32,20 @@ class DealMilestones(BaseModel):
     def changes(self) -> dict[str, str | None]:
         """The fields set, by canonical name: what an adapter writes."""
         return self.model_dump(exclude_unset=True)
+
+    @classmethod
+    def named(cls, values: Mapping[str, str | None], names: Mapping[str, str]) -> DealMilestones:
+        """Milestones given in a CRM's own names (`names`: its name -> milestone), e.g. an update recorded before
+        the ports; a name that is no milestone is refused (ValueError naming it), never dropped."""
+        unknown = sorted(set(values) - set(names))
+        if unknown:
+            raise ValueError(f"deal update names fields q2c does not write: {', '.join(unknown)}")
+        return cls.model_validate({names[k]: v for k, v in values.items()})
+
+    @classmethod
+    def held(cls, record: Mapping[str, Any], names: Mapping[str, str]) -> DealMilestones:
+        """The milestones a CRM record holds (`names`: its field -> milestone); a blank field is unset."""
+        return cls.model_validate({names[k]: v for k, v in record.items() if k in names and v not in (None, "")})
 
 
 class DealState(BaseModel):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TypeVar
 
+import pytest
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import ActivityEnvironment
 
@@ -42,3 +43,17 @@ async def test_a_payment_write_sent_through_temporal_leaves_the_other_milestones
     await run(crm.update_deal, through_temporal(UpdateDeal(deal_id=deal_id, milestones=DealMilestones(payment="paid"))))
     after = (await adapters.crm.deal_state(deal_id)).milestones
     assert (after.status, after.order_number, after.payment) == ("order_accepted", "SO-41", "paid")
+
+
+def test_milestones_in_a_crms_own_names_map_to_canonical_ones_and_an_unknown_name_is_refused():
+    names = {"Q2C_Status__c": "status", "Payment_Status__c": "payment"}
+    assert DealMilestones.named({"Q2C_Status__c": "invoiced"}, names).changes() == {"status": "invoiced"}
+    assert DealMilestones.named({"Payment_Status__c": None}, names).changes() == {"payment": None}  # a clear
+    with pytest.raises(ValueError, match="Stage__c"):
+        DealMilestones.named({"Q2C_Status__c": "x", "Stage__c": "y"}, names)
+
+
+def test_a_crm_record_holds_the_milestones_it_has_values_for():
+    record = {"Id": "006", "Q2C_Status__c": "completed", "Payment_Status__c": "", "Other__c": "x"}
+    held = DealMilestones.held(record, {"Q2C_Status__c": "status", "Payment_Status__c": "payment"})
+    assert held.changes() == {"status": "completed"}

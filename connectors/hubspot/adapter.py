@@ -38,15 +38,11 @@ class HubSpotCrm(Adapter[HubSpotClient]):
             await self.client.update_deal(deal_id, {MILESTONE_PROPERTIES[k]: v for k, v in changes.items()})
 
     def legacy_milestones(self, properties: dict[str, str | None]) -> DealMilestones:
-        unknown = sorted(set(properties) - set(_MILESTONE_OF))
-        if unknown:
-            raise ValueError(f"deal update names properties q2c does not write: {', '.join(unknown)}")
-        return DealMilestones.model_validate({_MILESTONE_OF[k]: v for k, v in properties.items()})
+        return DealMilestones.named(properties, _MILESTONE_OF)
 
     async def deal_state(self, deal_id: str) -> DealState:
         properties, company = await self.client.deal_properties(deal_id, list(MILESTONE_PROPERTIES.values()))
-        found = {_MILESTONE_OF[k]: v for k, v in properties.items() if k in _MILESTONE_OF and v not in (None, "")}
-        return DealState(deal_id=deal_id, company_id=company, milestones=DealMilestones.model_validate(found))
+        return DealState(deal_id=deal_id, company_id=company, milestones=DealMilestones.held(properties, _MILESTONE_OF))
 
     async def closed_won_page(self, after: str | None, limit: int, since: str | None, until: str | None) -> DealPage:
         ids, next_after = await self.client.closed_won_page(after, limit, since, until, by=WON_WINDOW)

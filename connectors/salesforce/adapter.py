@@ -32,19 +32,15 @@ class SalesforceCrm(Adapter[SalesforceClient]):
         await self.client.write_milestones(deal_id, {MILESTONE_FIELDS[k]: v for k, v in changes.items()}, account)
 
     def legacy_milestones(self, properties: dict[str, str | None]) -> DealMilestones:
-        unknown = sorted(set(properties) - set(_LEGACY))
-        if unknown:
-            raise ValueError(f"deal update names fields q2c does not write: {', '.join(unknown)}")
-        return DealMilestones.model_validate({_LEGACY[k]: v for k, v in properties.items()})
+        return DealMilestones.named(properties, _LEGACY)
 
     async def deal_state(self, deal_id: str) -> DealState:
         record = await self.client.opportunity_fields(deal_id, ["AccountId", *MILESTONE_FIELDS.values()])
-        found = {_MILESTONE_OF[k]: v for k, v in record.items() if k in _MILESTONE_OF and v not in (None, "")}
         company = record.get("AccountId")
         return DealState(
             deal_id=deal_id,
             company_id=str(company) if company else None,
-            milestones=DealMilestones.model_validate(found),
+            milestones=DealMilestones.held(record, _MILESTONE_OF),
         )
 
     async def closed_won_page(self, after: str | None, limit: int, since: str | None, until: str | None) -> DealPage:
