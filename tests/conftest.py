@@ -206,6 +206,8 @@ def time_skipping(env: WorkflowEnvironment) -> None:
 class Sagas:
     """Start sagas for fresh deals and watch them, on one worker with the real activities."""
 
+    crm: str | None = None  # the deals' CRM; None: the configured one
+
     def __init__(self, client: Client, task_queue: str, sim: Sim) -> None:
         self.client, self.task_queue, self.sim = client, task_queue, sim
 
@@ -265,6 +267,7 @@ class Sagas:
             task_queue=self.task_queue,
             policy=policy,
             policies=policies,
+            crm=self.crm,
         )
         return started.handle
 

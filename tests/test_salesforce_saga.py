@@ -8,12 +8,10 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from client.operations import parked_sagas
 from client.sagas import SagaClient, SagaRef
-from client.starter import start_saga
 from connectors.registry import Adapters, make_adapter
 from models.common import Region
 from models.saga import CreditDecision, SagaPolicy, SagaResult, Stage
@@ -84,21 +82,6 @@ class SalesforceSagas(Sagas):
         if won:  # won after its lines, as a rep closes it
             self.records.update("Opportunity", created["Id"], {"StageName": "Closed Won"})
         return str(created["Id"])
-
-    async def start(
-        self, deal_id: str, policy: SagaPolicy | None = None, policies: dict[Region, SagaPolicy] | None = None
-    ) -> WorkflowHandle[Any, SagaResult]:
-        started = await start_saga(
-            self.client,
-            deal_id,
-            triggered_by="test",
-            correlation_id=f"test-{deal_id}",
-            task_queue=self.task_queue,
-            policy=policy,
-            policies=policies,
-            crm=self.crm,
-        )
-        return started.handle
 
 
 @pytest.fixture
