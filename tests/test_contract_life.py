@@ -12,6 +12,8 @@ from models.contract import ChangeRecord, Contract, ContractInput, ContractPolic
 from models.deal import DealKind
 from models.money import Money
 from tests.test_contract import change_deal, first_sale, history_until, item, open_contract, settled
+from tests.test_contract import env as env  # a server per test
+from tests.test_contract_queue import keep
 
 UPLIFT = Decimal("0.05")
 PRO_USD = Money(amount=Decimal(18000), currency="USD")
@@ -74,6 +76,7 @@ async def test_three_years_of_a_contract(sagas, adapters, env, time_skipping):
 
     # nobody renews the second term: billing cancels at period end, service ends after the term's last day
     result = await handle.result()
+    await keep(handle, "three_years")
     assert result.state is ContractState.ENDED and result.ends_on == date(2028, 11, 30)
     history = await handle.query("history", result_type=list[ChangeRecord])
     ended = next(r for r in history if r.kind == "cancel_now")

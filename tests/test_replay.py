@@ -12,13 +12,17 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
 from models.saga import SagaInput
+from workflows.contract import ContractAmendment, ContractEntity
 from workflows.quote_to_cash import QuoteToCash
 
 HISTORIES = sorted((Path(__file__).parent / "histories").rglob("*.json"))
 
 
 def history(path: Path) -> WorkflowHistory:
-    return WorkflowHistory.from_json(f"replay-{path.stem}", path.read_text())
+    """A kept history, under the id it ran with where a `.workflow_id` file says (contract child ids derive from it)."""
+    recorded = path.with_suffix(".workflow_id")
+    workflow_id = recorded.read_text().strip() if recorded.exists() else f"replay-{path.stem}"
+    return WorkflowHistory.from_json(workflow_id, path.read_text())
 
 
 def test_every_saga_path_has_a_kept_history():
@@ -31,12 +35,20 @@ def test_every_saga_path_has_a_kept_history():
         "rate_limited",
         "business_failure_at_milestone_support",
         "cancel_during_invoice_erp",
+        # the contract entity and its change saga (tests/histories/contract/)
+        "three_years",
+        "two_expansions_in_order",
+        "continued_as_new",
+        "amendment_expansion",
+        "amendment_compensated",
     } <= names
 
 
 @pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
 async def test_history_replays_on_current_code(path):
-    replayer = Replayer(workflows=[QuoteToCash], data_converter=pydantic_data_converter)
+    replayer = Replayer(
+        workflows=[QuoteToCash, ContractEntity, ContractAmendment], data_converter=pydantic_data_converter
+    )
     await replayer.replay_workflow(history(path))
 
 

@@ -12,9 +12,16 @@ from datetime import timedelta
 from temporalio import workflow
 
 from workflows.contract import steps
-from workflows.contract.terms import add_years, erp_lines, item_changes, new_skus, sku_of, target_quantities
+from workflows.contract.terms import (
+    add_years,
+    erp_lines,
+    highest_tier,
+    item_changes,
+    new_skus,
+    sku_of,
+    target_quantities,
+)
 from workflows.kit import Call, Config, Saga, SagaStopped
-from workflows.quote_to_cash.terms import highest_tier
 
 with workflow.unsafe.imports_passed_through():
     from models.amendments import (

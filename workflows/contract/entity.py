@@ -121,8 +121,7 @@ class ContractEntity:
             except TimeoutError:
                 await self.on_date(event)
             else:
-                await self.apply(*self.queue[0])
-                self.queue.pop(0)
+                await self.apply(*self.queue.pop(0))  # off the queue: `status` shows it as applying
             if self.applied >= start.changes_before_continue or workflow.info().is_continue_as_new_suggested():
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 workflow.continue_as_new(

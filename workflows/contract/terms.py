@@ -14,6 +14,11 @@ with workflow.unsafe.imports_passed_through():
     from models.proration import proration_lines
 
 AMENDMENTS = frozenset({DealKind.EXPANSION, DealKind.CONTRACTION})
+TIERS = ("standard", "premium", "enterprise")  # as QuoteToCash ranks them (not imported: a lighter sandbox)
+
+
+def highest_tier(tiers: list[str]) -> str:
+    return max(tiers, key=TIERS.index, default=TIERS[0])
 
 
 def midnight(day: date) -> datetime:
