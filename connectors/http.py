@@ -86,6 +86,15 @@ def retry_after_seconds(value: str | None, now: float | None = None) -> float | 
     return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
+def bearer(request: httpx.Request, token: str | None) -> httpx.Request:
+    """`request` with an OAuth 2.0 bearer token, or with no Authorization header while there is no token."""
+    if token is None:
+        request.headers.pop("Authorization", None)
+    else:
+        request.headers["Authorization"] = f"Bearer {token}"
+    return request
+
+
 class VendorClient:
     """Base for every connector: one pooled httpx client, errors classified the same way for all."""
 

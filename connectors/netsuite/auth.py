@@ -19,6 +19,7 @@ from oauthlib.oauth1 import SIGNATURE_HMAC_SHA256, SIGNATURE_TYPE_AUTH_HEADER
 from oauthlib.oauth1 import Client as OAuth1Client
 
 from connectors.errors import Unauthorized
+from connectors.http import bearer
 from connectors.settings import NetSuiteSettings
 
 TOKEN_PATH = "/services/rest/auth/oauth2/v1/token"
@@ -106,11 +107,7 @@ class ClientCredentialsAuth(httpx.Auth):
         return self._token is not None and time.monotonic() < self._expires_at - REFRESH_MARGIN_S
 
     def _with_token(self, request: httpx.Request) -> httpx.Request:
-        if self._token is None:
-            request.headers.pop("Authorization", None)
-        else:
-            request.headers["Authorization"] = f"Bearer {self._token}"
-        return request
+        return bearer(request, self._token)
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         if not self._fresh():

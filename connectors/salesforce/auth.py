@@ -14,6 +14,7 @@ import httpx
 import jwt
 
 from connectors.errors import Unauthorized
+from connectors.http import bearer
 from connectors.settings import SalesforceSettings
 
 JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
@@ -68,11 +69,7 @@ class SessionAuth(httpx.Auth):
         url = str(request.url)
         if self.instance_url and url.startswith(self.base) and self.instance_url != self.base:
             request.url = httpx.URL(self.instance_url + url[len(self.base) :])
-        if self._token is None:
-            request.headers.pop("Authorization", None)
-        else:
-            request.headers["Authorization"] = f"Bearer {self._token}"
-        return request
+        return bearer(request, self._token)
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         if self._token is None:
