@@ -139,13 +139,23 @@ def dev(home: Path = typer.Option(Path(".q2c"), help="where Temporal's and the s
 
 
 @app.command()
-def demo() -> None:
+def demo(
+    crm: str = typer.Option(
+        "", "--crm", help="whose deals: hubspot, salesforce, both (HubSpot and Salesforce at once); default Q2C_CRM"
+    ),
+) -> None:
     """Start the embedded stack, close 28 deals, and check every outcome in every system."""
+    from connectors.registry import CRMS
     from devstack.demo import run_demo
     from infra.logs import configure_logging
+
+    crms = ("hubspot", "salesforce") if crm == "both" else tuple(n.strip() for n in crm.split(",") if n.strip())
+    unknown = [n for n in crms if n not in CRMS]
+    if unknown:
+        raise typer.BadParameter(f"{', '.join(unknown)}: known CRMs are {', '.join(CRMS)}, or both", param_hint="--crm")
 
     log = Path(".q2c/demo.log")
     log.parent.mkdir(parents=True, exist_ok=True)
     configure_logging("json", settings().log_level, stream=log.open("w"))
     console.print(f"service logs (JSON) go to {log}")
-    raise typer.Exit(asyncio.run(run_demo(console)))
+    raise typer.Exit(asyncio.run(run_demo(console, crms=crms)))

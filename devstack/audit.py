@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from activities.reconcile import saga_records
 from connectors.errors import NotFound
-from connectors.registry import Adapters, open_adapters
+from connectors.registry import Adapters, Roles, open_adapters
 from models import postconditions
 from models.saga import Stage
 
@@ -29,12 +29,12 @@ async def audit_sagas(ports: Adapters, expected: dict[str, Stage]) -> dict[str, 
     return problems
 
 
-def audit_at(simulators: str, expected: dict[str, Stage]) -> dict[str, list[str]]:
+def audit_at(simulators: str, expected: dict[str, Stage], roles: Roles | None = None) -> dict[str, list[str]]:
     """`audit_sagas` with the configured adapters aimed at a simulator base URL, for synchronous callers
     (it runs in a thread of its own, so it works from inside an event loop too)."""
 
     async def run() -> dict[str, list[str]]:
-        async with open_adapters(simulators=simulators, timeout_s=30.0) as ports:
+        async with open_adapters(roles, simulators=simulators, timeout_s=30.0) as ports:
             return await audit_sagas(ports, expected)
 
     with ThreadPoolExecutor(max_workers=1) as thread:

@@ -12,7 +12,7 @@ from opentelemetry import trace
 
 from client.operations import reconcile_now, report_table
 from client.sagas import SagaClient
-from connectors.registry import open_adapters
+from connectors.registry import make_adapter, open_adapters
 from devstack.audit import audit_at
 from devstack.scenarios import CRM, Scenario
 from devstack.stack import Stack
@@ -26,7 +26,11 @@ BUSINESS_LABELS = {"outcome", "reason", "decision", "milestone", "system", "erro
 
 def verify(stack: Stack, scenarios: list[Scenario]) -> None:
     """Each outcome against the vendors' own records, noted on its scenario."""
-    problems = audit_at(stack.simulators_url, {s.deal_id: s.expected for s in scenarios})
+    problems: dict[str, list[str]] = {"*": []}
+    for crm in dict.fromkeys(s.crm for s in scenarios):  # each CRM's deals through its own adapter
+        expected = {s.deal_id: s.expected for s in scenarios if s.crm == crm}
+        found = audit_at(stack.simulators_url, expected, stack.roles.model_copy(update={"crm": crm}))
+        problems = {**found, **problems, "*": problems["*"] + found["*"]}
     for s in scenarios:
         if s.status is None:
             s.problems.append("no saga")
@@ -39,14 +43,19 @@ def verify(stack: Stack, scenarios: list[Scenario]) -> None:
 
 async def late_payment(stack: Stack, scenarios: list[Scenario]) -> tuple[str, list[str]]:
     """A payment after its saga ended: Stripe's webhook still reaches the deal and the support organization."""
-    done = next(
-        s for s in scenarios if s.expected is Stage.COMPLETED and s.status and s.status.payment == "not_invoiced"
+    done = next(  # of the default CRM: a billing event after its saga reaches the default CRM only
+        s
+        for s in scenarios
+        if s.crm == stack.roles.crm
+        and s.expected is Stage.COMPLETED
+        and s.status
+        and s.status.payment == "not_invoiced"
     )
     assert done.status is not None
     invoice_id = next(i for i, state in done.status.invoices.items() if state.system == "billing")
     async with (
         httpx.AsyncClient(base_url=stack.simulators_url) as sim,
-        open_adapters(simulators=stack.simulators_url) as ports,
+        open_adapters(stack.roles, simulators=stack.simulators_url) as ports,
     ):
         await sim.post(f"/_sim/{ports.billing.name}/invoices/{invoice_id}/pay")
         for _ in range(100):
@@ -93,7 +102,7 @@ async def observe(stack: Stack, sagas: SagaClient, scenarios: list[Scenario]) ->
         calls = [call for call in calls if not call.startswith("/_sim")]  # the demo closing the deal
         systems = sorted({call.split("/")[1] for call in calls})
         activities = [x for x in mine if x["name"].startswith("RunActivity:")]
-        webhook = any(x["name"] == f"POST /webhooks/{CRM}" and x["kind"] == "SERVER" for x in mine)
+        webhook = any(x["name"] == f"POST /webhooks/{happy.crm}" and x["kind"] == "SERVER" for x in mine)
         shown.append(
             f"\ntrace {start['trace_id']} ({happy.workflow_id}): webhook {'yes' if webhook else 'MISSING'}, "
             f"{len(activities)} activities, {len(calls)} vendor calls to {', '.join(systems)}"
@@ -107,7 +116,7 @@ async def observe(stack: Stack, sagas: SagaClient, scenarios: list[Scenario]) ->
         problems.append("the metrics endpoint serves no business metrics")
     raw = b"".join(e.SerializeToString() for e in (await sagas.handle(happy.ref).fetch_history()).events)
     assert happy.status is not None and happy.status.customer_id is not None
-    personal = personal_data(await company(stack, happy.deal_id))
+    personal = personal_data(await company(stack, happy.deal_id, happy.crm))
     if not personal:
         problems.append(f"the company of {happy.deal_id} holds no email, address or tax id to look for")
     exposed = [value for value in personal if value.encode() in raw]
@@ -118,10 +127,10 @@ async def observe(stack: Stack, sagas: SagaClient, scenarios: list[Scenario]) ->
     return shown, problems
 
 
-async def company(stack: Stack, deal_id: str) -> Customer:
-    """The deal's company as the CRM holds it, read through the CRM port."""
-    async with open_adapters(simulators=stack.simulators_url) as ports:
-        found = (await ports.crm.get_deal(deal_id)).company
+async def company(stack: Stack, deal_id: str, crm: str = CRM) -> Customer:
+    """The deal's company as its CRM holds it, read through the CRM port."""
+    async with make_adapter("crm", crm, simulators=stack.simulators_url) as port:
+        found = (await port.get_deal(deal_id)).company
     assert found is not None, f"deal {deal_id} has no company"
     return found
 

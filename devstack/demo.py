@@ -16,8 +16,9 @@ from rich.live import Live
 from rich.table import Table
 
 from client.sagas import SagaClient
+from connectors.roles import Roles
 from devstack import checks
-from devstack.scenarios import CRM, DEMO_POLICIES, Scenario, crm_sim, plan, play_the_people, set_the_stage
+from devstack.scenarios import DEMO_POLICIES, DRIVERS, Scenario, plan, plan_side_by_side, play_the_people, set_the_stage
 from devstack.stack import Stack
 from infra.codec import KeyRing
 from infra.settings import Q2CSettings
@@ -26,8 +27,12 @@ from models.saga import TASK_QUEUE
 DEADLINE_S = 180
 
 
-async def run_demo(console: Console, home: Path = Path(".q2c/demo")) -> int:
+async def run_demo(console: Console, home: Path = Path(".q2c/demo"), crms: tuple[str, ...] = ()) -> int:
+    """`crms`: the CRMs whose deals play the parts (the configured ones, `Q2C_CRM`/`Q2C_CRMS`, if empty);
+    with two, the parts are shared out and both run side by side on one worker."""
     console.print("[bold]q2c demo[/bold]: starting Temporal's dev server, the simulators, the ingress and a worker")
+    roles = Roles(crm=crms[0], crms=crms) if crms else Roles()
+    served = roles.crm_names()
     token = secrets.token_urlsafe(16)
     stack = Stack(
         home=home,
@@ -36,19 +41,26 @@ async def run_demo(console: Console, home: Path = Path(".q2c/demo")) -> int:
         ring=KeyRing.generate("demo"),
         codec_token=token,
         traces=f"file:{home / 'traces.jsonl'}",
+        roles=roles,
     )
     async with stack:
         assert stack.client is not None and stack.sim_app is not None
         sagas = SagaClient(stack.client, task_queue=TASK_QUEUE, policies=DEMO_POLICIES)
-        scenarios = plan(stack.store, stack.sim_app.state.manifest)
+        manifest = stack.sim_app.state.manifest
+        if len(served) > 1:
+            scenarios = plan_side_by_side(stack.store, manifest, (served[0], served[1]))
+        else:
+            scenarios = plan(stack.store, manifest, served[0])
         console.print(
             f"Temporal UI: {stack.ui_url}   ingress: {stack.ingress_url}   simulators: {stack.simulators_url}"
         )
         async with httpx.AsyncClient(base_url=f"{stack.simulators_url}/_sim") as admin:
             await set_the_stage(admin, scenarios)
-            console.print(f"closing {len(scenarios)} deals in the {CRM} simulator: each sends a signed webhook")
+            console.print(
+                f"closing {len(scenarios)} deals in the {' and '.join(served)} simulator: each tells the ingress"
+            )
             for s in scenarios:
-                await crm_sim.close_deal(admin, s.deal_id)
+                await DRIVERS[s.crm].close_deal(admin, s.deal_id)
         await drive(console, stack, sagas, scenarios)
         checks.verify(stack, scenarios)
         paid, problems = await checks.late_payment(stack, scenarios)

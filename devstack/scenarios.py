@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 
 from client.sagas import SagaClient, SagaRef
-from connectors.registry import open_adapters
+from connectors.registry import make_adapter
 from connectors.roles import Roles
 from models.common import Region
 from models.saga import EntitlementGate, SagaPolicy, SagaStatus, Stage
@@ -20,8 +20,10 @@ from simulators.salesforce import drive as salesforce_sim
 from simulators.store import Store
 from simulators.stripe import drive as billing_sim
 
-# The configured CRM's simulator driver: its seeded deals play the parts (`Q2C_CRM`).
-crm_sim = {driver.NAME: driver for driver in (hubspot_sim, salesforce_sim)}[Roles().crm]
+# Each CRM's simulator driver; the configured CRM's seeded deals play the parts (`Q2C_CRM`), and with
+# `Q2C_CRMS` every CRM's do.
+DRIVERS: dict[str, Any] = {driver.NAME: driver for driver in (hubspot_sim, salesforce_sim)}
+crm_sim = DRIVERS[Roles().crm]
 CRM = crm_sim.NAME
 OPERATOR, CFO = "ops@q2c.example", "cfo@q2c.example"
 FINISHED = (Stage.COMPLETED, Stage.COMPENSATED, Stage.CANCELLED, Stage.FAILED)
@@ -46,10 +48,11 @@ class Scenario:
     seconds: float | None = None
     problems: list[str] = field(default_factory=list)
     decided: bool = False
+    crm: str = CRM  # the CRM holding the deal
 
     @property
     def ref(self) -> SagaRef:
-        return SagaRef(CRM, self.deal_id)
+        return SagaRef(self.crm, self.deal_id)
 
     @property
     def workflow_id(self) -> str:
@@ -60,21 +63,69 @@ class Scenario:
         return self.status is not None and self.status.stage in FINISHED
 
 
-def plan(store: Store, manifest: dict[str, Any]) -> list[Scenario]:
+def plan(store: Store, manifest: dict[str, Any], crm: str = CRM) -> list[Scenario]:
     """Which deal plays which part; one-time lines are needed where the demo cancels mid-invoicing."""
-    deals = crm_sim.deals(manifest)
+    driver = DRIVERS[crm]
+    deals = driver.deals(manifest)
     ordinary = list(deals["ordinary"])
-    with_services = [d for d in ordinary if crm_sim.has_one_time_lines(store, d)]
+    with_services = [d for d in ordinary if driver.has_one_time_lines(store, d)]
     cancels = with_services[:2]
     rest = [d for d in ordinary if d not in cancels]
-    scenarios = [Scenario("happy path", d, Stage.COMPLETED) for d in rest[:18]]
-    scenarios.append(Scenario("happy path (existing ERP customer)", deals["existing"][0], Stage.COMPLETED))
-    scenarios += [Scenario("credit hold approved", d, Stage.COMPLETED) for d in deals["over_credit"][:2]]
-    scenarios += [Scenario("credit hold rejected", d, Stage.FAILED) for d in deals["over_credit"][2:4]]
-    scenarios += [Scenario("billing refuses after the order", d, Stage.COMPENSATED) for d in rest[18:20]]
-    scenarios += [Scenario("cancelled by an operator", d, Stage.CANCELLED) for d in cancels]
-    scenarios.append(Scenario("no tax registration: parked, fixed, retried", deals["no_tax"][0], Stage.COMPLETED))
-    return scenarios
+    parts = [("happy path", d, Stage.COMPLETED) for d in rest[:18]]
+    parts.append(("happy path (existing ERP customer)", deals["existing"][0], Stage.COMPLETED))
+    parts += [("credit hold approved", d, Stage.COMPLETED) for d in deals["over_credit"][:2]]
+    parts += [("credit hold rejected", d, Stage.FAILED) for d in deals["over_credit"][2:4]]
+    parts += [("billing refuses after the order", d, Stage.COMPENSATED) for d in rest[18:20]]
+    parts += [("cancelled by an operator", d, Stage.CANCELLED) for d in cancels]
+    parts.append(("no tax registration: parked, fixed, retried", deals["no_tax"][0], Stage.COMPLETED))
+    return [Scenario(name, deal_id, expected, crm=crm) for name, deal_id, expected in parts]
+
+
+# With two CRMs, the parts are shared out; the second CRM's sagas that complete are of other companies.
+FIRST_PARTS = {
+    "happy path": 9,
+    "happy path (existing ERP customer)": 1,
+    "credit hold approved": 2,
+    "billing refuses after the order": 1,
+    "cancelled by an operator": 1,
+    "no tax registration: parked, fixed, retried": 1,
+}
+SECOND_PARTS = {
+    "happy path": 9,
+    "credit hold rejected": 2,
+    "billing refuses after the order": 1,
+    "cancelled by an operator": 1,
+}
+
+
+def plan_side_by_side(store: Store, manifest: dict[str, Any], crms: tuple[str, str]) -> list[Scenario]:
+    """Two CRMs at once, as after an acquisition: every customer in one CRM only.
+
+    The seeds are parallel (the same companies in the same order in each CRM), so the second CRM takes its
+    ordinary deals from the back; its story companies play only parts that stop before anything is
+    provisioned (a rejected credit hold), since support names organizations uniquely.
+    """
+    first, second = crms
+    ours = _first_of_each(plan(store, manifest, first), FIRST_PARTS)
+    return ours + _first_of_each(plan(store, _reversed_ordinary(manifest, second), second), SECOND_PARTS)
+
+
+def _first_of_each(scenarios: list[Scenario], counts: dict[str, int]) -> list[Scenario]:
+    left, chosen = dict(counts), []
+    for s in scenarios:
+        if left.get(s.name, 0) > 0:
+            left[s.name] -= 1
+            chosen.append(s)
+    return chosen
+
+
+def _reversed_ordinary(manifest: dict[str, Any], crm: str) -> dict[str, Any]:
+    """The manifest with `crm`'s ordinary deals in reverse order."""
+    deals = DRIVERS[crm].deals(manifest)
+    flipped = {**deals, "ordinary": list(reversed(deals["ordinary"]))}
+    if crm == hubspot_sim.NAME:  # HubSpot's stories are the manifest's top level
+        return {**manifest, "deals": flipped}
+    return {**manifest, crm: {**manifest[crm], "deals": flipped}}
 
 
 async def set_the_stage(admin: httpx.AsyncClient, scenarios: list[Scenario]) -> None:
@@ -92,8 +143,8 @@ async def play_the_people(s: Scenario, sagas: SagaClient, sim: httpx.AsyncClient
     assert s.status is not None
     if s.status.stage is Stage.NEEDS_ATTENTION and s.status.exception and s.status.customer_id:
         # The operator adds the missing VAT number in the CRM, then retries the parked step.
-        async with open_adapters(simulators=str(sim.base_url).rstrip("/")) as ports:
-            await ports.crm.write_company_attribute(s.status.customer_id, "tax_registration", "DE811907980")
+        async with make_adapter("crm", s.crm, simulators=str(sim.base_url).rstrip("/")) as crm:
+            await crm.write_company_attribute(s.status.customer_id, "tax_registration", "DE811907980")
         await sagas.retry(s.ref, by=OPERATOR, reason="added the VAT number in the CRM")
         s.decided = True
         return
