@@ -23,6 +23,7 @@ from infra.settings import Q2CSettings
 from workers.ingress.common import REFUSALS, Refused
 from workers.ingress.routes import billing_router, crm_router, support_router
 from workers.ingress.salesforce import salesforce_router
+from workers.ingress.submit import submit_router
 
 log = structlog.get_logger("q2c.ingress")
 TEMPORAL_RETRY_AFTER_S = 10  # a 503 during a Temporal outage: when the sender may try again
@@ -84,6 +85,7 @@ def create_ingress(
             app.include_router(ROUTERS[role](webhooks))
     for name, webhooks in crm_webhooks(roles).items():
         app.include_router(CRM_ROUTERS.get(name, crm_router)(webhooks))
+    app.include_router(submit_router((roles or Roles()).crm_names()))  # the CRM's synchronous intake
 
     FastAPIInstrumentor.instrument_app(app, tracer_provider=tracer_provider, excluded_urls="healthz")
     return app

@@ -5,6 +5,8 @@ written: a validator refuses), and `submit`, the CRM's synchronous intake (Updat
 
 from __future__ import annotations
 
+import contextlib
+from datetime import timedelta
 from typing import Literal
 
 from temporalio import workflow
@@ -23,8 +25,12 @@ with workflow.unsafe.imports_passed_through():
         OperatorDecision,
         SagaStatus,
         Stage,
+        StepState,
         Submission,
     )
+
+
+SUBMIT_WAIT = timedelta(seconds=10)
 
 
 class Refused(ValueError):
@@ -134,35 +140,43 @@ class Operators:
     # ---- the CRM's synchronous intake ----
     @workflow.update(name="submit")
     async def submit(self) -> Submission:
-        """Answer once the deal is checked and credit decided (or the saga parked or stopped before that)."""
-        await workflow.wait_condition(self.submission_known)
+        """Answer once the deal is checked and credit decided (or the saga parked or stopped before that);
+        after SUBMIT_WAIT, what is known (`pending`): Temporal caps the updates in flight on one saga."""
+        with contextlib.suppress(TimeoutError):
+            await workflow.wait_condition(self.submission_known, timeout=SUBMIT_WAIT)
         return self.submission()
 
     def submission_known(self) -> bool:
-        answer = self.submission()
-        return answer.credit != "pending" or answer.valid is False or answer.exception is not None
+        given = answer(self.state, self.problems)
+        return given.credit != "pending" or given.valid is False or given.exception is not None
 
     def submission(self) -> Submission:
-        state, reason = self.state, ""
-        credit: Literal["clear", "on_hold", "refused", "pending"] = "pending"
-        hold = state.hold or next((h for h in state.holds if h.reason == "credit_review"), None)
-        checked = state.step("check_credit")
-        if hold is not None and hold.decision is None:
-            credit, reason = "on_hold", hold.detail
-        elif hold is not None:
-            credit = "clear" if hold.decision == "approved" else "refused"
-            reason = f"{hold.decision} by {hold.decided_by}: {hold.note}"
-        elif checked is not None and checked.finished_at is not None and checked.state.value == "completed":
-            credit = "clear"
-        elif state.stage in TERMINAL or state.stage is Stage.COMPENSATING:
-            credit, reason = "refused", state.error.message if state.error else state.stage.value
-        problems = self.problems or []
-        return Submission(
-            workflow_id=state.workflow_id,
-            stage=state.stage,
-            valid=None if self.problems is None else not problems,
-            problems=problems,
-            credit=credit,
-            credit_reason=reason,
-            exception=state.exception,
-        )
+        return answer(self.state, self.problems)
+
+
+def answer(state: SagaStatus, problems: list[FieldProblem] | None) -> Submission:
+    """`submit`'s answer from the saga's status (also for a finished saga, whose problems are not kept)."""
+    reason = ""
+    credit: Literal["clear", "on_hold", "refused", "pending"] = "pending"
+    hold = state.hold or next((h for h in state.holds if h.reason == "credit_review"), None)
+    checked = state.step("check_credit")
+    if hold is not None and hold.decision is None:
+        credit, reason = "on_hold", hold.detail
+    elif hold is not None:
+        credit = "clear" if hold.decision == "approved" else "refused"
+        reason = f"{hold.decision} by {hold.decided_by}: {hold.note}"
+    elif checked is not None and checked.state is StepState.COMPLETED:
+        credit = "clear"
+    elif problems:
+        credit, reason = "refused", "the deal cannot become an order: see problems"
+    elif state.stage in TERMINAL or state.stage is Stage.COMPENSATING:
+        credit, reason = "refused", state.error.message if state.error else state.stage.value
+    return Submission(
+        workflow_id=state.workflow_id,
+        stage=state.stage,
+        valid=None if problems is None else not problems,
+        problems=problems or [],
+        credit=credit,
+        credit_reason=reason,
+        exception=state.exception,
+    )
