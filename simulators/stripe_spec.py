@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import os
 import re
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
@@ -104,14 +105,17 @@ class StripeSpec:
         operation = self.operation(method, path)
         if operation is None:
             return None
-        if method.upper() == "GET":
-            query = [p for p in operation.get("parameters", []) if p.get("in") == "query"]
-            return {
-                "type": "object",
-                "properties": {p["name"]: p.get("schema", {}) for p in query},
-                "required": [p["name"] for p in query if p.get("required")],
-                "additionalProperties": False,
-            }
+        if method.upper() == "GET":  # built once per operation, so its validator is built once too
+            built: dict[str, Any] | None = operation.get("x-q2c-query-schema")
+            if built is None:
+                query = [p for p in operation.get("parameters", []) if p.get("in") == "query"]
+                built = operation["x-q2c-query-schema"] = {
+                    "type": "object",
+                    "properties": {p["name"]: p.get("schema", {}) for p in query},
+                    "required": [p["name"] for p in query if p.get("required")],
+                    "additionalProperties": False,
+                }
+            return built
         content = operation.get("requestBody", {}).get("content", {})
         form = content.get("application/x-www-form-urlencoded", {})
         return form.get("schema") or {"type": "object", "properties": {}, "additionalProperties": False}
@@ -223,15 +227,22 @@ def strict_schema(schema: Any) -> Any:
     return converted
 
 
-_VALIDATORS: dict[int, Any] = {}
+_VALIDATORS: OrderedDict[int, tuple[dict[str, Any], Any]] = OrderedDict()
+_MAX_VALIDATORS = 512
 
 
 def _cached_validator(spec: StripeSpec, key: int, schema: dict[str, Any]) -> Any:
-    validator = _VALIDATORS.get(key)
-    if validator is None:
-        document = {**schema, "components": spec.components}
-        validator = jsonschema.Draft4Validator(document)
-        _VALIDATORS[key] = validator
+    """A validator per schema object. The entry holds the schema itself, so its id cannot be reused by
+    another (a GET's schema is built per request: keyed by id alone, a freed dict's id named another
+    endpoint's parameters); least recently used entries go past _MAX_VALIDATORS."""
+    cached = _VALIDATORS.get(key)
+    if cached is not None and cached[0] is schema:
+        _VALIDATORS.move_to_end(key)
+        return cached[1]
+    validator = jsonschema.Draft4Validator({**schema, "components": spec.components})
+    _VALIDATORS[key] = (schema, validator)
+    if len(_VALIDATORS) > _MAX_VALIDATORS:
+        _VALIDATORS.popitem(last=False)
     return validator
 
 
