@@ -230,7 +230,6 @@ async def test_an_entity_that_applied_changes_in_arrival_order_still_replays():
     await replayer.replay_workflow(WorkflowHistory.from_json("customer-sync-arrival-order", path.read_text()))
 
 
-@pytest.mark.skip(reason="fails until local steps pass local_retry_threshold (workflows/kit/saga.py): RELIABILITY.md")
 async def test_the_worker_drains_on_shutdown_while_a_local_step_keeps_failing(sim, adapters):
     """SIGTERM's drain, while `fetch_deal` (a local activity) fails on every attempt. Only a real dev server
     shows it: Temporal's core keeps such retries inside the worker, so its workflow task never completes."""
