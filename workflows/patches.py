@@ -28,6 +28,7 @@ ERP_QUEUE = "erp-task-queue"
 WORKBENCH = "exception-workbench"
 CUSTOMER_SYNC_ORDERED = "customer-sync-ordered-by-source-clock"
 UNFIXABLE_PARKS = "unfixable-errors-park"
+FEWER_UPSERTS = "search-attributes-on-filtered-changes"
 
 # The kept histories (tests/histories/): the top level is today's saga shape, v2/ the shape before the ERP
 # queue and the workbench, v1/ the one before any patch. A run records a patch only when it reaches the code
@@ -99,6 +100,12 @@ REGISTER: dict[str, Patch] = {
             date(2026, 11, 28),
             "401/403/404-route/internal errors and retries past the region's patience park, re-tried by timer",
             _OPERATIONS_V2,
+        ),
+        Patch(
+            FEWER_UPSERTS,
+            date(2026, 11, 28),
+            "search attributes upserted on a hold, an exception, payment, an undo and the end, not every stage",
+            (),
         ),
     )
 }

@@ -7,17 +7,39 @@ from typing import Any
 from temporalio import workflow
 from temporalio.common import SearchAttributeUpdate
 
-from workflows import search
+from workflows import patches, search
 
 with workflow.unsafe.imports_passed_through():
     from models.saga import SagaStatus, Stage
 
 
+# The stages operators filter on: a wait (a hold, an exception, payment), an undo, an end. The stages between
+# (validating, ordering, invoicing, ...) last seconds: the `status` query and current details show them.
+FILTERED = frozenset(
+    {
+        Stage.ON_HOLD,
+        Stage.NEEDS_ATTENTION,
+        Stage.AWAITING_PAYMENT,
+        Stage.COMPENSATING,
+        Stage.COMPLETED,
+        Stage.COMPENSATED,
+        Stage.CANCELLED,
+        Stage.FAILED,
+    }
+)
+
+
 def publish(state: SagaStatus, stage: Stage) -> None:
-    """Stage, hold, customer and amount as search attributes, on every stage change."""
+    """Stage, hold, customer and amount as search attributes. Each upsert is a billable action, so a run since
+    FEWER_UPSERTS upserts only when a filtered stage begins or the hold changes (set or cleared); before, on
+    every stage change (what its history recorded)."""
     hold = state.hold.reason if state.hold else ""
     if state.exception is not None:
         hold = f"exception:{state.exception.code}"
+    if workflow.patched(patches.FEWER_UPSERTS):
+        shown = workflow.info().typed_search_attributes
+        if (stage not in FILTERED or shown.get(search.STAGE) == stage.value) and shown.get(search.HOLD) == hold:
+            return
     updates: list[SearchAttributeUpdate[Any]] = [search.STAGE.value_set(stage.value), search.HOLD.value_set(hold)]
     if state.customer_id:
         updates.append(search.CUSTOMER.value_set(state.customer_id))
