@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: install test lint demo dev simulators clean schemas bench chaos conformance
+.PHONY: install test lint demo dev simulators clean schemas bench bench-quick chaos conformance
 
 install: $(VENV)/.installed
 
@@ -29,6 +29,10 @@ conformance: install
 # Figures for BENCHMARKS.md (minutes; not part of CI): engine floor, throughput, cost, parked holds.
 bench: install
 	$(BIN)/python -m benchmarks.run --sizes 100 1000 5000 --parked 10000
+
+# For anyone changing the saga (under 5 minutes): the N=100 saga / floor ratio and the billable actions per saga.
+bench-quick: install
+	$(BIN)/python -m benchmarks.run --sizes 100 --parked 0 --out benchmarks/results/quick.json
 
 # The chaos suite at full size (200 sagas per scenario); a small run of it is part of `make test`.
 chaos: install

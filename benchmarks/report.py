@@ -32,14 +32,15 @@ def render(report: dict[str, Any]) -> str:
         f"Saga throughput / engine floor, same run: {ratios}.",
         "",
         "| saga | end | history events | history bytes | activities | local activities | upserts | signals "
-        "| timers | billable actions | USD per million sagas |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| timers | billable actions | USD per million sagas | patch markers + version upserts (not billed) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, shape in report["cost"]["sagas"].items():
+        unbilled = f"{shape.get('patch_markers', '-')} + {shape.get('version_upserts', '-')}"
         lines.append(
             f"| {name} | {shape['stage']} | {shape['events']} | {shape['bytes']} | {shape['activities']} | "
             f"{shape['local_activities']} | {shape['upserts']} | {shape['signals']} | {shape['timers']} | "
-            f"{shape['actions']} | {shape['usd_per_million_sagas']} |"
+            f"{shape['actions']} | {shape['usd_per_million_sagas']} | {unbilled} |"
         )
     cost = report["cost"]
     lines += [
