@@ -135,7 +135,9 @@ async def set_the_stage(admin: httpx.AsyncClient, scenarios: list[Scenario]) -> 
             archived = "No such price: the price was archived in Stripe"
             await admin.post("/faults", json=billing_sim.refuse_subscriptions(f"{s.workflow_id}&", archived))
         if s.expected is Stage.CANCELLED:
-            await admin.post("/faults", json=erp_sim.slow_invoicing(f"{s.workflow_id}:invoice_erp", 3000))
+            # long enough for the operator's poll of every saga to see it invoicing on a busy machine, and
+            # under the ERP connector's 10 s timeout
+            await admin.post("/faults", json=erp_sim.slow_invoicing(f"{s.workflow_id}:invoice_erp", 6000))
 
 
 async def play_the_people(s: Scenario, sagas: SagaClient, sim: httpx.AsyncClient) -> None:
