@@ -56,8 +56,8 @@ class Rig:
     def sim_url(self) -> str:
         return f"http://127.0.0.1:{self.sim_port}"
 
-    async def client(self) -> Client:
-        return await connect_when_up(self.address, lambda: self.server.alive)
+    async def client(self, **options: Any) -> Client:
+        return await connect_when_up(self.address, lambda: self.server.alive, **options)
 
     def vendor_env(self) -> dict[str, str]:
         """Environment pointing q2c's connectors (and a worker process) at this rig."""

@@ -14,6 +14,7 @@ import time
 import uuid
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +22,10 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.service import RPCError
 from temporalio.worker import Worker
 
+import workers.worker
 from benchmarks.floor import EngineFloor, FloorInput, noop
 from benchmarks.harness import Rig, cpu_seconds, make_deals, rig, rss_mb
+from benchmarks.metrics import WorkerMetrics
 from client.sagas import SagaClient
 from client.starter import Started
 from devstack.rig import simulated_worker
@@ -263,7 +266,9 @@ async def _count(client: Client, query: str) -> int:
     return (await client.count_workflows(query)).count
 
 
-async def main(sizes: list[int], parked_n: int, out: Path, durable: bool) -> dict[str, Any]:
+async def main(
+    sizes: list[int], parked_n: int, out: Path, durable: bool, max_cached: int | None = None
+) -> dict[str, Any]:
     report: dict[str, Any] = {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": {
@@ -272,12 +277,17 @@ async def main(sizes: list[int], parked_n: int, out: Path, durable: bool) -> dic
             "platform": platform.platform(),
         },
         "command": f"python -m benchmarks.run --sizes {' '.join(map(str, sizes))} --parked {parked_n}"
-        + ("" if durable else " --memory"),
+        + ("" if durable else " --memory")
+        + (f" --max-cached-workflows {max_cached}" if max_cached else ""),
         "dev_server_storage": "sqlite file" if durable else "memory",
         "runs": [],
     }
+    metrics = WorkerMetrics()
+    if max_cached is not None:  # the SDK's default is 1,000; the same setting on both of the worker's queues
+        workers.worker.Worker = partial(Worker, max_cached_workflows=max_cached)  # type: ignore[assignment,misc]
+        report["max_cached_workflows"] = max_cached
     with rig(durable=durable) as rig_:
-        client = await rig_.client()
+        client = await rig_.client(runtime=metrics.runtime)
         task_queue = f"bench-{uuid.uuid4().hex[:6]}"
         sagas = SagaClient(client, task_queue=task_queue)
         async with simulated_worker(client, rig_.sim_url, task_queue):
@@ -287,6 +297,7 @@ async def main(sizes: list[int], parked_n: int, out: Path, durable: bool) -> dic
                 workflows=[EngineFloor],
                 activities=[noop],
                 workflow_runner=sandbox_runner(),
+                max_cached_workflows=1000 if max_cached is None else max_cached,  # 1,000: the SDK's default
             )
             async with floor_worker:
                 report["cost"] = await cost(client, rig_, task_queue)
@@ -309,8 +320,12 @@ async def main(sizes: list[int], parked_n: int, out: Path, durable: bool) -> dic
                         ("floor", start_floor, f"{task_queue}-floor"),
                         ("saga", start_saga_, task_queue),
                     ):
+                        metrics.window()
                         run = await timed(kind, n, rig_, client, queue, start)
-                        report["runs"].append({**asdict(run), "cpu_per_saga_s": round(run.cpu_per_saga, 4)})
+                        took = metrics.window()
+                        report["runs"].append(
+                            {**asdict(run), "cpu_per_saga_s": round(run.cpu_per_saga, 4), "worker_metrics": took}
+                        )
                         print(json.dumps(report["runs"][-1]), flush=True)
                 if parked_n:
                     report["parked"] = await parked(client, rig_, task_queue, parked_n)
@@ -330,5 +345,6 @@ if __name__ == "__main__":
     parser.add_argument("--parked", type=int, default=10000)
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/latest.json"))
     parser.add_argument("--memory", action="store_true", help="dev server in memory (default: a SQLite file)")
+    parser.add_argument("--max-cached-workflows", type=int, help="the worker's workflow cache (SDK default 1,000)")
     args = parser.parse_args()
-    asyncio.run(main(args.sizes, args.parked, args.out, durable=not args.memory))
+    asyncio.run(main(args.sizes, args.parked, args.out, durable=not args.memory, max_cached=args.max_cached_workflows))
