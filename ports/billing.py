@@ -52,6 +52,14 @@ class Billing(Protocol):
         """The billing customers made for a q2c customer: one, unless something went wrong."""
         ...
 
+    async def subscriptions_for_sagas(self, saga_ids: list[str]) -> dict[str, list[BilledSubscription]]:
+        """`subscriptions_for` for many sagas in a few requests (reconciliation); a saga with none is left out."""
+        ...
+
+    async def customers_for_many(self, customer_ids: list[str]) -> dict[str, list[str]]:
+        """`customers_for` for many q2c customers in a few requests; a customer with none is left out."""
+        ...
+
     async def subscription_detail(self, subscription_id: str) -> SubscriptionDetail:
         """Its items with prices and its current billing period (what prorations are computed against)."""
         ...

@@ -18,6 +18,10 @@ class Support(Protocol):
 
     async def find_organization(self, customer_id: str) -> SupportOrganization | None: ...
 
+    async def find_organizations(self, customer_ids: list[str]) -> dict[str, SupportOrganization]:
+        """Many at once, by q2c customer id, in a few requests (reconciliation); one not found is left out."""
+        ...
+
     async def update_organization(self, customer_id: str, fields: Mapping[str, str | None]) -> None:
         """Set SupportOrganization attributes (entitlement_status, invoice_status, ...), leaving the rest.
 

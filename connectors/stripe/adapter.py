@@ -44,6 +44,14 @@ class StripeBilling(Adapter[StripeClient]):
     async def subscriptions_for(self, saga_id: str) -> list[BilledSubscription]:
         return [billed_subscription_from_stripe(r) for r in await self.client.subscriptions_tagged(SAGA_TAG, saga_id)]
 
+    async def subscriptions_for_sagas(self, saga_ids: list[str]) -> dict[str, list[BilledSubscription]]:
+        found = await self.client.tagged_any("/v1/subscriptions/search", SAGA_TAG, saga_ids)
+        return {saga: [billed_subscription_from_stripe(r) for r in records] for saga, records in found.items()}
+
+    async def customers_for_many(self, customer_ids: list[str]) -> dict[str, list[str]]:
+        found = await self.client.tagged_any("/v1/customers/search", CUSTOMER_TAG, customer_ids)
+        return {customer: [str(r["id"]) for r in records] for customer, records in found.items()}
+
     async def customers_for(self, customer_id: str) -> list[str]:
         return [
             str(r["id"])

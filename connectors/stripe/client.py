@@ -26,6 +26,7 @@ from models.orders import Invoice, InvoiceStatus, Subscription, SubscriptionItem
 from models.party import Customer
 
 PAGE = 100  # Stripe's largest page: fewest round trips
+SEARCH_CLAUSES = 10  # docs.stripe.com/search: a query has at most 10 clauses
 
 
 class StripeClient(VendorClient):
@@ -151,6 +152,20 @@ class StripeClient(VendorClient):
         """Subscriptions whose metadata has key = value (Stripe's search API, every page), raw."""
         quoted = value.replace("\\", "\\\\").replace("'", "\\'")
         return [r async for r in self.search_all("/v1/subscriptions/search", f"metadata['{key}']:'{quoted}'")]
+
+    async def tagged_any(self, path: str, key: str, values: list[str]) -> dict[str, list[dict[str, Any]]]:
+        """Records (raw) whose metadata `key` is one of `values`, by value: one search per SEARCH_CLAUSES values,
+        joined by OR (Stripe's search takes at most 10 clauses). Search trails writes by up to a minute."""
+        found: dict[str, list[dict[str, Any]]] = {}
+        wanted = list(dict.fromkeys(values))
+        for start in range(0, len(wanted), SEARCH_CLAUSES):
+            chunk = wanted[start : start + SEARCH_CLAUSES]
+            query = " OR ".join(f"metadata['{key}']:'{_search_quoted(v)}'" for v in chunk)
+            async for record in self.search_all(path, query):
+                value = (record.get("metadata") or {}).get(key)
+                if value in chunk:
+                    found.setdefault(value, []).append(record)
+        return found
 
     async def find_price(self, sku: str, currency: str) -> Price:
         key = lookup_key(sku, currency)
@@ -300,6 +315,10 @@ class StripeClient(VendorClient):
                 )
             return "credited"
         return status
+
+
+def _search_quoted(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("'", "\\'")
 
 
 def _id_of(record: Mapping[str, Any], obj: str, field: str) -> str:

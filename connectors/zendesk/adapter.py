@@ -22,6 +22,9 @@ class ZendeskSupport(Adapter[ZendeskClient]):
     async def find_organization(self, customer_id: str) -> SupportOrganization | None:
         return await self.client.find_organization(customer_id)
 
+    async def find_organizations(self, customer_ids: list[str]) -> dict[str, SupportOrganization]:
+        return await self.client.organizations_by_external_id(customer_ids)
+
     async def update_organization(self, customer_id: str, fields: Mapping[str, str | None]) -> None:
         try:
             await self.client.update_organization_fields(customer_id, organization_fields(dict(fields)))
