@@ -87,13 +87,13 @@ async def drive(console: Console, stack: Stack, sagas: SagaClient, scenarios: li
     began = loop.time()
     with Live(console=console, refresh_per_second=4) as live:
         while True:
-            for s in scenarios:
-                if s.finished:
+            running = [s for s in scenarios if not s.finished]
+            # every saga's status at once: one at a time, a round can outlast a step the operator must catch
+            found = await asyncio.gather(*(sagas.status(s.ref) for s in running), return_exceptions=True)
+            for s, status in zip(running, found, strict=True):
+                if isinstance(status, BaseException):  # not started yet: the webhook is on its way
                     continue
-                try:
-                    s.status = await sagas.status(s.ref)
-                except Exception:  # not started yet: the webhook is on its way
-                    continue
+                s.status = status
                 if not s.decided:
                     await play_the_people(s, sagas, sim)
             live.update(progress(scenarios))
