@@ -1,0 +1,58 @@
+"""Where a benchmark's worker spends its CPU, from a py-spy raw profile (collapsed stacks, one line per stack).
+
+    py-spy record -r 50 -f raw -o /tmp/bench.txt -- python -m benchmarks.run --sizes 1000 --parked 0
+    python -m benchmarks.profile_summary /tmp/bench.txt
+
+Each sample goes to the first bucket (in BUCKETS order) whose marker appears in its stack: a sample inside
+pydantic called from the sandbox's workflow code counts as pydantic, so the buckets say which work, not who asked.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections import Counter
+from pathlib import Path
+
+BUCKETS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("sandbox: module restore / import checks", ("temporalio/worker/workflow_sandbox/_importer", "_restrictions")),
+    ("pydantic (validate / serialise)", ("pydantic/", "pydantic_core", "temporalio/contrib/pydantic")),
+    ("payload codec / JSON", ("temporalio/converter", "json/", "infra/codec")),
+    ("HTTP client (httpx, h11, anyio)", ("httpx/", "httpcore/", "h11/", "anyio/")),
+    ("logging / structlog / telemetry", ("structlog/", "logging/", "opentelemetry/", "infra/logs", "infra/telemetry")),
+    ("workflow code (q2c workflows/)", ("workflows/",)),
+    ("activities and connectors (q2c)", ("activities/", "connectors/")),
+    ("temporalio worker (activation, commands)", ("temporalio/worker/", "temporalio/bridge/")),
+    ("asyncio event loop", ("asyncio/",)),
+)
+
+
+def summarise(raw: str) -> list[tuple[str, int, float]]:
+    """(bucket, samples, share) from py-spy's raw format: `frame;frame;... count` per line."""
+    counts: Counter[str] = Counter()
+    for line in raw.splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not stack or not count.isdigit():
+            continue
+        bucket = next((name for name, markers in BUCKETS if any(m in stack for m in markers)), "other")
+        counts[bucket] += int(count)
+    total = sum(counts.values()) or 1
+    return [(name, n, round(n / total, 3)) for name, n in counts.most_common()]
+
+
+def top_frames(raw: str, n: int = 15) -> list[tuple[str, int]]:
+    """The innermost frames (self time) with the most samples."""
+    counts: Counter[str] = Counter()
+    for line in raw.splitlines():
+        stack, _, count = line.rpartition(" ")
+        if stack and count.isdigit():
+            counts[stack.split(";")[-1]] += int(count)
+    return counts.most_common(n)
+
+
+if __name__ == "__main__":
+    text = Path(sys.argv[1]).read_text()
+    for name, samples, share in summarise(text):
+        print(f"{share:6.1%}  {samples:7d}  {name}")
+    print("\nself time, innermost frames:")
+    for frame, samples in top_frames(text):
+        print(f"{samples:7d}  {frame}")
