@@ -29,7 +29,7 @@ from benchmarks.metrics import WorkerMetrics
 from client.sagas import SagaClient
 from client.starter import Started
 from devstack.rig import simulated_worker
-from models.saga import Stage
+from models.saga import WORKFLOW_TYPE, Stage
 from workers.worker import sandbox_runner
 from workflows import search
 
@@ -100,7 +100,9 @@ async def timed(kind: str, n: int, rig_: Rig, client: Client, task_queue: str, s
 
     began = time.perf_counter()
     await asyncio.gather(*(one(i) for i in range(n)))
-    while await _count(client, f"TaskQueue = '{task_queue}' AND ExecutionStatus = 'Running'") > 0:
+    workflow_type = WORKFLOW_TYPE if kind == "saga" else "EngineFloor"  # not the Contract a sale opens: it lives on
+    running = f"TaskQueue = '{task_queue}' AND WorkflowType = '{workflow_type}' AND ExecutionStatus = 'Running'"
+    while await _count(client, running) > 0:
         await asyncio.sleep(1)
     seconds = time.perf_counter() - began
     latencies: list[float] = []
@@ -246,11 +248,12 @@ async def parked(client: Client, rig_: Rig, task_queue: str, n: int) -> dict[str
         async with gate:
             await sagas.approve_credit(handle.id, approver="bench", reason="bulk release")
 
-    done_query = f"TaskQueue = '{task_queue}' AND Q2CStage = 'completed'"
+    done_query = f"TaskQueue = '{task_queue}' AND WorkflowType = '{WORKFLOW_TYPE}' AND Q2CStage = 'completed'"
     completed_before = await _count(client, done_query)
     released = time.perf_counter()
     await asyncio.gather(*(approve(h) for h in handles))
-    while await _count(client, f"TaskQueue = '{task_queue}' AND ExecutionStatus = 'Running'") > 0:
+    running = f"TaskQueue = '{task_queue}' AND WorkflowType = '{WORKFLOW_TYPE}' AND ExecutionStatus = 'Running'"
+    while await _count(client, running) > 0:
         await asyncio.sleep(1)
     completed = await _count(client, done_query) - completed_before
     return {
