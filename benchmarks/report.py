@@ -43,6 +43,19 @@ def render(report: dict[str, Any]) -> str:
             f"{shape['actions']} | {shape['usd_per_million_sagas']} | {unbilled} |"
         )
     cost = report["cost"]
+    if lifecycle := cost.get("lifecycle"):
+        lines += [
+            "",
+            "Contract lifecycle, from the kept histories of its tests (tests/histories/contract/):",
+            "",
+            "| history | events | bytes | activities | local activities | signals | timers | billable actions |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        lines += [
+            f"| {name} | {s['events']} | {s['bytes']} | {s['activities']} | {s['local_activities']} | "
+            f"{s['signals']} | {s['timers']} | {s['actions']} |"
+            for name, s in lifecycle.items()
+        ]
     lines += [
         "",
         f"Theoretical minimum: {cost['theoretical_minimum_actions']} actions (a start plus one per step). "

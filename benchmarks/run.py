@@ -18,7 +18,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import Client, WorkflowHandle, WorkflowHistory
 from temporalio.service import RPCError
 from temporalio.worker import Worker
 
@@ -221,9 +221,24 @@ async def cost(client: Client, rig_: Rig, task_queue: str) -> dict[str, Any]:
         shape["usd_per_million_sagas"] = round(shape["actions"] * PRICE_PER_MILLION_ACTIONS_USD, 2)
     return {
         "sagas": shapes,
+        "lifecycle": lifecycle_costs(),
         "theoretical_minimum_actions": minimum,
         "price_per_million_actions_usd": PRICE_PER_MILLION_ACTIONS_USD,
     }
+
+
+KEPT_CONTRACTS = Path(__file__).parent.parent / "tests" / "histories" / "contract"
+
+
+def lifecycle_costs() -> dict[str, dict[str, Any]]:
+    """The contract lifecycle's shapes, from the kept histories of its tests (tests/histories/contract/: recorded
+    on the time-skipping server by tests/test_contract*.py), so they are the code's runs, not this bench's."""
+    shapes: dict[str, dict[str, Any]] = {}
+    for path in sorted(KEPT_CONTRACTS.glob("*.json")):
+        shape = shape_of(WorkflowHistory.from_json(path.stem, path.read_text()))
+        shape.pop("steps")
+        shapes[path.stem] = {**shape, "usd_per_million": round(shape["actions"] * PRICE_PER_MILLION_ACTIONS_USD, 2)}
+    return shapes
 
 
 async def parked(client: Client, rig_: Rig, task_queue: str, n: int) -> dict[str, Any]:
