@@ -72,6 +72,9 @@ class NewSale(BaseModel):
     term_end: date | None
     tier: str
     subscriptions: list[str] = Field(default_factory=list)
+    lines: list[ContractLine] = Field(
+        default_factory=list, description="the recurring lines as subscribed; empty: the contract reads billing"
+    )
     correlation_id: str
 
 

@@ -11,6 +11,7 @@ from typing import Literal
 from pydantic import BaseModel, Field, model_validator
 
 from models.common import Region
+from models.contract import ContractPolicy
 from models.money import Money
 
 WORKFLOW_TYPE = "QuoteToCash"
@@ -113,6 +114,12 @@ class SagaInput(BaseModel):
     erp_task_queue: str | None = Field(default=None, description="ERP calls' rate-limited queue; default <queue>-erp")
     policy: SagaPolicy = Field(default_factory=SagaPolicy, description="where no regional policy applies")
     policies: dict[Region, SagaPolicy] = Field(default_factory=dict, description="per-region policy, from config")
+    contracts: ContractPolicy | None = Field(
+        default=None,
+        description="where contracts are kept: a completed sale opens the customer's Contract entity with this "
+        "policy (per region: contract_policies) and deals of other types go to it; None: new business only",
+    )
+    contract_policies: dict[Region, ContractPolicy] = Field(default_factory=dict)
 
     def policy_for(self, region: Region | None) -> SagaPolicy:
         """The region's policy: the region is often known only once the deal's company is read."""

@@ -98,7 +98,12 @@ async def history_until(
 
 
 def settled(count: int) -> Callable[[list[ChangeRecord]], bool]:
-    return lambda history: sum(r.outcome in ("applied", "compensated", "parked") for r in history) >= count
+    """At least `count` changes have ended (a renewal notice is a date, not a change)."""
+    return lambda history: sum(r.outcome in ("applied", "compensated", "parked") for r in changes(history)) >= count
+
+
+def changes(history: list[ChangeRecord]) -> list[ChangeRecord]:
+    return [r for r in history if r.kind != "renewal_due"]
 
 
 def item(sim: Any, subscription_id: str, sku: str) -> dict[str, Any]:

@@ -29,6 +29,7 @@ WORKBENCH = "exception-workbench"
 CUSTOMER_SYNC_ORDERED = "customer-sync-ordered-by-source-clock"
 UNFIXABLE_PARKS = "unfixable-errors-park"
 FEWER_UPSERTS = "search-attributes-on-filtered-changes"
+CONTRACT_ENTITY = "contract-entity"
 
 # The kept histories (tests/histories/): the top level is today's saga shape, v2/ the shape before the ERP
 # queue and the workbench, v1/ the one before any patch. A run records a patch only when it reaches the code
@@ -100,6 +101,12 @@ REGISTER: dict[str, Patch] = {
             date(2026, 11, 28),
             "401/403/404-route/internal errors and retries past the region's patience park, re-tried by timer",
             _OPERATIONS_V2,
+        ),
+        Patch(
+            CONTRACT_ENTITY,
+            date(2026, 11, 28),
+            "a completed sale opens the customer's Contract entity; a deal of another type is queued on it",
+            (),
         ),
         Patch(
             FEWER_UPSERTS,

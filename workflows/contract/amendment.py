@@ -105,7 +105,19 @@ class ContractAmendment:
         )
 
     # ---- expansion and contraction, co-termed ----
+    async def link_items(self) -> None:
+        """Lines handed over without their billing item ids get them, by price, from the subscription."""
+        unlinked = {line.subscription_id for line in self.contract.lines if line.subscription_id and not line.item_id}
+        for subscription in sorted(s for s in unlinked if s):
+            read = ReadSubscription(subscription_id=subscription)
+            detail = (await self.saga.step(steps.READ_SUBSCRIPTION.named(f"link_{subscription}"), read)).subscription
+            items = {i.price_id: i.item_id for i in detail.items}
+            for line in self.contract.lines:
+                if line.subscription_id == subscription and not line.item_id:
+                    line.item_id = items.get(line.price_id or "")
+
     async def amend(self) -> None:
+        await self.link_items()
         request, contract, policy = self.input.request, self.contract, self.input.policy
         assert request is not None
         deal, at = request.deal, unix(self.input.at)
@@ -250,6 +262,7 @@ class ContractAmendment:
 
     # ---- renewal: a new term, its order, its prices from the term's start, support extended ----
     async def renew(self) -> None:
+        await self.link_items()
         contract, uplift = self.contract, 1 + self.input.policy.uplift
         start = contract.term_end + timedelta(days=1)
         end = add_years(start, 1) - timedelta(days=1)

@@ -138,8 +138,8 @@ class ContractEntity:
 
     async def open(self, sale: NewSale) -> Contract:
         """The contract from the first sale: its recurring lines, with the billing items that hold them."""
-        lines = []
-        for subscription in sale.subscriptions:
+        lines = list(sale.lines)  # as QuoteToCash subscribed them; else as billing holds them
+        for subscription in sale.subscriptions if not lines else []:
             read = ReadSubscription(subscription_id=subscription, correlation_id=sale.correlation_id)
             detail = (
                 await workflow.execute_activity_method(ContractActivities.read_subscription, read, **READ)

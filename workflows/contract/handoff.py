@@ -12,22 +12,26 @@ from workflows.contract.entity import ContractEntity
 from workflows.kit import Saga, SagaStopped
 
 with workflow.unsafe.imports_passed_through():
-    from models.contract import ChangeRequest, ContractInput, NewSale, contract_id
+    from models.contract import ChangeRequest, ContractInput, ContractLine, NewSale, contract_id
     from models.deal import Deal
     from models.party import Customer
-    from models.saga import SagaError, Stage
+    from models.saga import SagaError, SagaInput, Stage
     from models.steps import Provision
 
 NO_CONTRACT = "no_contract"
 
 
-async def open_contract(sale: NewSale, erp_task_queue: str | None) -> str:
+async def open_contract(sale: NewSale, saga: SagaInput) -> str:
     """Start the customer's contract entity, which outlives this saga; one already running hears the sale."""
     entity = contract_id(sale.crm, sale.customer.id)
+    assert saga.contracts is not None
+    start = ContractInput(
+        sale=sale, policy=saga.contracts, policies=saga.contract_policies, erp_task_queue=saga.erp_task_queue
+    )
     try:
         await workflow.start_child_workflow(
             ContractEntity.run,
-            ContractInput(sale=sale, erp_task_queue=erp_task_queue),
+            start,
             id=entity,
             parent_close_policy=ParentClosePolicy.ABANDON,
         )
@@ -61,10 +65,28 @@ async def queue_change(saga: Saga, crm: str, deal: Deal, customer: Customer, cor
 
 
 def sale_of(
-    crm: str, saga_id: str, correlation_id: str, deal: Deal, ids: dict[str, str], provision: Provision
+    crm: str,
+    saga_id: str,
+    correlation_id: str,
+    deal: Deal,
+    ids: dict[str, str],
+    provision: Provision,
+    prices: dict[str, str],
 ) -> NewSale:
-    """The completed sale as the contract takes it: the saga's records and the entitlement it provisioned."""
+    """The completed sale as the contract takes it: the saga's records, its recurring lines on the subscriptions
+    that bill them (item ids are read when the first change needs them) and the entitlement it provisioned."""
     assert deal.company is not None
+    lines = [
+        ContractLine(
+            sku=line.sku,
+            quantity=int(line.quantity),
+            unit_price=line.unit_price,
+            frequency=line.frequency,
+            subscription_id=ids.get(f"subscribe_{line.frequency.value}"),
+            price_id=prices.get(line.sku),
+        )
+        for line in deal.lines_by(recurring=True)
+    ]
     return NewSale(
         saga_id=saga_id,
         crm=crm,
@@ -77,5 +99,6 @@ def sale_of(
         term_end=provision.end,
         tier=provision.tier,
         subscriptions=[ids[step] for step in ("subscribe_annually", "subscribe_monthly") if step in ids],
+        lines=lines,
         correlation_id=correlation_id,
     )

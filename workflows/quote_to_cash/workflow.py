@@ -10,8 +10,10 @@ from functools import partial
 from typing import Any
 
 from temporalio import workflow
+from temporalio.common import VersioningBehavior
 
 from workflows import kpis, patches
+from workflows.contract.handoff import open_contract, queue_change, sale_of
 from workflows.kit import Config, Patience, Saga, SagaStopped
 from workflows.quote_to_cash import steps, visibility
 from workflows.quote_to_cash.collection import Collection
@@ -22,7 +24,7 @@ from workflows.quote_to_cash.terms import contract_term, deal_problems, field_pr
 with workflow.unsafe.imports_passed_through():
     from models.catalog import BillingFrequency
     from models.crm import DealMilestones
-    from models.deal import Deal
+    from models.deal import Deal, DealKind
     from models.party import Customer
     from models.saga import (
         WORKFLOW_TYPE,
@@ -55,7 +57,8 @@ with workflow.unsafe.imports_passed_through():
     )
 
 
-@workflow.defn(name=WORKFLOW_TYPE)
+# Pinned: a saga finishes on the worker version that started it (workers/versioning.py), where one is set.
+@workflow.defn(name=WORKFLOW_TYPE, versioning_behavior=VersioningBehavior.PINNED)
 class QuoteToCash(Operators):
     """The handlers (names are public API) are in `handlers.Operators`."""
 
@@ -111,6 +114,11 @@ class QuoteToCash(Operators):
 
     async def new_business(self) -> None:
         deal, customer = await self.fetch_and_validate()
+        contracts = self.input.contracts is not None
+        if contracts and deal.kind is not DealKind.NEW_BUSINESS and workflow.patched(patches.CONTRACT_ENTITY):
+            crm, correlation = self.input.crm, self.input.correlation_id
+            self.state.external_ids["contract"] = await queue_change(self.saga, crm, deal, customer, correlation)
+            return  # the customer's contract applies it, after every change accepted before it
         products = ResolveProducts(
             skus=[line.sku for line in deal.lines],
             currency=deal.currency,
@@ -136,6 +144,10 @@ class QuoteToCash(Operators):
         if self.policy.entitlement_gate is EntitlementGate.ON_INVOICE:
             await self.provision()
         await self.milestones(customer)
+        if contracts and self.provision_input.end is not None and workflow.patched(patches.CONTRACT_ENTITY):
+            ids, wid, correlation = self.state.external_ids, self.state.workflow_id, self.input.correlation_id
+            sale = sale_of(self.input.crm, wid, correlation, deal, ids, self.provision_input, prices)
+            ids["contract"] = await open_contract(sale, self.input)  # it lives on after this saga
 
     # 1. fetch the deal and validate it; an operator's `retry` after fixing the data reads it again
     async def fetch_and_validate(self) -> tuple[Deal, Customer]:
