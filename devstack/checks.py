@@ -44,14 +44,19 @@ def verify(stack: Stack, scenarios: list[Scenario]) -> None:
 async def late_payment(stack: Stack, scenarios: list[Scenario]) -> tuple[str, list[str]]:
     """A payment after its saga ended: Stripe's webhook still reaches the deal and the support organization."""
     done = next(  # of the default CRM: a billing event after its saga reaches the default CRM only
-        s
-        for s in scenarios
-        if s.crm == stack.roles.crm
-        and s.expected is Stage.COMPLETED
-        and s.status
-        and s.status.payment == "not_invoiced"
+        (
+            s
+            for s in scenarios
+            if s.crm == stack.roles.crm
+            and s.expected is Stage.COMPLETED
+            and s.status
+            and s.status.stage is Stage.COMPLETED
+            and s.status.payment == "not_invoiced"
+        ),
+        None,
     )
-    assert done.status is not None
+    if done is None or done.status is None:
+        return "", [f"no completed {stack.roles.crm} saga with an unpaid billing invoice to pay late"]
     invoice_id = next(i for i, state in done.status.invoices.items() if state.system == "billing")
     async with (
         httpx.AsyncClient(base_url=stack.simulators_url) as sim,
