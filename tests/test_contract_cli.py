@@ -1,0 +1,45 @@
+"""`q2c contract cancel`: an operator ends a contract now (service ends today) or at term end (billing cancels at
+period end), queued behind the changes accepted before it."""
+
+from __future__ import annotations
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from cli.app import app
+from cli.contract import At, cancel, contract_ref, read
+from models.contract import ContractState
+from tests.test_contract import env as env  # a server per test
+from tests.test_contract import first_sale, history_until, open_contract, settled
+
+
+def test_a_contract_is_named_by_its_customer():
+    assert contract_ref("hubspot:50004") == "q2c-contract-hubspot-50004"
+    assert contract_ref("q2c-contract-salesforce-001X") == "q2c-contract-salesforce-001X"
+    with pytest.raises(typer.BadParameter, match="names no contract"):
+        contract_ref("hubspot:")
+
+
+def test_cancel_refuses_an_unknown_moment():
+    result = CliRunner().invoke(app, ["contract", "cancel", "hubspot:50004", "--at", "tomorrow"])
+    assert result.exit_code == 2 and "tomorrow" in result.output
+
+
+@pytest.mark.parametrize(("at", "state"), [(At.NOW, ContractState.CANCELLED), (At.TERM_END, ContractState.ENDING)])
+async def test_an_operator_cancels_a_contract(sagas, adapters, at, state):
+    sale = await first_sale(sagas, adapters, ["PLAT-PRO"], {"PLAT-PRO": "2"})
+    handle = await open_contract(sagas, sale)
+    await history_until(handle, settled(1))
+    await cancel(sagas.client, handle.id, at, "ops@q2c.example", "customer asked")
+    record = (await history_until(handle, settled(2)))[-1]
+    assert (record.kind, record.requested_by, record.outcome) == (f"cancel_{at.value}", "ops@q2c.example", "applied")
+    contract, status, _ = await read(sagas.client, handle.id)
+    assert contract is not None and contract.state is state and status.state is state
+    subscription = sagas.sim.store.get("stripe", "subscription", sale.subscriptions[0])
+    org = next(o for o in sagas.sim.records("zendesk", "organization") if o["external_id"] == sale.customer.id)
+    if at is At.NOW:
+        assert subscription["status"] == "canceled" and org["organization_fields"]["entitlement_status"] == "revoked"
+    else:  # billing stops at period end; support runs to the term's last day
+        assert subscription["status"] == "active" and subscription["cancel_at_period_end"] is True
+        assert contract.ends_on == contract.term_end and org["organization_fields"]["entitlement_status"] == "active"
