@@ -17,7 +17,10 @@ from models.amendments import (
     RenewalScheduled,
     SubscriptionRead,
 )
+from models.contract import Contract
+from models.contract_checks import contract_drift
 from models.orders import OrderLine, SalesOrder
+from models.reconcile import DriftItem
 from models.steps import Done
 from ports import Billing, Erp
 
@@ -74,3 +77,9 @@ class ContractActivities:
                 step.subscription_id, step.start, step.items, step.unit_amounts, step.idempotency_key
             )
         return RenewalScheduled(schedule_id=schedule, attempt=attempt())
+
+
+async def check_contract(billing: Billing, contract: Contract) -> list[DriftItem]:
+    """Reconciliation of a contract: its subscriptions as billing holds them, against its lines."""
+    subscriptions = sorted({line.subscription_id for line in contract.lines if line.subscription_id})
+    return contract_drift(contract, [await billing.subscription_detail(s) for s in subscriptions])

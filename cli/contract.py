@@ -9,16 +9,19 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Coroutine
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
 import typer
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
+from activities.contract import check_contract
 from cli.common import console, temporal, user
+from connectors.registry import open_adapters
 from connectors.roles import Roles
 from models.contract import CancelContract, ChangeRecord, Contract, ContractStatus, contract_id
 
+T = TypeVar("T")
 app = typer.Typer(name="contract", help="A customer's contract after the first sale.", no_args_is_help=True)
 
 
@@ -54,9 +57,9 @@ async def cancel(client: Client, workflow_id: str, at: At, requested_by: str, re
     await client.get_workflow_handle(workflow_id).signal("cancel_contract", request)
 
 
-def _run(action: Coroutine[Any, Any, None]) -> None:
+def _run(action: Coroutine[Any, Any, T]) -> T:
     try:
-        asyncio.run(action)
+        return asyncio.run(action)
     except RPCError as error:
         if error.status is RPCStatusCode.NOT_FOUND:
             console.print(f"[red]no such contract: {error.message}[/red]")
@@ -106,3 +109,23 @@ def cancel_command(
         console.print(f"cancellation at {at.value} queued on {workflow_id}", markup=False)
 
     _run(go())
+
+
+@app.command("check")
+def check(workflow_id: str = CONTRACT) -> None:
+    """Reconcile the contract with billing: `contract_mismatch` per line billed otherwise; exit 1 if any."""
+
+    async def go() -> int:
+        contract = (await read(await temporal(), workflow_id))[0]
+        if contract is None:
+            console.print(f"{workflow_id} has not opened its contract yet", markup=False)
+            return 0
+        async with open_adapters() as adapters:
+            found = await check_contract(adapters.billing, contract)
+        for item in found:
+            console.print(f"{item.kind.value} {item.system} {item.detail}", markup=False)
+        if not found:
+            console.print(f"{workflow_id}: billing matches the contract", markup=False)
+        return 1 if found else 0
+
+    raise typer.Exit(_run(go()))

@@ -23,6 +23,7 @@ class Drift(StrEnum):
     LEFT_BEHIND = "left_behind"  # a record an incomplete compensation left active
     SUPPORT_OUT_OF_DATE = "support_out_of_date"
     MASTER_DATA_MISMATCH = "master_data_mismatch"  # a customer attribute differs between the systems holding it
+    CONTRACT_MISMATCH = "contract_mismatch"  # billing charges a line other than the contract says
 
 
 class Repair(BaseModel):
