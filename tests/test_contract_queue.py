@@ -142,3 +142,16 @@ async def test_the_entity_continues_as_new_with_its_contract_history_and_queue(s
     assert contract.line("PLAT-PRO").quantity == 5 and len(contract.erp_orders) == 4
     assert item(sagas.sim, sale.subscriptions[0], "PLAT-PRO")["quantity"] == 5
     await keep(latest, "continued_as_new")
+
+
+async def test_a_deal_that_does_not_fit_the_contract_parks_with_the_reason(sagas, adapters):
+    sale = await first_sale(sagas, adapters, ["PLAT-PRO"], {"PLAT-PRO": "2"})
+    handle = await open_contract(sagas, sale)
+    too_many = await change_deal(sagas, adapters, DealKind.CONTRACTION, "PLAT-PRO", "5")
+    await handle.signal("change", too_many)
+    record = (await history_until(handle, settled(2)))[-1]
+    assert (record.deal_id, record.outcome) == (too_many.deal.id, "parked") and record.saga_id is None
+    assert record.detail == "contraction of 5 x PLAT-PRO but the contract has 2"
+    status = await handle.query("status", result_type=ContractStatus)
+    assert status.parked == [f"{too_many.deal.id}: {record.detail}"]
+    assert item(sagas.sim, sale.subscriptions[0], "PLAT-PRO")["quantity"] == 2  # nothing was written
