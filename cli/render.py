@@ -8,25 +8,11 @@ from rich.text import Text
 
 from client.sagas import Answer, Attempt
 from models.saga import ParkedStep, SagaStatus
-
-# What an operator does about each exception code (the runbooks in docs/runbooks/ say more).
-TO_DO = {
-    "credentials": "renew the system's credentials (token, secret); the step is re-tried by itself, or: q2c retry",
-    "permission_denied": "restore the integration user's permission at the vendor; then it resumes, or: q2c retry",
-    "endpoint_missing": "the vendor moved or retired a route: update the connector, deploy, then q2c retry",
-    "internal_error": "a q2c defect: fix and deploy, then q2c retry (the step is re-tried by itself too)",
-    "rate_limited": "the vendor kept refusing for rate: raise the quota or lower the load; it re-tries by itself",
-    "vendor_unavailable": "the vendor kept failing (5xx, timeouts): check its status page; it re-tries by itself",
-    "retries_exhausted": "the step kept failing: read the error; q2c retry once fixed",
-    "schema_drift": "map the renamed or retyped field in the connector, deploy, then q2c retry",
-    "missing_erp_mapping": "map the SKU in the ERP, then q2c retry",
-    "missing_tax_registration": "add the tax registration in the CRM, then q2c retry",
-    "compensation_failed": "undo the step by hand, then q2c skip (or q2c retry)",
-}
+from workflows.quote_to_cash.visibility import OTHERWISE, TO_DO
 
 
 def to_do(parked: ParkedStep) -> str:
-    return TO_DO.get(parked.code, "read the error, fix the cause, then q2c retry")
+    return TO_DO.get(parked.code, OTHERWISE)
 
 
 def answer(given: Answer) -> str:
@@ -94,7 +80,7 @@ def status(current: SagaStatus, running: list[Attempt] | None = None) -> Rendera
 
 def parked(code: str, system: str, sagas: list[SagaStatus]) -> Table:
     """Parked sagas of one exception code and system: what each waits for and what an operator may do."""
-    title = f"{code} ({system}): {TO_DO.get(code, 'fix the cause, then q2c retry')}"
+    title = f"{code} ({system}): {TO_DO.get(code, OTHERWISE)}"
     table = Table("deal", "customer", "ERP order", "step", "since (UTC)", "may", "error", title=title)
     for s in sagas:
         if s.exception is None:

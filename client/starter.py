@@ -103,6 +103,8 @@ async def start_saga(
                 id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
                 search_attributes=search.initial(),
                 rpc_timeout=TEMPORAL_CALL_WITHIN,
+                static_summary=f"deal {crm}:{deal_id}",  # the Temporal UI; customer and amount: current details
+                static_details=f"triggered by {triggered_by}; correlation id {correlation_id}",
             )
         )
     except WorkflowAlreadyStartedError as already:

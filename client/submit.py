@@ -63,7 +63,8 @@ async def submit_deal(
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
         id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
         search_attributes=search.initial(),
-        static_summary=f"deal {crm}:{deal_id} (submitted by {triggered_by})",
+        static_summary=f"deal {crm}:{deal_id}",  # as client/starter.py: customer and amount in current details
+        static_details=f"triggered by {triggered_by}; correlation id {correlation_id}",
     )
     try:
         async with asyncio.timeout(within):

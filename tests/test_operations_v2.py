@@ -167,3 +167,29 @@ def test_a_404_on_a_route_is_an_endpoint_missing_but_on_a_record_a_business_refu
     assert (record.type, record.non_retryable) == ("resource_missing", True)
     assert to_application_error(Unauthorized("netsuite", "403", code="http_403", status=403)).type == "PermissionDenied"
     assert to_application_error(InternalError("stripe", "POST /v1/x", "bad header")).type == "InternalError"
+
+
+async def test_the_temporal_ui_shows_the_summary_the_current_details_and_each_activitys_summary(sagas: Sagas) -> None:
+    deal_id = sagas.new_deal(["IMPL-STD"])
+    sagas.sim.fault(system="zendesk", kind="error", status=403, message="permission removed")
+    handle = await sagas.start(deal_id, policy=PATIENT)
+    parked = await sagas.wait_for(handle, lambda s: s.stage is Stage.NEEDS_ATTENTION, within=60)
+    described = await handle.describe()
+    assert await described.static_summary() == f"deal hubspot:{deal_id}"
+    metadata = await handle.query("__temporal_workflow_metadata")
+    current = metadata.current_details
+    assert "exception:permission_denied" in current and "permission removed" in current
+    assert "To do: restore the integration user's permission" in current
+    assert "| provision_entitlement | failed |" in current and parked.customer_id in current
+    sagas.sim.store.clear_faults()
+    await SagaClient(sagas.client, task_queue=sagas.task_queue).retry(handle.id, "ops")
+    await sagas.finish(handle)
+    summaries = set()
+    converter = sagas.client.data_converter.payload_converter
+    async for event in handle.fetch_history_events():
+        if event.HasField("activity_task_scheduled_event_attributes") and event.user_metadata.HasField("summary"):
+            summaries.add(converter.from_payloads([event.user_metadata.summary])[0])
+        if event.HasField("marker_recorded_event_attributes") and event.user_metadata.HasField("summary"):
+            summaries.add(converter.from_payloads([event.user_metadata.summary])[0])
+    assert f"create_order · deal hubspot:{deal_id}" in summaries
+    assert f"provision_entitlement · deal hubspot:{deal_id}" in summaries

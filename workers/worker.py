@@ -10,7 +10,7 @@ from datetime import timedelta
 from typing import Any
 
 from temporalio.client import Client
-from temporalio.worker import Worker
+from temporalio.worker import Worker, WorkerDeploymentConfig
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.billing import BillingActivities
@@ -23,10 +23,12 @@ from activities.support import SupportActivities
 from connectors.registry import open_adapters, open_crms
 from infra.telemetry import ActivityContext
 from ports import Billing, Crm, Erp, Support
+from workers.versioning import deployment
 from workflows.billing_events import LateBillingEventWorkflow
 from workflows.contract import ContractAmendment, ContractEntity
 from workflows.customer_sync import CustomerSync
 from workflows.quote_to_cash import QuoteToCash
+from workflows.quote_to_cash.pinned import PinnedQuoteToCash
 from workflows.reconciliation import Reconciliation
 
 
@@ -126,19 +128,25 @@ def build_worker(
     task_queue: str,
     activities: list[Callable[..., Any]],
     erp_activities_per_second: float | None = None,
+    deployment_config: WorkerDeploymentConfig | None = None,
 ) -> Workers:
     """Sagas and CRM, billing and support calls on `task_queue`; ERP calls on `<task_queue>-erp`.
+
+    `deployment_config`: this worker's version of the `q2c` deployment (workers/versioning.py; from
+    `Q2C_BUILD_ID` when run as `q2c worker`), or None for an unversioned worker.
 
     The ERP queue's rate limit is enforced by the Temporal server across every worker polling it, so a
     month-end surge queues in Temporal instead of overloading the ERP. ERP activities stay registered on
     the main queue too, for sagas started before the ERP queue existed.
     """
     common: dict[str, Any] = {"interceptors": [ActivityContext()], "graceful_shutdown_timeout": timedelta(seconds=30)}
+    if deployment_config is not None:
+        common["deployment_config"] = deployment_config
     main = Worker(
         client,
         task_queue=task_queue,
         workflows=[
-            QuoteToCash,
+            QuoteToCash if deployment_config is None else PinnedQuoteToCash,  # pinned where versioned
             LateBillingEventWorkflow,
             Reconciliation,
             CustomerSync,
@@ -175,6 +183,8 @@ async def run_worker(
     async with AsyncExitStack() as stack:
         adapters = await stack.enter_async_context(open_adapters())  # Q2C_CRM, Q2C_ERP, ... say which
         crms = await stack.enter_async_context(open_crms(opened={adapters.crm.name: adapters.crm}))  # Q2C_CRMS
-        worker = build_worker(client, task_queue, activities_for(*adapters, crms=crms), erp_activities_per_second)
+        worker = build_worker(
+            client, task_queue, activities_for(*adapters, crms=crms), erp_activities_per_second, deployment()
+        )
         async with worker:
             await stop.wait()

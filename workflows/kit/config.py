@@ -50,6 +50,14 @@ def _ignore(_: object) -> None:
     return None
 
 
+def _nothing_to_do() -> None:
+    return None
+
+
+def _step_name(step: str) -> str:
+    return step
+
+
 def _patient() -> Patience:
     return Patience(attempts=12, within=timedelta(minutes=30), recheck=timedelta(minutes=15))
 
@@ -79,4 +87,6 @@ class Config:
     context: Callable[[], Mapping[str, str | None]] = _nothing
     on_stage: Callable[[Stage], None] = _ignore
     on_park: Callable[[str], None] = _ignore
+    on_change: Callable[[], None] = _nothing_to_do  # the ledger changed: e.g. the Temporal UI's current details
+    summary: Callable[[str], str] = _step_name  # a step's activity summary in the Temporal UI
     log_context: Mapping[str, str] = field(default_factory=dict)

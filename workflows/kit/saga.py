@@ -79,6 +79,7 @@ class Saga:
         self.check_cancel()
         record = StepRecord(name=step.name, started_at=workflow.now())
         self.ledger.steps.append(record)
+        self.config.on_change()
         self.keyed(step.name, arg)
         retry: dict[str, Any] | None = None  # a periodic re-try of a parked step: one attempt
         while True:
@@ -90,6 +91,7 @@ class Saga:
             except (ActivityError, ApplicationError) as failure:  # a local activity raises its cause directly
                 error = describe(step.name, failure)
                 record.state, record.finished_at, record.error = StepState.FAILED, workflow.now(), error.message
+                self.config.on_change()
                 code, recheck = self.parking(error, failure)
                 if code is None:
                     raise SagaStopped(Stage.COMPENSATED, error) from failure
@@ -109,6 +111,7 @@ class Saga:
             record.state, record.finished_at, record.attempts = StepState.COMPLETED, workflow.now(), attempts
             if step.external_id is not None:
                 record.external_id = self.ledger.external_ids[step.name] = str(step.external_id(output))
+        self.config.on_change()
         if undo is not None:
             self.undo.push(step.name, undo.step.action, lambda: self.compensate(undo.call(output, self.reason())))
         return output  # a cancel is honoured at the next step, its undo registered
@@ -144,6 +147,7 @@ class Saga:
         versions, opts = self.config.versions, retry or options(step.retry)
         if retry is None and step.retry is Retry.FORWARD and self.bounded():
             opts = bounded(self.config.patience(), self.config.unfixable)  # gives up and parks, not for ever
+        opts = {**opts, "summary": self.config.summary(step.name)}  # what the Temporal UI shows on the event
         if step.queue is not None and self.since(versions.queues):
             queue = self.config.queues[step.queue]
             return workflow.execute_activity_method(step.activity, arg, task_queue=queue, **opts)
@@ -151,8 +155,11 @@ class Saga:
             # past a few seconds of backoff a local step's retries go through a durable timer, not the worker's
             # memory, so a worker asked to stop drains instead of retrying inside itself (sdk-core keeps
             # retrying local activities after shutdown is requested)
+            # a local step's patience is its attempts only: the SDK measures a local activity's schedule-to-close
+            # on the worker's clock, which a time-skipping server does not move (it timed out at once after a skip)
+            local = {k: v for k, v in opts.items() if k != "schedule_to_close_timeout"}
             return workflow.execute_local_activity_method(
-                step.activity, arg, local_retry_threshold=LOCAL_RETRY_THRESHOLD, **opts
+                step.activity, arg, local_retry_threshold=LOCAL_RETRY_THRESHOLD, **local
             )
         return workflow.execute_activity_method(step.activity, arg, **opts)
 
@@ -240,3 +247,4 @@ class Saga:
             workflow.logger.info("saga stage %s", stage.value, extra={"stage": stage.value, **self.config.log_context})
         self.ledger.stage = stage
         self.config.on_stage(stage)
+        self.config.on_change()

@@ -58,6 +58,7 @@ class Workbench:
             self.config.on_park(f"exception:{code}")
             workflow.logger.warning("saga parked: %s at %s", code, step, extra=dict(self.config.log_context))
         parked.next_recheck = workflow.now() + recheck if recheck else None
+        self.config.on_change()
         if parked.code != code:  # e.g. a 403 after a 401: what an operator must fix now
             parked.code = code
             self.set_stage(Stage.NEEDS_ATTENTION)

@@ -10,7 +10,6 @@ from functools import partial
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import VersioningBehavior
 
 from workflows import kpis, patches
 from workflows.contract.handoff import open_contract, queue_change, sale_of
@@ -57,8 +56,7 @@ with workflow.unsafe.imports_passed_through():
     )
 
 
-# Pinned: a saga finishes on the worker version that started it (workers/versioning.py), where one is set.
-@workflow.defn(name=WORKFLOW_TYPE, versioning_behavior=VersioningBehavior.PINNED)
+@workflow.defn(name=WORKFLOW_TYPE)
 class QuoteToCash(Operators):
     """The handlers (names are public API) are in `handlers.Operators`."""
 
@@ -89,6 +87,8 @@ class QuoteToCash(Operators):
                 context=partial(visibility.exception_context, self.state),
                 on_stage=partial(visibility.publish, self.state),
                 on_park=kpis.parked,
+                on_change=lambda: workflow.set_current_details(visibility.details(self.state)),
+                summary=lambda step: f"{step} · deal {saga.crm}:{saga.deal_id}",
                 log_context={"correlation_id": saga.correlation_id, "deal_id": saga.deal_id},
             ),
         )
