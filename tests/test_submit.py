@@ -108,7 +108,7 @@ def schemathesis_run(app: Any) -> None:
     schema = schemathesis.openapi.from_asgi("/openapi.json", app)
     seen: list[int] = []
     for found in schema.get_all_operations():
-        operation = found.ok()
+        operation = found.ok()  # type: ignore[union-attr]  # as tests/test_chaos.py: an invalid schema raises here
         if operation is None or not operation.path.startswith("/api/v1/deals/"):
             continue
         for headers in ({}, {"Authorization": f"Bearer {KEY}"}):
