@@ -10,24 +10,51 @@ from models.amendments import (
     ChangeItems,
     ChangeOrder,
     ChangeOrderCreated,
+    DealOpened,
     EndOfTerm,
     ItemsChangedOutput,
     ReadSubscription,
+    RenewalDeal,
     RenewalPrices,
     RenewalScheduled,
     SubscriptionRead,
 )
 from models.contract import Contract
 from models.contract_checks import contract_drift
+from models.deal import DealLine
 from models.orders import OrderLine, SalesOrder
 from models.reconcile import DriftItem
 from models.steps import Done
-from ports import Billing, Erp
+from ports import Billing, Crm, Erp
 
 
 class ContractActivities:
-    def __init__(self, erp: Erp, billing: Billing) -> None:
-        self.erp, self.billing = erp, billing
+    def __init__(self, erp: Erp, billing: Billing, crm: Crm | None = None) -> None:
+        self.erp, self.billing, self.crm = erp, billing, crm
+
+    @activity.defn(name="contract.open_renewal_deal")
+    async def open_renewal_deal(self, step: RenewalDeal) -> DealOpened:
+        """The CRM owns the pipeline: q2c opens the renewal deal with the current lines at the new term's prices."""
+        assert self.crm is not None, "ContractActivities needs the CRM port to open renewal deals"
+        lines = [
+            DealLine(
+                id=line.sku,
+                sku=line.sku,
+                name=line.sku,
+                quantity=line.quantity,
+                unit_price=line.unit_price,
+                frequency=line.frequency,
+                start_date=step.close_date,
+            )
+            for line in step.lines
+            if line.quantity
+        ]
+        currency = lines[0].unit_price.currency if lines else "USD"
+        with vendor_step(step):
+            deal_id = await self.crm.open_renewal_deal(
+                step.company_id, step.name, step.close_date, currency, lines, step.idempotency_key
+            )
+        return DealOpened(deal_id=deal_id, attempt=attempt())
 
     @activity.defn(name="contract.read_subscription")
     async def read_subscription(self, step: ReadSubscription) -> SubscriptionRead:

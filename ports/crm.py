@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Protocol, runtime_checkable
 
 from models.crm import DealMilestones, DealPage, DealState
-from models.deal import Deal
+from models.deal import Deal, DealLine
 
 
 @runtime_checkable
@@ -41,4 +42,10 @@ class Crm(Protocol):
 
     async def write_company_attribute(self, company_id: str, attribute: str, value: str | None) -> None:
         """Set a synchronised customer attribute; NotFound if the company does not exist."""
+        ...
+
+    async def open_renewal_deal(
+        self, company_id: str, name: str, close_date: date, currency: str, lines: list[DealLine], idempotency_key: str
+    ) -> str:
+        """Open a renewal deal (in the pipeline, not won) on the company with these lines, once per key; its id."""
         ...

@@ -46,6 +46,14 @@ async def test_three_years_of_a_contract(sagas, adapters, env, time_skipping):
     history = await handle.query("history", result_type=list[ChangeRecord])
     notice = next(r for r in history if r.kind == "renewal_due")
     assert notice.accepted_at.date() == date(2027, 11, 30) - timedelta(days=90)
+    # ... and the renewal deal is open in the CRM with the current lines at the region's uplift, closing at term end
+    renewal_deal = (await handle.query("contract", result_type=Contract)).renewal_deal_id
+    assert renewal_deal is not None and f"renewal deal {renewal_deal} opened" in notice.detail
+    opened = await adapters.crm.get_deal(renewal_deal)
+    assert opened.kind is DealKind.RENEWAL and not opened.closed_won and opened.close_date == date(2027, 11, 30)
+    assert [(x.sku, x.quantity, x.unit_price) for x in opened.lines] == [
+        ("PLAT-PRO", 6, (PRO_USD * (1 + UPLIFT)).rounded())
+    ]
 
     await handle.signal("change", await change_deal(sagas, adapters, DealKind.RENEWAL, "PLAT-PRO", "6"))
     renewal = await history_until(handle, lambda h: any(r.kind == "renewal" and r.outcome == "applied" for r in h))

@@ -42,7 +42,7 @@ def activities_for(
     ports: tuple[Any, Any, Any, Any] = (crm_port, erp_port, billing_port, support_port)  # names reused below
     crm, erp, billing, support = ports
     reconcile, sync = ReconcileActivities(*ports, crms=crms), CustomerSyncActivities(crm, erp, support)
-    contract = ContractActivities(erp, billing)
+    contract = ContractActivities(erp, billing, crm)
     crm, erp = CrmActivities(crm, crms), ErpActivities(erp)
     billing, support = BillingActivities(billing), SupportActivities(support)
     return [
@@ -75,6 +75,7 @@ def activities_for(
         contract.create_change_order,
         contract.end_at_period_end,
         contract.schedule_renewal_prices,
+        contract.open_renewal_deal,
     ]
 
 

@@ -30,6 +30,7 @@ CUSTOMER_SYNC_ORDERED = "customer-sync-ordered-by-source-clock"
 UNFIXABLE_PARKS = "unfixable-errors-park"
 FEWER_UPSERTS = "search-attributes-on-filtered-changes"
 CONTRACT_ENTITY = "contract-entity"
+CONTRACT_RENEWAL_DEAL = "contract-renewal-deal"
 
 # The kept histories (tests/histories/): the top level is today's saga shape, v2/ the shape before the ERP
 # queue and the workbench, v1/ the one before any patch. A run records a patch only when it reaches the code
@@ -107,6 +108,12 @@ REGISTER: dict[str, Patch] = {
             date(2026, 11, 28),
             "a completed sale opens the customer's Contract entity; a deal of another type is queued on it",
             (),
+        ),
+        Patch(
+            CONTRACT_RENEWAL_DEAL,
+            date(2026, 11, 28),
+            "at the renewal notice the Contract opens the renewal deal in the CRM, at the new term's prices",
+            ("contract/three_years",),
         ),
         Patch(
             FEWER_UPSERTS,

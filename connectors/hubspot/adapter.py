@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+from datetime import date
+from decimal import Decimal
+
 from connectors.adapter import Adapter
 from connectors.errors import BusinessRuleError
 from connectors.hubspot.client import HubSpotClient
-from connectors.hubspot.mapping import COMPANY_ATTRIBUTES, MILESTONE_PROPERTIES, deal_kind_from_hubspot
+from connectors.hubspot.mapping import (
+    COMPANY_ATTRIBUTES,
+    MILESTONE_PROPERTIES,
+    deal_kind_from_hubspot,
+    line_to_hubspot,
+)
 from models.crm import DealMilestones, DealPage, DealState
-from models.deal import Deal
+from models.deal import Deal, DealLine
 
+RENEWAL_STAGE = "appointmentscheduled"  # the default pipeline's first stage: open, in the forecast
 _MILESTONE_OF = {prop: name for name, prop in MILESTONE_PROPERTIES.items()}
 # A deal is in a reconciliation window when it closed, entered closed-won or last changed in it: HubSpot sets the
 # close date when a deal is won unless the same write sets one, so a close date alone can say another day.
@@ -53,3 +62,27 @@ class HubSpotCrm(Adapter[HubSpotClient]):
 
     async def write_company_attribute(self, company_id: str, attribute: str, value: str | None) -> None:
         await self.client.update_company(company_id, {_property(attribute): value})
+
+    async def open_renewal_deal(
+        self, company_id: str, name: str, close_date: date, currency: str, lines: list[DealLine], idempotency_key: str
+    ) -> str:
+        """Upserted by q2c's deal key (a retry finds the deal it made); lines added only to a deal that has none."""
+        amount = sum((line.amount.amount for line in lines), Decimal(0))
+        properties: dict[str, str | None] = {
+            "dealname": name,
+            "dealstage": RENEWAL_STAGE,
+            "pipeline": "default",
+            "dealtype": "renewal",
+            "closedate": close_date.isoformat(),
+            "deal_currency_code": currency,
+            "amount": str(amount),
+        }
+        deal_id, _ = await self.client.upsert("deals", "q2c_deal_key", idempotency_key, properties)
+        await self.client.associate("deals", deal_id, "companies", company_id)
+        if not await self.client.associated_ids("deals", deal_id, "line_items"):
+            for line in lines:
+                made = await self.client.call(
+                    "POST", "/crm/v3/objects/line_items", json={"properties": line_to_hubspot(line)}
+                )
+                await self.client.associate("deals", deal_id, "line_items", str(made["id"]))
+        return deal_id

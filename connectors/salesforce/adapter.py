@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from connectors.adapter import Adapter
-from connectors.errors import NotFound
+from connectors.errors import BusinessRuleError, NotFound
 from connectors.salesforce.client import SalesforceClient
 from connectors.salesforce.mapping import ACCOUNT_ATTRIBUTES, MILESTONE_FIELDS, RECORDED_MILESTONES
 from models.crm import DealMilestones, DealPage, DealState
-from models.deal import Deal
+from models.deal import Deal, DealLine
 
 _MILESTONE_OF = {field: name for name, field in MILESTONE_FIELDS.items()}
 _LEGACY = _MILESTONE_OF | RECORDED_MILESTONES  # an Opportunity field, or a key QuoteToCash records
@@ -68,3 +70,9 @@ def _field(attribute: str) -> str:
     if attribute not in ACCOUNT_ATTRIBUTES:
         raise ValueError(f"salesforce accounts hold no attribute {attribute!r}")
     return ACCOUNT_ATTRIBUTES[attribute]
+
+    async def open_renewal_deal(
+        self, company_id: str, name: str, close_date: date, currency: str, lines: list[DealLine], idempotency_key: str
+    ) -> str:
+        """Not yet: an Opportunity's products need price book entries q2c does not look up yet."""
+        raise BusinessRuleError(self.name, "opening a renewal Opportunity is not supported yet", code="NOT_SUPPORTED")

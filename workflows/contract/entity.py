@@ -12,13 +12,15 @@ from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError
 
+from workflows import patches
 from workflows.contract.amendment import ContractAmendment
 from workflows.contract.terms import midnight, misfit, renewal_notice, service_ends
 
 with workflow.unsafe.imports_passed_through():
     from activities.contract import ContractActivities
-    from models.amendments import AmendmentInput, AmendmentResult, ReadSubscription
+    from models.amendments import AmendmentInput, AmendmentResult, ReadSubscription, RenewalDeal
     from models.contract import (
         CONTRACT_WORKFLOW,
         CancelContract,
@@ -27,6 +29,7 @@ with workflow.unsafe.imports_passed_through():
         Contract,
         ContractInput,
         ContractLine,
+        ContractPolicy,
         ContractState,
         ContractStatus,
         NewSale,
@@ -196,6 +199,8 @@ class ContractEntity:
             record.outcome, record.applied_at = "applied", workflow.now()
             record.detail = f"term {self.contract.terms} ends {self.contract.term_end}: renewal due"
             self.history.append(record)
+            if workflow.patched(patches.CONTRACT_RENEWAL_DEAL):
+                record.detail += await self.open_renewal_deal(policy)
         elif event == "term_end" and policy.evergreen:
             await self.apply(*self.internal("renew", "evergreen renewal"))
         elif event == "term_end":
@@ -206,6 +211,28 @@ class ContractEntity:
             await self.apply(
                 *self.internal(CancelContract(at="now", requested_by="renewal policy", reason="term ended"), None)
             )
+
+    async def open_renewal_deal(self, policy: ContractPolicy) -> str:
+        """The CRM owns the pipeline: the renewal deal, with the current lines at the region's uplift."""
+        assert self.contract is not None
+        contract, uplift = self.contract, 1 + policy.uplift
+        lines = [
+            line.model_copy(update={"unit_price": (line.unit_price * uplift).rounded()}) for line in contract.lines
+        ]
+        deal = RenewalDeal(
+            company_id=contract.customer.id,
+            name=f"Renewal {contract.customer.legal_name} {contract.term_end + timedelta(days=1)}",
+            close_date=contract.term_end,
+            lines=lines,
+            contract_id=contract.contract_id,
+            idempotency_key=f"{workflow.info().workflow_id}:renewal_deal:{contract.terms}",
+        )
+        try:
+            opened = await workflow.execute_activity_method(ContractActivities.open_renewal_deal, deal, **READ)
+        except ActivityError as failure:
+            return f"; the CRM did not open the renewal deal: {failure.cause or failure}"
+        contract.renewal_deal_id = opened.deal_id
+        return f"; renewal deal {opened.deal_id} opened"
 
     def internal(self, change: Change | str, why: str | None) -> tuple[int, Change | str]:
         kind = change if isinstance(change, str) else f"cancel_{getattr(change, 'at', '')}"
