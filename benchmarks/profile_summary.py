@@ -26,15 +26,26 @@ BUCKETS: tuple[tuple[str, tuple[str, ...]], ...] = (
 )
 
 
-def summarise(raw: str) -> list[tuple[str, int, float]]:
-    """(bucket, samples, share) from py-spy's raw format: `frame;frame;... count` per line."""
-    counts: Counter[str] = Counter()
+# A pool thread waiting for work (the SDK runs activations on one): py-spy cannot tell this wait from work.
+WAITING = ("_worker (concurrent/futures/thread.py", "EpollSelector.select (selectors.py")
+
+
+def busy(raw: str) -> list[tuple[str, int]]:
+    """(stack, samples) of py-spy's raw format (`frame;frame;... count` a line), waits left out."""
+    found: list[tuple[str, int]] = []
     for line in raw.splitlines():
         stack, _, count = line.rpartition(" ")
-        if not stack or not count.isdigit():
-            continue
+        if stack and count.isdigit() and not stack.split(";")[-1].startswith(WAITING):
+            found.append((stack, int(count)))
+    return found
+
+
+def summarise(raw: str) -> list[tuple[str, int, float]]:
+    """(bucket, samples, share) of the samples that were work."""
+    counts: Counter[str] = Counter()
+    for stack, count in busy(raw):
         bucket = next((name for name, markers in BUCKETS if any(m in stack for m in markers)), "other")
-        counts[bucket] += int(count)
+        counts[bucket] += count
     total = sum(counts.values()) or 1
     return [(name, n, round(n / total, 3)) for name, n in counts.most_common()]
 
@@ -42,10 +53,8 @@ def summarise(raw: str) -> list[tuple[str, int, float]]:
 def top_frames(raw: str, n: int = 15) -> list[tuple[str, int]]:
     """The innermost frames (self time) with the most samples."""
     counts: Counter[str] = Counter()
-    for line in raw.splitlines():
-        stack, _, count = line.rpartition(" ")
-        if stack and count.isdigit():
-            counts[stack.split(";")[-1]] += int(count)
+    for stack, count in busy(raw):
+        counts[stack.split(";")[-1]] += count
     return counts.most_common(n)
 
 

@@ -285,7 +285,12 @@ async def _count(client: Client, query: str) -> int:
 
 
 async def main(
-    sizes: list[int], parked_n: int, out: Path, durable: bool, max_cached: int | None = None
+    sizes: list[int],
+    parked_n: int,
+    out: Path,
+    durable: bool,
+    max_cached: int | None = None,
+    passthrough: list[str] | None = None,
 ) -> dict[str, Any]:
     report: dict[str, Any] = {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -296,11 +301,15 @@ async def main(
         },
         "command": f"python -m benchmarks.run --sizes {' '.join(map(str, sizes))} --parked {parked_n}"
         + ("" if durable else " --memory")
-        + (f" --max-cached-workflows {max_cached}" if max_cached else ""),
+        + (f" --max-cached-workflows {max_cached}" if max_cached else "")
+        + (f" --passthrough {' '.join(passthrough)}" if passthrough else ""),
         "dev_server_storage": "sqlite file" if durable else "memory",
         "runs": [],
     }
     metrics = WorkerMetrics()
+    if passthrough:  # an experiment: more modules imported once instead of into each workflow run's sandbox
+        workers.worker.PASSTHROUGH = (*workers.worker.PASSTHROUGH, *passthrough)  # type: ignore[assignment]
+        report["passthrough_added"] = passthrough
     if max_cached is not None:  # the SDK's default is 1,000; the same setting on both of the worker's queues
         workers.worker.Worker = partial(Worker, max_cached_workflows=max_cached)  # type: ignore[assignment,misc]
         report["max_cached_workflows"] = max_cached
@@ -364,5 +373,15 @@ if __name__ == "__main__":
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/latest.json"))
     parser.add_argument("--memory", action="store_true", help="dev server in memory (default: a SQLite file)")
     parser.add_argument("--max-cached-workflows", type=int, help="the worker's workflow cache (SDK default 1,000)")
+    parser.add_argument("--passthrough", nargs="+", help="modules to add to the sandbox's pass-through (experiment)")
     args = parser.parse_args()
-    asyncio.run(main(args.sizes, args.parked, args.out, durable=not args.memory, max_cached=args.max_cached_workflows))
+    asyncio.run(
+        main(
+            args.sizes,
+            args.parked,
+            args.out,
+            durable=not args.memory,
+            max_cached=args.max_cached_workflows,
+            passthrough=args.passthrough,
+        )
+    )
