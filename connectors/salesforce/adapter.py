@@ -65,14 +65,14 @@ class SalesforceCrm(Adapter[SalesforceClient]):
             return
         await self.client.update("Account", company_id, {_field(attribute): value})
 
-
-def _field(attribute: str) -> str:
-    if attribute not in ACCOUNT_ATTRIBUTES:
-        raise ValueError(f"salesforce accounts hold no attribute {attribute!r}")
-    return ACCOUNT_ATTRIBUTES[attribute]
-
     async def open_renewal_deal(
         self, company_id: str, name: str, close_date: date, currency: str, lines: list[DealLine], idempotency_key: str
     ) -> str:
         """Not yet: an Opportunity's products need price book entries q2c does not look up yet."""
         raise BusinessRuleError(self.name, "opening a renewal Opportunity is not supported yet", code="NOT_SUPPORTED")
+
+
+def _field(attribute: str) -> str:
+    if attribute not in ACCOUNT_ATTRIBUTES:
+        raise ValueError(f"salesforce accounts hold no attribute {attribute!r}")
+    return ACCOUNT_ATTRIBUTES[attribute]
