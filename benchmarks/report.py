@@ -31,7 +31,7 @@ def render(report: dict[str, Any]) -> str:
         "",
         f"Saga throughput / engine floor, same run: {ratios}.",
         "",
-        "| saga | end | history events | history bytes | activities | local activities | upserts | signals "
+        "| saga | end | history events | history bytes | activities | local activities | upserts | signals/updates "
         "| timers | billable actions | USD per million sagas | patch markers + version upserts (not billed) |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
