@@ -33,8 +33,9 @@ CONTRACT_ENTITY = "contract-entity"
 CONTRACT_RENEWAL_DEAL = "contract-renewal-deal"
 
 # The kept histories (tests/histories/): the top level is today's saga shape, v2/ the shape before the ERP
-# queue and the workbench, v1/ the one before any patch. A run records a patch only when it reaches the code
-# that asks for it: a saga cancelled before its first step asks nothing.
+# queue and the workbench, v1/ the one before any patch; fewer_upserts/ the shape since FEWER_UPSERTS (the top
+# level predates it). A run records a patch only when it reaches the code that asks for it: a saga cancelled
+# before its first step asks nothing.
 FAILURES = (
     "business_failure_at_create_order",
     "business_failure_at_finalize_invoice_monthly",
@@ -65,6 +66,7 @@ _OPERATIONS_V2 = (  # tests/test_operations_v2.py
     "parked_permission_denied_at_zendesk_then_bulk_retry",
     "parked_vendor_unavailable_then_retry",
 )
+FEWER_UPSERTS_RUNS = ("fewer_upserts/straight_through", "fewer_upserts/credit_hold_released")  # test_search_upserts
 
 REGISTER: dict[str, Patch] = {
     p.id: p
@@ -73,7 +75,7 @@ REGISTER: dict[str, Patch] = {
             LOCAL_STEPS,
             date(2026, 11, 25),
             "idempotent reads and milestone writes run as local activities",
-            (*FAILURES, *SUCCESSES, *PAYMENTS, *WORKBENCH_RUNS, *V2, *_OPERATIONS_V2),
+            (*FAILURES, *SUCCESSES, *PAYMENTS, *WORKBENCH_RUNS, *V2, *_OPERATIONS_V2, *FEWER_UPSERTS_RUNS),
         ),
         Patch(
             ERP_QUEUE,
@@ -81,7 +83,7 @@ REGISTER: dict[str, Patch] = {
             "ERP calls, reads included, on the ERP's own rate-limited task queue",
             tuple(
                 n
-                for n in (*FAILURES, *SUCCESSES, *PAYMENTS, *WORKBENCH_RUNS, *_OPERATIONS_V2)
+                for n in (*FAILURES, *SUCCESSES, *PAYMENTS, *WORKBENCH_RUNS, *_OPERATIONS_V2, *FEWER_UPSERTS_RUNS)
                 if n not in STOPPED_BEFORE_THE_ERP
             ),
         ),
@@ -101,7 +103,7 @@ REGISTER: dict[str, Patch] = {
             UNFIXABLE_PARKS,
             date(2026, 11, 28),
             "401/403/404-route/internal errors and retries past the region's patience park, re-tried by timer",
-            _OPERATIONS_V2,
+            (*_OPERATIONS_V2, *FEWER_UPSERTS_RUNS),
         ),
         Patch(
             CONTRACT_ENTITY,
@@ -119,7 +121,7 @@ REGISTER: dict[str, Patch] = {
             FEWER_UPSERTS,
             date(2026, 11, 28),
             "search attributes upserted on a hold, an exception, payment, an undo and the end, not every stage",
-            (),
+            FEWER_UPSERTS_RUNS,
         ),
     )
 }
