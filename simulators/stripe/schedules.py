@@ -13,8 +13,21 @@ from fastapi import APIRouter, Request
 
 from simulators.store import Record
 from simulators.stripe.core import KIND_OF_PREFIX, PREFIX, Stripe, integer, invalid
+from simulators.stripe.subscriptions import period_end
 
 PREFIX.setdefault("subscription_schedule", "sub_sched")  # Stripe's own prefix; the id's first part is "sub"
+
+
+def phase(start: int, end: int, items: list[Record], currency: str) -> Record:
+    """A phase as Stripe renders it (subscription_schedule_phase_configuration)."""
+    return {
+        "add_invoice_items": [],
+        "currency": currency,
+        "start_date": start,
+        "end_date": end,
+        "items": items,
+        "proration_behavior": "create_prorations",
+    }
 
 
 def phase_items(st: Stripe, phase: dict[str, Any], where: str, currency: str) -> list[Record]:
@@ -57,7 +70,7 @@ def router(st: Stripe) -> APIRouter:
         if sub.get("schedule"):
             raise invalid(f"Subscription {sub['id']} is already attached to a schedule.", "from_subscription")
         items = [{"price": i["price"]["id"], "quantity": i["quantity"]} for i in sub["items"]["data"]]
-        phase = {"start_date": sub["current_period_start"], "end_date": sub["current_period_end"], "items": items}
+        now = phase(sub["current_period_start"], sub["current_period_end"], items, sub["currency"])
         schedule = st.new(
             "subscription_schedule",
             {
@@ -65,8 +78,9 @@ def router(st: Stripe) -> APIRouter:
                 "customer": sub["customer"],
                 "status": "active",
                 "end_behavior": "release",
-                "phases": [phase],
-                "current_phase": {"start_date": phase["start_date"], "end_date": phase["end_date"]},
+                "default_settings": {"billing_cycle_anchor": "automatic"},
+                "phases": [now],
+                "current_phase": {"start_date": now["start_date"], "end_date": now["end_date"]},
                 "metadata": {},
             },
         )
@@ -81,20 +95,19 @@ def router(st: Stripe) -> APIRouter:
         sub = st.load("subscription", schedule["subscription"])
         if "phases" in p:
             phases: list[dict[str, Any]] = []
-            for index, phase in enumerate(p["phases"]):
+            for index, wanted in enumerate(p["phases"]):
                 where = f"phases[{index}]"
-                start = integer(phase.get("start_date"), f"{where}[start_date]")
-                if start is None and phases and phases[-1]["end_date"] is not None:
+                start = integer(wanted.get("start_date"), f"{where}[start_date]")
+                if start is None and phases:
                     start = int(phases[-1]["end_date"])
                 if start is None:
                     raise invalid("The first phase needs a start_date.", f"{where}[start_date]")
-                phases.append(
-                    {
-                        "start_date": start,
-                        "end_date": integer(phase.get("end_date"), f"{where}[end_date]"),
-                        "items": phase_items(st, phase, where, sub["currency"]),
-                    }
-                )
+                items = phase_items(st, wanted, where, sub["currency"])
+                end = integer(wanted.get("end_date"), f"{where}[end_date]")
+                if end is None:  # one iteration of the first item's interval, as Stripe defaults it
+                    recurring = st.load("price", items[0]["price"])["recurring"]
+                    end = period_end(start, recurring["interval"], int(recurring.get("interval_count", 1)))
+                phases.append(phase(start, end, items, sub["currency"]))
             schedule["phases"] = phases
         if "end_behavior" in p:
             schedule["end_behavior"] = p["end_behavior"]
