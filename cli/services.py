@@ -57,7 +57,7 @@ def worker() -> None:
 def ingress(
     host: str = typer.Option(None, envvar="Q2C_INGRESS_HOST"), port: int = typer.Option(None, envvar="Q2C_INGRESS_PORT")
 ) -> None:
-    """Run the webhook ingress (POST /webhooks/hubspot)."""
+    """Run the ingress: POST /webhooks/<vendor> for each vendor served, and the submit API."""
     from workers.ingress import create_ingress
 
     _observe("q2c-ingress")
@@ -101,12 +101,13 @@ def simulators(
     port: int = typer.Option(8100, envvar="Q2C_SIM_PORT"),
     db: str = typer.Option(":memory:", envvar="Q2C_SIM_DB", help="SQLite file, or :memory:"),
 ) -> None:
-    """Run the HubSpot, NetSuite, Stripe and Zendesk simulators on one port."""
+    """Run the HubSpot, Salesforce, NetSuite, Stripe and Zendesk simulators on one port."""
     from simulators.app import create_app
     from simulators.context import SimulatorSettings
 
     sim_settings = SimulatorSettings(host=host, port=port, db=db)
-    console.print(f"simulators on {sim_settings.base_url} (/hubspot /netsuite /stripe /zendesk, admin /_sim)")
+    prefixes = "/hubspot /salesforce /netsuite /stripe /zendesk, admin /_sim"
+    console.print(f"simulators on {sim_settings.base_url} ({prefixes})")
     uvicorn.run(create_app(sim_settings), host=host, port=port, log_level="warning")
 
 

@@ -21,7 +21,7 @@ FaultKind = Literal["error", "rate_limit", "latency", "hang", "business"]
 class Fault(BaseModel):
     """One injected misbehaviour, matched by system, method and path glob (below the system prefix)."""
 
-    system: Literal["hubspot", "netsuite", "stripe", "zendesk"]
+    system: Literal["hubspot", "netsuite", "stripe", "zendesk", "salesforce"]
     kind: FaultKind
     method: str = "*"
     path: str = "*"

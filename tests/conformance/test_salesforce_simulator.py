@@ -68,9 +68,11 @@ def key_pair() -> tuple[str, str]:
     private = key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     ).decode()
-    public = key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    ).decode()
+    public = (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
     return private, public
 
 
@@ -317,3 +319,17 @@ def test_a_won_opportunity_sends_an_outbound_message_until_acknowledged(sim):
     ids = [e.text for e in root.iter("{urn:sobject.enterprise.soap.sforce.com}Id")]
     stages = [e.text for e in root.iter("{urn:sobject.enterprise.soap.sforce.com}StageName")]
     assert ids == [opportunity] and stages == ["Closed Won"]
+
+
+def test_an_injected_fault_comes_back_in_salesforces_error_shape(sf, sim):
+    sim.fault(
+        system="salesforce",
+        kind="error",
+        method="GET",
+        path="/services/data/*/sobjects/Account/describe",
+        status=503,
+        code="SERVER_UNAVAILABLE",
+        count=1,
+    )
+    answer = httpx.get(f"{sim.url}/salesforce/services/data/v{VERSION}/sobjects/Account/describe", headers=sf.headers)
+    assert answer.status_code == 503 and answer.json()[0]["errorCode"] == "SERVER_UNAVAILABLE"

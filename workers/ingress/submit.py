@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from client.submit import submit_deal
+from infra.correlation import accepted
 from infra.settings import Q2CSettings
 from models.saga import CRM_NAME, Submission
 from workers.ingress.common import Refused
@@ -86,13 +87,13 @@ def submit_router(crms: tuple[str, ...], keys: SubmitKeys | None = None) -> APIR
         if crm not in crms:
             raise Refused(404, f"CRM {crm!r} is not served here; served: {', '.join(crms)}")
         settings: Q2CSettings = request.app.state.settings
-        correlation_id = request.headers.get("x-correlation-id") or f"submit-{uuid.uuid4()}"
+        correlation_id = accepted(request.headers.get("x-correlation-id"), f"submit-{uuid.uuid4()}")
         submitted = await submit_deal(
             request.app.state.client,
             crm,
             deal_id,
             triggered_by=f"api:{who}",
-            correlation_id=correlation_id[:200],
+            correlation_id=correlation_id,
             task_queue=settings.task_queue,
             policies=settings.policies,
         )
