@@ -37,7 +37,7 @@ async def temporal() -> Client:
 
 async def sagas() -> SagaClient:
     config = settings()
-    return SagaClient(await temporal(), task_queue=config.task_queue, policies=config.policies)
+    return SagaClient(await temporal(), task_queue=config.task_queue, **config.saga_terms())
 
 
 def saga_ref(text: str) -> SagaRef:

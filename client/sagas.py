@@ -21,6 +21,7 @@ from client.operations import parked_groups
 from client.starter import Started, start_saga
 from connectors.roles import Roles
 from models.common import Region
+from models.contract import ContractPolicy
 from models.saga import (
     CRM_NAME,
     TASK_QUEUE,
@@ -96,8 +97,11 @@ class SagaClient:
         crm: str | None = None,
         task_queue: str = TASK_QUEUE,
         policies: dict[Region, SagaPolicy] | None = None,
+        contracts: ContractPolicy | None = None,
+        contract_policies: dict[Region, ContractPolicy] | None = None,
     ) -> None:
         self.client, self.task_queue, self.policies = client, task_queue, policies or {}
+        self.contracts, self.contract_policies = contracts, contract_policies or {}
         self.crm = crm or Roles().crm  # whose deal a bare deal id is
 
     def ref(self, saga: SagaLike) -> SagaRef:
@@ -127,6 +131,8 @@ class SagaClient:
             policy=policy,
             policies=self.policies,
             crm=crm or self.crm,
+            contracts=self.contracts,
+            contract_policies=self.contract_policies,
         )
 
     async def status(self, saga: SagaLike) -> SagaStatus:

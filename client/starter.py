@@ -15,6 +15,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from connectors.roles import Roles
 from models.common import Region
+from models.contract import ContractPolicy
 from models.customer_sync import CustomerChange, CustomerRecord, sync_id
 from models.saga import (
     BillingEvent,
@@ -74,6 +75,8 @@ async def start_saga(
     policy: SagaPolicy | None = None,
     policies: dict[Region, SagaPolicy] | None = None,
     crm: str | None = None,
+    contracts: ContractPolicy | None = None,
+    contract_policies: dict[Region, ContractPolicy] | None = None,
 ) -> Started:
     """Start the deal's saga, or join the one already running or finished for it.
 
@@ -90,6 +93,8 @@ async def start_saga(
         triggered_by=triggered_by,
         policy=policy or SagaPolicy(),
         policies=policies or {},
+        contracts=contracts,
+        contract_policies=contract_policies or {},
     )
     workflow_id = saga_id(crm, deal_id)
     try:

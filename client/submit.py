@@ -17,6 +17,7 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from models.common import Region
+from models.contract import ContractPolicy
 from models.saga import SagaInput, SagaPolicy, SagaStatus, Stage, Submission, saga_id
 from workflows import search
 from workflows.quote_to_cash import QuoteToCash
@@ -45,6 +46,8 @@ async def submit_deal(
     task_queue: str,
     policies: dict[Region, SagaPolicy] | None = None,
     within: float = ANSWER_WITHIN,
+    contracts: ContractPolicy | None = None,
+    contract_policies: dict[Region, ContractPolicy] | None = None,
 ) -> Submitted:
     """Start or join the deal's saga and wait for its first answer; a finished saga answers from its status."""
     workflow_id = saga_id(crm, deal_id)
@@ -54,6 +57,8 @@ async def submit_deal(
         correlation_id=correlation_id,
         triggered_by=triggered_by,
         policies=policies or {},
+        contracts=contracts,
+        contract_policies=contract_policies or {},
     )
     start = WithStartWorkflowOperation(
         QuoteToCash.run,

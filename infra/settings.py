@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from infra.codec import KeyRing
 from models.common import Region
+from models.contract import ContractPolicy
 from models.saga import TASK_QUEUE, SagaPolicy
 
 
@@ -30,6 +31,10 @@ class Q2CSettings(BaseSettings):
         default=20.0, description="task-queue-wide rate limit of ERP calls (Temporal enforces it); unset: none"
     )
     policies: dict[Region, SagaPolicy] = Field(default_factory=dict, description="per-region saga policy")
+    contracts: ContractPolicy | None = Field(
+        default=None, description='keep contracts: a completed sale opens its Contract entity (`{}`: the defaults)'
+    )
+    contract_policies: dict[Region, ContractPolicy] = Field(default_factory=dict, description="per-region contracts")
 
     log_format: Literal["json", "console"] | None = Field(default=None, description="unset: JSON unless a terminal")
     log_level: str = "INFO"
@@ -42,6 +47,10 @@ class Q2CSettings(BaseSettings):
     codec_server_port: int = 8081
     codec_server_token: SecretStr | None = None
     codec_cors_origins: list[str] = Field(default_factory=lambda: ["http://localhost:8233", "http://localhost:8080"])
+
+    def saga_terms(self) -> dict[str, Any]:
+        """What every start of a saga carries from configuration: regional policy and the contract policy."""
+        return {"policies": self.policies, "contracts": self.contracts, "contract_policies": self.contract_policies}
 
     def key_ring(self) -> KeyRing | None:
         """Payload encryption keys, from the environment or a secrets file; None leaves payloads plain."""

@@ -53,7 +53,7 @@ def crm_router(webhooks: CrmWebhooks) -> APIRouter:
                 triggered_by=f"webhook:{closed.event_id}",
                 correlation_id=correlation,
                 task_queue=settings.task_queue,
-                policies=settings.policies,
+                **settings.saga_terms(),
                 crm=closed.source,
             )
             (started if saga.new else joined).append(saga.workflow_id)

@@ -63,7 +63,7 @@ def salesforce_router(webhooks: ModuleType, org_id: str | None = None) -> APIRou
                     triggered_by=f"outbound_message:{closed.event_id}",
                     correlation_id=correlation,
                     task_queue=settings.task_queue,
-                    policies=settings.policies,
+                    **settings.saga_terms(),
                     crm=closed.source,
                 )
                 started.append(saga.workflow_id)

@@ -95,7 +95,7 @@ def submit_router(crms: tuple[str, ...], keys: SubmitKeys | None = None) -> APIR
             triggered_by=f"api:{who}",
             correlation_id=correlation_id,
             task_queue=settings.task_queue,
-            policies=settings.policies,
+            **settings.saga_terms(),
         )
         body = SubmitAnswer(
             saga_id=submitted.submission.workflow_id,
