@@ -176,6 +176,7 @@ class RecordPayment(StepInput):
     deal_id: str
     status: str = Field(description="posted, payment_failed or paid")
     version: Version | None = Field(default=None, description="the event's place on its source's clock")
+    crm: str | None = Field(default=None, description="the CRM holding the deal; None: the saga id's, or the default")
 
 
 class PaymentRecorded(StepOutput):

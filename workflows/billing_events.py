@@ -10,8 +10,14 @@ from workflows.kit.options import FORWARD
 with workflow.unsafe.imports_passed_through():
     from activities.crm import CrmActivities, payment_version
     from activities.support import SupportActivities
-    from models.saga import LATE_EVENT_TYPE, LateBillingEvent
+    from models.saga import LATE_EVENT_TYPE, LateBillingEvent, parse_saga_id
     from models.steps import OrganizationFields, RecordPayment
+
+def crm_of(saga_workflow_id: str | None) -> str | None:
+    """The CRM of the saga the event belongs to (a late payment goes to that deal, in that CRM)."""
+    parsed = parse_saga_id(saga_workflow_id) if saga_workflow_id else None
+    return parsed[0] if parsed else None
+
 
 STATUS = {"invoice.finalized": "posted", "invoice.payment_failed": "payment_failed", "invoice.paid": "paid"}
 
@@ -39,6 +45,7 @@ class LateBillingEventWorkflow:
                 deal_id=late.deal_id,
                 status=status,
                 version=payment_version(status, late.event.created, late.event.event_id),
+                crm=crm_of(late.event.workflow_id),
                 idempotency_key=f"{key}:crm",
             ),
             **FORWARD,
