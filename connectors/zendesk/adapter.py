@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from connectors.adapter import Adapter
 from connectors.errors import BusinessRuleError, NotFound
 from connectors.zendesk.client import ZendeskClient
-from connectors.zendesk.mapping import ORGANIZATION_ATTRIBUTES, organization_fields
+from connectors.zendesk.mapping import ORGANIZATION_ATTRIBUTES, disambiguated, organization_fields
 from models.support import SupportOrganization
 
 LEGAL_NAME = "legal_name"
@@ -52,8 +52,8 @@ class ZendeskSupport(Adapter[ZendeskClient]):
         org = await self.client.find_organization(customer_id)
         if org is None:
             return None
-        if attribute == LEGAL_NAME:
-            return org.name
+        if attribute == LEGAL_NAME:  # the name as the customer's, without the suffix a name clash made q2c add
+            return org.name.removesuffix(disambiguated("", customer_id))
         return None  # custom fields other than the canonical ones are not read back
 
     async def write_organization_attribute(self, customer_id: str, attribute: str, value: str | None) -> None:

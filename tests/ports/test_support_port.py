@@ -63,6 +63,16 @@ async def test_the_legal_name_is_written_and_read_back(support):
     assert await support.read_organization_attribute("port-no-such-customer", "legal_name") is None
 
 
+async def test_two_customers_of_one_name_each_read_back_that_name(support):
+    # two CRMs, or two legal entities, may name two customers alike; the support tool may hold a name once
+    first, second = an_organization(), an_organization()
+    second = second.model_copy(update={"name": first.name})
+    await support.upsert_organization(first)
+    await support.upsert_organization(second)
+    for org in (first, second):
+        assert await support.read_organization_attribute(org.external_id, "legal_name") == first.name
+
+
 async def test_a_ticket_is_opened_once_per_key(support):
     org = an_organization()
     await support.upsert_organization(org)
