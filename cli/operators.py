@@ -133,52 +133,36 @@ def reject_credit(saga: SagaRef = SAGA, approver: str = typer.Option(user()), re
     _send(REJECT_CREDIT, lambda c: c.reject_credit(saga, approver, reason))
 
 
-@app.command()
-def cancel(
-    saga: SagaRef | None = OPTIONAL_SAGA,
-    query: str | None = QUERY,
-    by: str = typer.Option(user()),
-    reason: str = typer.Option(""),
-    rate: float = RATE,
-) -> None:
-    """Cancel a saga (or all matching --query): completed steps are undone in reverse order."""
-    _one_or_all(CANCEL, saga, query, by, reason, rate)
+DECISIONS = (
+    ("cancel", CANCEL, "Cancel a saga (or all matching --query): completed steps are undone in reverse order."),
+    ("retry", RETRY, "Run a parked saga's step again (or every matching --query's), once the cause is fixed."),
+    ("skip", SKIP, "Go on without a parked step, where the step allows it (e.g. it was done by hand)."),
+    (
+        "compensate",
+        COMPENSATE,
+        "Give up on a parked step: undo what the saga did and end it (or every matching --query's).",
+    ),
+)
 
 
-@app.command()
-def retry(
-    saga: SagaRef | None = OPTIONAL_SAGA,
-    query: str | None = QUERY,
-    by: str = typer.Option(user()),
-    reason: str = typer.Option(""),
-    rate: float = RATE,
-) -> None:
-    """Run a parked saga's step again (or every matching --query's), once the cause is fixed."""
-    _one_or_all(RETRY, saga, query, by, reason, rate)
+def _decision(name: str, action: str, summary: str) -> None:
+    """One operator decision as a command: on one saga, or on every saga a visibility query matches."""
+
+    def decide(
+        saga: SagaRef | None = OPTIONAL_SAGA,
+        query: str | None = QUERY,
+        by: str = typer.Option(user()),
+        reason: str = typer.Option(""),
+        rate: float = RATE,
+    ) -> None:
+        _one_or_all(action, saga, query, by, reason, rate)
+
+    decide.__doc__ = summary
+    app.command(name)(decide)
 
 
-@app.command()
-def skip(
-    saga: SagaRef | None = OPTIONAL_SAGA,
-    query: str | None = QUERY,
-    by: str = typer.Option(user()),
-    reason: str = typer.Option(""),
-    rate: float = RATE,
-) -> None:
-    """Go on without a parked step, where the step allows it (e.g. it was done by hand)."""
-    _one_or_all(SKIP, saga, query, by, reason, rate)
-
-
-@app.command()
-def compensate(
-    saga: SagaRef | None = OPTIONAL_SAGA,
-    query: str | None = QUERY,
-    by: str = typer.Option(user()),
-    reason: str = typer.Option(""),
-    rate: float = RATE,
-) -> None:
-    """Give up on a parked step: undo what the saga did and end it (or every matching --query's)."""
-    _one_or_all(COMPENSATE, saga, query, by, reason, rate)
+for _name, _action, _summary in DECISIONS:
+    _decision(_name, _action, _summary)
 
 
 @app.command()

@@ -10,6 +10,9 @@ from client.starter import start_saga
 from infra.settings import Q2CSettings
 from models.common import Region
 from models.saga import SagaInput
+from tests.test_contract import env as env  # a server of its own: a workflow left without a worker must not
+
+# hold the shared test server's time skipping for the tests after this one
 
 
 async def started_input(env, settings: Q2CSettings) -> SagaInput:
