@@ -302,7 +302,11 @@ def test_a_won_opportunity_sends_an_outbound_message_until_acknowledged(sim):
         ack = "true" if len(received) > 1 else "false"  # the first delivery is not acknowledged
         return Response(ACK.format(ack=ack), media_type="text/xml")
 
-    opportunity = sim.manifest["salesforce"]["deals"]["ordinary"][1]
+    seeded = sim.store.get("salesforce", "Opportunity", sim.manifest["salesforce"]["deals"]["ordinary"][1])
+    # an opportunity of this test's own: the seeded ones are the demo's, and must stay open
+    opportunity = sim.app.state.apps["salesforce"].state.records.create(
+        "Opportunity", {k: seeded[k] for k in ("Name", "AccountId", "StageName", "CloseDate", "CurrencyIsoCode")}
+    )["Id"]
     with BackgroundServer(receiver, port=free_port()) as server:
         sim.admin.put("/webhooks/salesforce", json={"url": f"{server.url}/om"}).raise_for_status()
         sim.admin.post(f"/salesforce/opportunities/{opportunity}/close").raise_for_status()
