@@ -293,7 +293,7 @@ class SagaStatus(BaseModel):
 
 
 class FieldProblem(BaseModel):
-    """Why a deal cannot become an order, at one field (`dealstage`, `lines[0].quantity`, ...)."""
+    """Why a deal cannot become an order, at one field (`stage`, `lines[0].quantity`, ...)."""
 
     field: str
     problem: str
