@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import sys
 import uuid
@@ -14,8 +15,9 @@ from typing import Any
 
 import httpx
 import pytest
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from client.starter import start_saga
@@ -210,6 +212,15 @@ class Sagas:
 
     def __init__(self, client: Client, task_queue: str, sim: Sim) -> None:
         self.client, self.task_queue, self.sim = client, task_queue, sim
+        self.started: list[WorkflowHandle[Any, Any]] = []
+
+    async def end_leftovers(self) -> None:
+        """Terminate what a test left running (a parked saga, say). Its worker is gone: an activity it would
+        schedule later could never run, and the shared test server stops skipping time while one is pending."""
+        for handle in self.started:
+            with contextlib.suppress(RPCError):
+                if (await handle.describe()).status == WorkflowExecutionStatus.RUNNING:
+                    await handle.terminate("the test is over")
 
     def new_deal(
         self,
@@ -269,6 +280,7 @@ class Sagas:
             policies=policies,
             crm=self.crm,
         )
+        self.started.append(started.handle)
         return started.handle
 
     async def status(self, handle: WorkflowHandle[Any, Any]) -> SagaStatus:
@@ -298,5 +310,7 @@ class Sagas:
 @pytest.fixture
 async def sagas(ts_env: WorkflowEnvironment, sim: Sim, adapters: Adapters) -> AsyncIterator[Sagas]:
     task_queue = f"q2c-test-{uuid.uuid4().hex[:8]}"
+    made = Sagas(ts_env.client, task_queue, sim)
     async with build_worker(ts_env.client, task_queue, activities_for(*adapters)):
-        yield Sagas(ts_env.client, task_queue, sim)
+        yield made
+        await made.end_leftovers()
