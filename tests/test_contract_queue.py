@@ -28,10 +28,13 @@ async def keep(handle: WorkflowHandle[Any, Any], name: str) -> None:
         (KEPT / f"{name}.workflow_id").write_text(handle.id)  # replayed under its own id (tests/test_replay.py)
 
 
+MAYBE_CONTRACT: Any = Contract | None  # the query's answer before the entity has read the sale
+
+
 async def opened(handle: WorkflowHandle[Any, Any]) -> Contract:
     """The contract once the entity has read the sale's subscriptions."""
     for _ in range(600):
-        if (contract := await handle.query("contract", result_type=Contract | None)) is not None:
+        if (contract := await handle.query("contract", result_type=MAYBE_CONTRACT)) is not None:
             return contract
         await asyncio.sleep(0.05)
     raise AssertionError("the contract never opened")
@@ -66,7 +69,8 @@ async def test_two_expansions_closed_at_once_apply_in_order(sagas, adapters):
     assert one.close_time is not None and one.close_time <= two.start_time  # one at a time
     assert item(sagas.sim, sale.subscriptions[0], "PLAT-PRO")["quantity"] == 7
     for record in history[1:]:
-        assert record.billing_amount == record.erp_amount and record.billing_amount.amount > 0
+        assert record.billing_amount is not None and record.billing_amount == record.erp_amount
+        assert record.billing_amount.amount > 0
     await keep(handle, "two_expansions_in_order")
     await keep(sagas.client.get_workflow_handle(history[1].saga_id), "amendment_expansion")
 
