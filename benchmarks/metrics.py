@@ -7,6 +7,7 @@ the engine floor are read apart in the same run.
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
 from typing import Any
 
@@ -56,6 +57,12 @@ class WorkerMetrics:
             else:  # a histogram: how many, and how long in all (milliseconds)
                 totals[f"{name}_count"] += 1
                 totals[f"{name}_ms"] += update.value
+
+    async def drain(self, every: float = 0.5) -> None:
+        """Read the buffer often: left to fill, the SDK drops updates and then panics on the next read."""
+        while True:
+            self.read()
+            await asyncio.sleep(every)
 
     def window(self) -> dict[str, dict[str, float]]:
         """The totals since the last window, and start a new one."""

@@ -183,6 +183,7 @@ async def main(
         report["max_cached_workflows"] = max_cached
     with rig(durable=durable) as rig_:
         client = await rig_.client(runtime=metrics.runtime)
+        draining = asyncio.create_task(metrics.drain())
         task_queue = f"bench-{uuid.uuid4().hex[:6]}"
         sagas = SagaClient(client, task_queue=task_queue)
         async with simulated_worker(client, rig_.sim_url, task_queue):
@@ -225,6 +226,7 @@ async def main(
                 if parked_n:
                     report["parked"] = await parked(client, rig_, task_queue, parked_n)
                     print(json.dumps(report["parked"]), flush=True)
+        draining.cancel()
     for n in sizes:
         floor, saga = (next(r for r in report["runs"] if r["kind"] == k and r["n"] == n) for k in ("floor", "saga"))
         report.setdefault("ratio_saga_to_floor", {})[str(n)] = round(saga["per_second"] / floor["per_second"], 3)
