@@ -92,11 +92,18 @@ PASSTHROUGH = (
     "httpx",
     "structlog",
     "opentelemetry",
+    # workflow-side helpers without workflow definitions or module state: imported once, not per run (a stale
+    # list here re-imported the saga kit inside every run: half the worker's CPU, and evictions under load)
     "workflows.kpis",
-    "workflows.compensation",
     "workflows.options",
     "workflows.search",
-    "workflows.terms",
+    "workflows.patches",
+    "workflows.kit",
+    "workflows.quote_to_cash.steps",
+    "workflows.quote_to_cash.terms",
+    "workflows.quote_to_cash.visibility",
+    "workflows.contract.steps",
+    "workflows.contract.terms",
 )
 
 
