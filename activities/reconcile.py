@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
@@ -11,26 +12,57 @@ from activities.errors import vendor_step
 from connectors.errors import NotFound
 from models.common import System
 from models.customer_sync import FIELDS
+from models.deal import Deal
 from models.orders import InvoiceStatus
 from models.postconditions import SagaRecords, drift
 from models.reconcile import CheckDeals, DealsChecked, DriftItem, RepairInput
+from models.records import BilledSubscription
 from models.saga import Stage, saga_id
 from models.steps import StepInput
+from models.support import SupportOrganization
 from ports import Billing, Crm, Erp, Support
 
 POSTED = (InvoiceStatus.OPEN, InvoiceStatus.PAID)
 CURSOR = "|"  # `<crm>|<that CRM's own cursor>`: the page cursor names the CRM it pages through
 
 
+@dataclass
+class Prefetched:
+    """A page of deals' billing and support records, read in bulk once for the page (reconciliation at scale)."""
+
+    subscriptions: dict[str, list[BilledSubscription]] = field(default_factory=dict)  # by saga id
+    billing_customers: dict[str, list[str]] = field(default_factory=dict)  # by q2c customer id
+    organizations: dict[str, SupportOrganization] = field(default_factory=dict)  # by q2c customer id
+
+
+async def prefetch(billing: Billing, support: Support, saga_ids: list[str], customer_ids: list[str]) -> Prefetched:
+    return Prefetched(
+        subscriptions=await billing.subscriptions_for_sagas(saga_ids),
+        billing_customers=await billing.customers_for_many(customer_ids),
+        organizations=await support.find_organizations(customer_ids),
+    )
+
+
 async def saga_records(
-    crm: Crm, erp: Erp, billing: Billing, support: Support, deal_id: str, master_data: bool = False
+    crm: Crm,
+    erp: Erp,
+    billing: Billing,
+    support: Support,
+    deal_id: str,
+    master_data: bool = False,
+    deal: Deal | None = None,
+    prefetched: Prefetched | None = None,
 ) -> SagaRecords:
     """What every system holds for one deal's saga, read through the ports (for reconciliation and audits);
-    with `master_data`, each synchronised attribute of a completed saga's customer as each system holds it."""
-    deal = await crm.get_deal(deal_id)
+    with `master_data`, each synchronised attribute of a completed saga's customer as each system holds it.
+    `deal` and `prefetched`: what the caller already read (in bulk), not read again."""
+    deal = deal or await crm.get_deal(deal_id)
     state = await crm.deal_state(deal_id)
     w = saga_id(crm.name, deal_id)
-    subscriptions = await billing.subscriptions_for(w)
+    if prefetched is not None:
+        subscriptions = prefetched.subscriptions.get(w, [])
+    else:
+        subscriptions = await billing.subscriptions_for(w)
     billing_invoices: dict[str, InvoiceStatus | None] = {}
     for subscription in subscriptions:
         if subscription.latest_invoice_id:
@@ -50,13 +82,29 @@ async def saga_records(
         state=state,
         orders=await erp.orders_for(w),
         subscriptions=subscriptions,
-        organization=await support.find_organization(deal.company.id) if deal.company else None,
+        organization=await _organization(support, deal, prefetched),
         invoiced=(erp_invoice is not None) or any(s in POSTED for s in billing_invoices.values()),
         erp_invoice=erp_invoice.status if erp_invoice else None,
         billing_invoices=billing_invoices,
-        billing_customers=await billing.customers_for(deal.company.id) if deal.company else [],
+        billing_customers=await _billing_customers(billing, deal, prefetched),
         master_data=held,
     )
+
+
+async def _organization(support: Support, deal: Deal, prefetched: Prefetched | None) -> SupportOrganization | None:
+    if deal.company is None:
+        return None
+    if prefetched is not None:
+        return prefetched.organizations.get(deal.company.id)
+    return await support.find_organization(deal.company.id)
+
+
+async def _billing_customers(billing: Billing, deal: Deal, prefetched: Prefetched | None) -> list[str]:
+    if deal.company is None:
+        return []
+    if prefetched is not None:
+        return prefetched.billing_customers.get(deal.company.id, [])
+    return await billing.customers_for(deal.company.id)
 
 
 class MasterData:
@@ -127,9 +175,18 @@ class ReconcileActivities:
         with vendor_step(StepInput()):
             deals = await crm.closed_won_page(after, page.limit, page.since, page.until)
             items: list[DriftItem] = []
+            read: list[Deal] = []
             for n, deal_id in enumerate(deals.deal_ids):
                 activity.heartbeat(n)
-                records = await saga_records(crm, self.erp, self.billing, self.support, deal_id, master_data=True)
+                read.append(await crm.get_deal(deal_id))
+            sagas = [saga_id(crm.name, d.id) for d in read]
+            customers = sorted({d.company.id for d in read if d.company})
+            bulk = await prefetch(self.billing, self.support, sagas, customers)  # a few requests for the page
+            for n, deal in enumerate(read):
+                activity.heartbeat(n)
+                records = await saga_records(
+                    crm, self.erp, self.billing, self.support, deal.id, True, deal=deal, prefetched=bulk
+                )
                 items += drift(records)
         names = list(self.crms)
         if deals.next_after is not None:
