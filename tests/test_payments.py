@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+
+import pytest
+from temporalio.testing import WorkflowEnvironment
 
 from models.common import Region
 from models.saga import BillingEvent, EntitlementGate, SagaPolicy, Stage
+from tests.conftest import workflow_environment
 from tests.test_saga import FULL, deal_properties, wid
+
+
+@pytest.fixture(scope="module")
+async def env(request: pytest.FixtureRequest) -> AsyncIterator[WorkflowEnvironment]:
+    """A server of this module's own: its waits on durable timers need time skipping, which any workflow
+    another module leaves with work pending would hold back on a shared test server."""
+    async with workflow_environment(request.config) as started:
+        yield started
+
 
 FAST_POLL = timedelta(seconds=0.2)
 

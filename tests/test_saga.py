@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
 import pytest
 from temporalio.client import WorkflowExecutionStatus
+from temporalio.testing import WorkflowEnvironment
 
 from models.saga import CancelRequest, CreditDecision, EntitlementGate, SagaPolicy, Stage, StepState
+from tests.conftest import workflow_environment
 from workflows import search
+
+
+@pytest.fixture(scope="module")
+async def env(request: pytest.FixtureRequest) -> AsyncIterator[WorkflowEnvironment]:
+    """A server of this module's own: its waits on durable timers need time skipping, which any workflow
+    another module leaves with work pending would hold back on a shared test server."""
+    async with workflow_environment(request.config) as started:
+        yield started
+
 
 FULL = ["PLAT-PRO", "IMPL-STD", "PLAT-TEAM"]  # annual + one-time + monthly: every path of the saga
 

@@ -2,13 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
+import pytest
+from temporalio.testing import WorkflowEnvironment
+
 from models.common import Region
 from models.saga import CreditDecision, OperatorDecision, SagaPolicy, Stage, StepState
+from tests.conftest import workflow_environment
 from tests.test_saga import FULL, business, deal_properties, wid
 from workflows import search
+
+
+@pytest.fixture(scope="module")
+async def env(request: pytest.FixtureRequest) -> AsyncIterator[WorkflowEnvironment]:
+    """A server of this module's own: its waits on durable timers need time skipping, which any workflow
+    another module leaves with work pending would hold back on a shared test server."""
+    async with workflow_environment(request.config) as started:
+        yield started
+
 
 OPS = OperatorDecision(by="ops@q2c.example", reason="fixed the data")
 
