@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import date
 
 from connectors.adapter import Adapter
-from connectors.errors import BusinessRuleError, NotFound
+from connectors.errors import NotFound
 from connectors.salesforce.client import SalesforceClient
 from connectors.salesforce.mapping import ACCOUNT_ATTRIBUTES, MILESTONE_FIELDS, RECORDED_MILESTONES
+from connectors.salesforce.renewal import open_renewal
 from models.crm import DealMilestones, DealPage, DealState
 from models.deal import Deal, DealLine
 
@@ -68,8 +69,9 @@ class SalesforceCrm(Adapter[SalesforceClient]):
     async def open_renewal_deal(
         self, company_id: str, name: str, close_date: date, currency: str, lines: list[DealLine], idempotency_key: str
     ) -> str:
-        """Not yet: an Opportunity's products need price book entries q2c does not look up yet."""
-        raise BusinessRuleError(self.name, "opening a renewal Opportunity is not supported yet", code="NOT_SUPPORTED")
+        """An Opportunity of Type Renewal with its products at these prices, upserted by the key (connectors.
+        salesforce.renewal): a retry finds the one it made."""
+        return await open_renewal(self.client, company_id, name, close_date, currency, lines, idempotency_key)
 
 
 def _field(attribute: str) -> str:

@@ -228,9 +228,13 @@ class SalesforceClient(VendorClient):
                 }
             )
         answer = await self.call("POST", "/composite", json={"allOrNone": True, "compositeRequest": requests})
-        for sub in answer.get("compositeResponse", []):
+        self.raise_failed(answer.get("compositeResponse", []), "PATCH")
+
+    def raise_failed(self, subresponses: list[dict[str, Any]], what: str) -> None:
+        """The first failed subresponse of an all-or-none composite (the others only say PROCESSING_HALTED)."""
+        for sub in subresponses:
             status = int(sub.get("httpStatusCode", 500))
             body = sub.get("body")
             halted = isinstance(body, list) and body and body[0].get("errorCode") == "PROCESSING_HALTED"
             if status >= 400 and not halted:
-                self.raise_from(status, body, f"PATCH {sub.get('referenceId')} (composite)")
+                self.raise_from(status, body, f"{what} {sub.get('referenceId')} (composite)")

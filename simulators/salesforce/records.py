@@ -90,9 +90,30 @@ class Records:
             **values,
         }
         self.derive(target, record)
+        if target.name == "OpportunityLineItem":
+            self.entry_fits(record)
         self.save(target.name, record)
         self.after_write(target, None, record)
         return record
+
+    def entry_fits(self, line: Record) -> None:
+        """A product line's price book entry: active, in the opportunity's currency and price book."""
+        entry = self.store.get(SYSTEM, "PricebookEntry", line.get("PricebookEntryId") or "") or {}
+        opportunity = self.store.get(SYSTEM, "Opportunity", line.get("OpportunityId") or "") or {}
+        problem = None
+        if entry and not entry.get("IsActive"):
+            problem = "pricebook entry is inactive"
+        elif entry and opportunity.get("CurrencyIsoCode") not in (None, entry.get("CurrencyIsoCode")):
+            problem = "pricebook entry currency code does not match opportunity currency code"
+        elif entry and opportunity.get("Pricebook2Id") not in (None, entry.get("Pricebook2Id")):
+            problem = "pricebook entry is in a different pricebook than the one assigned to the opportunity"
+        if problem:
+            raise SalesforceError(
+                400,
+                "FIELD_INTEGRITY_EXCEPTION",
+                f"field integrity exception: PricebookEntryId ({problem})",
+                ["PricebookEntryId"],
+            )
 
     def update(self, name: str, record_id: str, body: Record) -> Record:
         target = self.type_of(name)

@@ -130,6 +130,7 @@ SOBJECTS = {
                 Field("Invoice_Status__c", "string"),
                 Field("Payment_Status__c", "string"),
                 Field("Entitlement_Status__c", "string"),
+                Field("Q2C_Deal_Key__c", "string", external_id=True, unique=True),
             ),
             {
                 "OpportunityLineItems": ("OpportunityLineItem", "OpportunityId"),

@@ -16,6 +16,8 @@ def seed(records: Records, erp_customer: Callable[[str, SeedCompany], None] | No
     """Products in the standard price book in USD, EUR and GBP; accounts with a primary contact; open
     opportunities with line items. `erp_customer` is called for companies the ERP already knows."""
     pricebook = records.create("Pricebook2", {"Name": "Standard Price Book", "IsActive": True})
+    pricebook["IsStandard"] = True  # the org's own standard price book: not writable through the API
+    records.save("Pricebook2", pricebook)
     entries: dict[tuple[str, str], str] = {}
     for product in CATALOG:
         product_id = records.create(
