@@ -27,6 +27,9 @@ class Q2CSettings(BaseSettings):
     ingress_public_url: str | None = Field(
         default=None, description="the URL HubSpot calls, as it signs it (behind a proxy it differs from ours)"
     )
+    submit_api_keys: dict[str, SecretStr] = Field(
+        default_factory=dict, description='the submit API\'s callers, {"caller": "key"}; none: every call refused'
+    )
     erp_activities_per_second: float | None = Field(
         default=20.0, description="task-queue-wide rate limit of ERP calls (Temporal enforces it); unset: none"
     )

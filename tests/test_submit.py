@@ -16,6 +16,7 @@ from infra.settings import Q2CSettings
 from models.saga import SagaResult, Stage
 from tests.conftest import Sagas, dev_server
 from workers.ingress import create_ingress
+from workers.ingress.submit import caller_of
 
 KEY = "test-key-0123456789"
 
@@ -93,6 +94,15 @@ async def test_without_a_valid_key_nothing_starts(api, sagas):
     assert [e async for e in sagas.client.list_workflows(f"WorkflowId = 'q2c-hubspot-{deal_id}'")] == []
     assert (await submit(api, deal_id, crm="Not-A-Crm")).status_code == 422
     assert (await submit(api, deal_id, crm="event")).status_code == 404  # not a CRM served (q2c-event-* are events)
+
+
+def test_the_callers_keys_are_q2c_settings_and_each_key_names_its_caller(monkeypatch):
+    monkeypatch.setenv("Q2C_SUBMIT_API_KEYS", json.dumps({"crm-button": KEY, "portal": "portal-key-42"}))
+    keys = Q2CSettings().submit_api_keys
+    assert caller_of("portal-key-42", keys) == "portal" and caller_of(KEY, keys) == "crm-button"
+    assert caller_of("portal-key-4", keys) is None  # a prefix of a key is no key
+    monkeypatch.delenv("Q2C_SUBMIT_API_KEYS")
+    assert Q2CSettings().submit_api_keys == {}  # none configured: every call refused
 
 
 async def test_the_submit_api_is_published_and_schemathesis_finds_no_server_error(app):

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import hmac
 import uuid
+from collections.abc import Mapping
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel, Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, SecretStr
 
 from client.submit import submit_deal
 from infra.correlation import accepted
@@ -27,19 +27,14 @@ BEARER = HTTPBearer(auto_error=False, description="an API key from Q2C_SUBMIT_AP
 DEAL_ID = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$"
 
 
-class SubmitKeys(BaseSettings):
-    """Who may call the submit API: caller name -> API key (recorded as `api:<caller>` on the saga)."""
-
-    model_config = SettingsConfigDict(env_prefix="Q2C_")
-    submit_api_keys: dict[str, SecretStr] = Field(default_factory=dict)
-
-    def caller(self, token: str) -> str | None:
-        """The caller whose key this is; compared in constant time."""
-        found = None
-        for name, key in self.submit_api_keys.items():
-            if hmac.compare_digest(token.encode(), key.get_secret_value().encode()):
-                found = name
-        return found
+def caller_of(token: str, keys: Mapping[str, SecretStr]) -> str | None:
+    """The caller whose API key this is (recorded as `api:<caller>` on the saga); every key is compared, in
+    constant time, so the answer's timing tells nothing of which key came close."""
+    found = None
+    for name, key in keys.items():
+        if hmac.compare_digest(token.encode(), key.get_secret_value().encode()):
+            found = name
+    return found
 
 
 class SubmitAnswer(BaseModel):
@@ -55,13 +50,13 @@ class Problem(BaseModel):
     error: str
 
 
-def submit_router(crms: tuple[str, ...], keys: SubmitKeys | None = None) -> APIRouter:
-    """The intake route for the CRMs served (`Q2C_CRMS`); `keys` from the environment unless given."""
+def submit_router(crms: tuple[str, ...]) -> APIRouter:
+    """The intake route for the CRMs served (`Q2C_CRMS`); the callers' keys are the ingress's settings'."""
     router = APIRouter(tags=["intake"])
-    allowed = keys or SubmitKeys()
 
-    def caller(credentials: HTTPAuthorizationCredentials | None = Depends(BEARER)) -> str:
-        found = allowed.caller(credentials.credentials) if credentials else None
+    def caller(request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(BEARER)) -> str:
+        settings: Q2CSettings = request.app.state.settings
+        found = caller_of(credentials.credentials, settings.submit_api_keys) if credentials else None
         if found is None:
             raise Refused(401, "a valid API key is required: Authorization: Bearer <key>")
         return found
