@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol, TypeVar
 
 import structlog
 from fastapi import APIRouter, Depends, Request
@@ -15,29 +16,51 @@ from models.saga import BillingEvent
 from workers.ingress.common import REFUSALS, Webhooks, openapi, parsed, verified_body
 
 log = structlog.get_logger("q2c.ingress")
+Event = TypeVar("Event", covariant=True)
+Taken = TypeVar("Taken", BillingEvent, ChangeNotice)  # what a one-event delivery may carry
 
 
 class CrmWebhooks(Webhooks, Protocol):
     def parse(self, body: bytes) -> CrmNotice: ...
 
 
-class BillingWebhooks(Webhooks, Protocol):
-    def parse(self, body: bytes) -> BillingEvent | IgnoredEvent: ...
+class EventWebhooks(Webhooks, Protocol[Event]):
+    """A vendor whose deliveries are one event each, which q2c takes or answers as ignored."""
+
+    def parse(self, body: bytes) -> Event | IgnoredEvent: ...
 
 
-class SupportWebhooks(Webhooks, Protocol):
-    def parse(self, body: bytes) -> ChangeNotice | IgnoredEvent: ...
+BillingWebhooks = EventWebhooks[BillingEvent]
+SupportWebhooks = EventWebhooks[ChangeNotice]
 
 
-def _route(router: APIRouter, webhooks: Webhooks) -> Any:
-    return router.post(f"/webhooks/{webhooks.NAME}", openapi_extra=openapi(webhooks), responses=REFUSALS)
+def _route(router: APIRouter, webhooks: Webhooks, name: str) -> Any:
+    """`POST /webhooks/<vendor>`; `name` is the route's (and its OpenAPI operation id's) whatever the vendor."""
+    return router.post(f"/webhooks/{webhooks.NAME}", name=name, openapi_extra=openapi(webhooks), responses=REFUSALS)
+
+
+def _event_router(
+    role: str, webhooks: EventWebhooks[Taken], deliver: Callable[[Request, Taken], Awaitable[dict[str, Any]]]
+) -> APIRouter:
+    """A role's route for one-event deliveries: an event q2c has no use for is answered as ignored (200, so the
+    sender does not retry it); any other is delivered, and the answer names the event and where it went."""
+    router = APIRouter(tags=[role])
+
+    @_route(router, webhooks, role)
+    async def receive(request: Request, body: bytes = Depends(verified_body(webhooks))) -> JSONResponse:
+        event = parsed(webhooks.parse, body)
+        if isinstance(event, IgnoredEvent):
+            return JSONResponse({"event": event.event_id, "ignored": event.type})
+        return JSONResponse({"event": event.event_id, **await deliver(request, event)})
+
+    return router
 
 
 def crm_router(webhooks: CrmWebhooks) -> APIRouter:
     """Closed-won deals start their sagas (one per deal, joined if there); company changes go to CustomerSync."""
     router = APIRouter(tags=["crm"])
 
-    @_route(router, webhooks)
+    @_route(router, webhooks, "crm")
     async def crm(request: Request, body: bytes = Depends(verified_body(webhooks))) -> JSONResponse:
         notice = parsed(webhooks.parse, body)
         settings, client = request.app.state.settings, request.app.state.client
@@ -68,32 +91,22 @@ def crm_router(webhooks: CrmWebhooks) -> APIRouter:
 
 def billing_router(webhooks: BillingWebhooks) -> APIRouter:
     """Invoice events: to the deal's saga, or kept and applied after it."""
-    router = APIRouter(tags=["billing"])
 
-    @_route(router, webhooks)
-    async def billing(request: Request, body: bytes = Depends(verified_body(webhooks))) -> JSONResponse:
-        event = parsed(webhooks.parse, body)
-        if isinstance(event, IgnoredEvent):
-            return JSONResponse({"event": event.event_id, "ignored": event.type})
+    async def deliver(request: Request, event: BillingEvent) -> dict[str, Any]:
         structlog.contextvars.bind_contextvars(billing_event=event.event_id, workflow_id=event.workflow_id)
         outcome = await deliver_billing_event(request.app.state.client, event, request.app.state.settings.task_queue)
         log.info("billing event delivered", type=event.type, to=outcome)
-        return JSONResponse({"event": event.event_id, "delivered_to": outcome, "workflow_id": event.workflow_id})
+        return {"delivered_to": outcome, "workflow_id": event.workflow_id}
 
-    return router
+    return _event_router("billing", webhooks, deliver)
 
 
 def support_router(webhooks: SupportWebhooks) -> APIRouter:
     """Organization changes made in the support tool, to the customer's CustomerSync entity."""
-    router = APIRouter(tags=["support"])
 
-    @_route(router, webhooks)
-    async def support(request: Request, body: bytes = Depends(verified_body(webhooks))) -> JSONResponse:
-        notice = parsed(webhooks.parse, body)
-        if isinstance(notice, IgnoredEvent):
-            return JSONResponse({"event": notice.event_id, "ignored": notice.type})
+    async def deliver(request: Request, notice: ChangeNotice) -> dict[str, Any]:
         settings = request.app.state.settings
         entity = await submit_customer_change(request.app.state.client, notice.change, settings.task_queue)
-        return JSONResponse({"event": notice.event_id, "customer_sync": entity})
+        return {"customer_sync": entity}
 
-    return router
+    return _event_router("support", webhooks, deliver)
