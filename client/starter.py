@@ -6,12 +6,13 @@ import asyncio
 from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, TypeVar
+from typing import Any, TypedDict, TypeVar
 
 from temporalio.client import Client, WorkflowHandle
-from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.common import TypedSearchAttributes, WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
+from typing_extensions import Unpack
 
 from connectors.roles import Roles
 from models.common import Region
@@ -56,6 +57,65 @@ async def within_deadline(call: Awaitable[T]) -> T:
         raise RPCError(str(error), RPCStatusCode.UNAVAILABLE, b"") from error
 
 
+class SagaTerms(TypedDict, total=False):
+    """What a start may set beyond the deal (unset or None: the saga's defaults), mostly from configuration."""
+
+    region: Region | None
+    policy: SagaPolicy | None
+    policies: dict[Region, SagaPolicy] | None
+    contracts: ContractPolicy | None
+    contract_policies: dict[Region, ContractPolicy] | None
+
+
+class SagaStartOptions(TypedDict):
+    id: str
+    task_queue: str
+    id_conflict_policy: WorkflowIDConflictPolicy
+    id_reuse_policy: WorkflowIDReusePolicy
+    search_attributes: TypedSearchAttributes
+    static_summary: str
+    static_details: str
+
+
+@dataclass(frozen=True)
+class SagaStart:
+    """A deal's saga start request, however it is sent: a start here, an Update-with-Start in client/submit.py."""
+
+    saga: SagaInput
+    options: SagaStartOptions
+
+    @property
+    def workflow_id(self) -> str:
+        return self.options["id"]
+
+
+def saga_start(
+    crm: str, deal_id: str, *, triggered_by: str, correlation_id: str, task_queue: str, **terms: Unpack[SagaTerms]
+) -> SagaStart:
+    """The one way a saga is asked for: its input, its id, and the id policies that make a start idempotent.
+
+    A running saga is joined (`USE_EXISTING`); a finished one is not started again (`REJECT_DUPLICATE`), so a
+    duplicate webhook or a second click never makes a second order.
+    """
+    saga = SagaInput(
+        deal_id=deal_id,
+        crm=crm,
+        correlation_id=correlation_id,
+        triggered_by=triggered_by,
+        **{term: value for term, value in terms.items() if value is not None},
+    )
+    options = SagaStartOptions(
+        id=saga_id(crm, deal_id),
+        task_queue=task_queue,
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+        search_attributes=search.initial(),
+        static_summary=f"deal {crm}:{deal_id}",  # the Temporal UI; customer and amount: current details
+        static_details=f"triggered by {triggered_by}; correlation id {correlation_id}",
+    )
+    return SagaStart(saga, options)
+
+
 @dataclass(frozen=True)
 class Started:
     workflow_id: str
@@ -71,51 +131,29 @@ async def start_saga(
     triggered_by: str,
     correlation_id: str,
     task_queue: str,
-    region: Region | None = None,
-    policy: SagaPolicy | None = None,
-    policies: dict[Region, SagaPolicy] | None = None,
     crm: str | None = None,
-    contracts: ContractPolicy | None = None,
-    contract_policies: dict[Region, ContractPolicy] | None = None,
+    **terms: Unpack[SagaTerms],
 ) -> Started:
-    """Start the deal's saga, or join the one already running or finished for it.
+    """Start the deal's saga, or join the one already running or finished for it (see `saga_start`).
 
-    A running saga is joined (`USE_EXISTING`); a finished one is not started again
-    (`REJECT_DUPLICATE`), so a duplicate webhook or a second click never makes a second order.
     `crm` is the name of the CRM adapter holding the deal; unset, the configured one (`Q2C_CRM`).
     """
-    crm = crm or Roles().crm
-    saga = SagaInput(
-        deal_id=deal_id,
-        crm=crm,
-        correlation_id=correlation_id,
-        region=region,
+    start = saga_start(
+        crm or Roles().crm,
+        deal_id,
         triggered_by=triggered_by,
-        policy=policy or SagaPolicy(),
-        policies=policies or {},
-        contracts=contracts,
-        contract_policies=contract_policies or {},
+        correlation_id=correlation_id,
+        task_queue=task_queue,
+        **terms,
     )
-    workflow_id = saga_id(crm, deal_id)
     try:
         handle: WorkflowHandle[QuoteToCash, SagaResult] = await within_deadline(
-            client.start_workflow(
-                QuoteToCash.run,
-                saga,
-                id=workflow_id,
-                task_queue=task_queue,
-                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-                search_attributes=search.initial(),
-                rpc_timeout=TEMPORAL_CALL_WITHIN,
-                static_summary=f"deal {crm}:{deal_id}",  # the Temporal UI; customer and amount: current details
-                static_details=f"triggered by {triggered_by}; correlation id {correlation_id}",
-            )
+            client.start_workflow(QuoteToCash.run, start.saga, **start.options, rpc_timeout=TEMPORAL_CALL_WITHIN)
         )
     except WorkflowAlreadyStartedError as already:
-        handle = client.get_workflow_handle_for(QuoteToCash.run, workflow_id)
-        return Started(workflow_id, already.run_id, new=False, handle=handle)
-    return Started(workflow_id, handle.first_execution_run_id, _started(handle), handle)
+        handle = client.get_workflow_handle_for(QuoteToCash.run, start.workflow_id)
+        return Started(start.workflow_id, already.run_id, new=False, handle=handle)
+    return Started(start.workflow_id, handle.first_execution_run_id, _started(handle), handle)
 
 
 def _started(handle: WorkflowHandle[Any, Any]) -> bool:

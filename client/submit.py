@@ -13,13 +13,11 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from temporalio.client import Client, WithStartWorkflowOperation, WorkflowUpdateRPCTimeoutOrCancelledError
-from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
+from typing_extensions import Unpack
 
-from models.common import Region
-from models.contract import ContractPolicy
-from models.saga import SagaInput, SagaPolicy, SagaStatus, Stage, Submission, saga_id
-from workflows import search
+from client.starter import SagaTerms, saga_start
+from models.saga import SagaStatus, Stage, Submission
 from workflows.quote_to_cash import QuoteToCash
 from workflows.quote_to_cash.handlers import answer
 
@@ -44,33 +42,15 @@ async def submit_deal(
     triggered_by: str,
     correlation_id: str,
     task_queue: str,
-    policies: dict[Region, SagaPolicy] | None = None,
     within: float = ANSWER_WITHIN,
-    contracts: ContractPolicy | None = None,
-    contract_policies: dict[Region, ContractPolicy] | None = None,
+    **terms: Unpack[SagaTerms],
 ) -> Submitted:
     """Start or join the deal's saga and wait for its first answer; a finished saga answers from its status."""
-    workflow_id = saga_id(crm, deal_id)
-    saga = SagaInput(
-        deal_id=deal_id,
-        crm=crm,
-        correlation_id=correlation_id,
-        triggered_by=triggered_by,
-        policies=policies or {},
-        contracts=contracts,
-        contract_policies=contract_policies or {},
+    request = saga_start(
+        crm, deal_id, triggered_by=triggered_by, correlation_id=correlation_id, task_queue=task_queue, **terms
     )
-    start = WithStartWorkflowOperation(
-        QuoteToCash.run,
-        saga,
-        id=workflow_id,
-        task_queue=task_queue,
-        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-        id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-        search_attributes=search.initial(),
-        static_summary=f"deal {crm}:{deal_id}",  # as client/starter.py: customer and amount in current details
-        static_details=f"triggered by {triggered_by}; correlation id {correlation_id}",
-    )
+    workflow_id = request.workflow_id
+    start = WithStartWorkflowOperation(QuoteToCash.run, request.saga, **request.options)
     try:
         async with asyncio.timeout(within):
             submission = await client.execute_update_with_start_workflow(
