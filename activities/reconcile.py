@@ -11,16 +11,17 @@ from temporalio.exceptions import ApplicationError
 from activities.errors import vendor_step
 from connectors.errors import NotFound
 from models.common import System
+from models.crm import DealState
 from models.customer_sync import FIELDS
 from models.deal import Deal
-from models.orders import InvoiceStatus
+from models.orders import Invoice, InvoiceStatus, SalesOrder
 from models.postconditions import SagaRecords, drift
 from models.reconcile import CheckDeals, DealsChecked, DriftItem, RepairInput
 from models.records import BilledSubscription
 from models.saga import Stage, saga_id
 from models.steps import StepInput
 from models.support import SupportOrganization
-from ports import Billing, Crm, Erp, Support
+from ports import Billing, Crm, CrmBulkReads, Erp, ErpBulkReads, Support
 
 POSTED = (InvoiceStatus.OPEN, InvoiceStatus.PAID)
 CURSOR = "|"  # `<crm>|<that CRM's own cursor>`: the page cursor names the CRM it pages through
@@ -33,14 +34,38 @@ class Prefetched:
     subscriptions: dict[str, list[BilledSubscription]] = field(default_factory=dict)  # by saga id
     billing_customers: dict[str, list[str]] = field(default_factory=dict)  # by q2c customer id
     organizations: dict[str, SupportOrganization] = field(default_factory=dict)  # by q2c customer id
+    # the ERP's side, when the ERP reads in bulk (ports.ErpBulkReads); None: read one saga at a time
+    orders: dict[str, list[SalesOrder]] | None = None  # by saga id
+    erp_invoices: dict[str, Invoice] | None = None  # by external id
+    states: dict[str, DealState] = field(default_factory=dict)  # by deal id, when the CRM read them in bulk
 
 
-async def prefetch(billing: Billing, support: Support, saga_ids: list[str], customer_ids: list[str]) -> Prefetched:
-    return Prefetched(
+async def prefetch(
+    billing: Billing, support: Support, saga_ids: list[str], customer_ids: list[str], erp: Erp | None = None
+) -> Prefetched:
+    bulk = Prefetched(
         subscriptions=await billing.subscriptions_for_sagas(saga_ids),
         billing_customers=await billing.customers_for_many(customer_ids),
         organizations=await support.find_organizations(customer_ids),
     )
+    if isinstance(erp, ErpBulkReads):
+        bulk.orders = await erp.orders_for_sagas(saga_ids)
+        bulk.erp_invoices = await erp.find_invoices([f"{w}:invoice_erp" for w in saga_ids])
+    return bulk
+
+
+async def read_deals(crm: Crm, deal_ids: list[str]) -> tuple[list[Deal], dict[str, DealState]]:
+    """A page's deals, in bulk with their states when the CRM can (ports.CrmBulkReads), else one at a time;
+    a deal the bulk read did not find is read alone, so it fails (NotFound) as it always did."""
+    if not isinstance(crm, CrmBulkReads):
+        read: list[Deal] = []
+        for n, deal_id in enumerate(deal_ids):
+            activity.heartbeat(n)
+            read.append(await crm.get_deal(deal_id))
+        return read, {}
+    found = await crm.deals_with_states(deal_ids)
+    deals = [found[d][0] if d in found else await crm.get_deal(d) for d in deal_ids]
+    return deals, {deal_id: state for deal_id, (_, state) in found.items()}
 
 
 async def saga_records(
@@ -57,7 +82,8 @@ async def saga_records(
     with `master_data`, each synchronised attribute of a completed saga's customer as each system holds it.
     `deal` and `prefetched`: what the caller already read (in bulk), not read again."""
     deal = deal or await crm.get_deal(deal_id)
-    state = await crm.deal_state(deal_id)
+    known = prefetched.states.get(deal_id) if prefetched is not None else None
+    state = known or await crm.deal_state(deal_id)
     w = saga_id(crm.name, deal_id)
     if prefetched is not None:
         subscriptions = prefetched.subscriptions.get(w, [])
@@ -71,7 +97,10 @@ async def saga_records(
                 billing_invoices[invoice.id] = invoice.status
             except NotFound:  # a deleted draft
                 billing_invoices[subscription.latest_invoice_id] = None
-    erp_invoice = await erp.find_invoice(f"{w}:invoice_erp")
+    if prefetched is not None and prefetched.erp_invoices is not None:
+        erp_invoice = prefetched.erp_invoices.get(f"{w}:invoice_erp")
+    else:
+        erp_invoice = await erp.find_invoice(f"{w}:invoice_erp")
     held: dict[str, dict[System, str | None]] = {}
     if master_data and deal.company and state.milestones.status == Stage.COMPLETED.value:
         held = await customer_attributes(MasterData(crm, erp, support), deal.company.id)
@@ -80,7 +109,11 @@ async def saga_records(
         saga_id=w,
         deal=deal,
         state=state,
-        orders=await erp.orders_for(w),
+        orders=(
+            prefetched.orders.get(w, [])
+            if prefetched is not None and prefetched.orders is not None
+            else await erp.orders_for(w)
+        ),
         subscriptions=subscriptions,
         organization=await _organization(support, deal, prefetched),
         invoiced=(erp_invoice is not None) or any(s in POSTED for s in billing_invoices.values()),
@@ -175,13 +208,11 @@ class ReconcileActivities:
         with vendor_step(StepInput()):
             deals = await crm.closed_won_page(after, page.limit, page.since, page.until)
             items: list[DriftItem] = []
-            read: list[Deal] = []
-            for n, deal_id in enumerate(deals.deal_ids):
-                activity.heartbeat(n)
-                read.append(await crm.get_deal(deal_id))
+            read, states = await read_deals(crm, deals.deal_ids)
             sagas = [saga_id(crm.name, d.id) for d in read]
             customers = sorted({d.company.id for d in read if d.company})
-            bulk = await prefetch(self.billing, self.support, sagas, customers)  # a few requests for the page
+            bulk = await prefetch(self.billing, self.support, sagas, customers, self.erp)  # a few requests a page
+            bulk.states = states
             for n, deal in enumerate(read):
                 activity.heartbeat(n)
                 records = await saga_records(

@@ -6,8 +6,8 @@ TransientError/RateLimited, Unauthorized, SchemaDrift.
 """
 
 from ports.billing import Billing
-from ports.crm import Crm
-from ports.erp import Erp
+from ports.crm import Crm, CrmBulkReads
+from ports.erp import Erp, ErpBulkReads
 from ports.support import Support
 
-__all__ = ["Billing", "Crm", "Erp", "Support"]
+__all__ = ["Billing", "Crm", "CrmBulkReads", "Erp", "ErpBulkReads", "Support"]

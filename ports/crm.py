@@ -49,3 +49,14 @@ class Crm(Protocol):
     ) -> str:
         """Open a renewal deal (in the pipeline, not won) on the company with these lines, once per key; its id."""
         ...
+
+
+@runtime_checkable
+class CrmBulkReads(Protocol):
+    """Reads of many deals in a few requests (reconciliation at scale); a CRM without them is read one deal at
+    a time (`Crm.get_deal`, `Crm.deal_state`)."""
+
+    async def deals_with_states(self, deal_ids: list[str]) -> dict[str, tuple[Deal, DealState]]:
+        """`get_deal` and `deal_state` for many deals; a deal not found is left out, an invalid one raises as
+        `get_deal` does."""
+        ...

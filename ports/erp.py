@@ -52,3 +52,17 @@ class Erp(Protocol):
     async def read_customer_attribute(self, customer_id: str, attribute: str) -> str | None: ...
 
     async def write_customer_attribute(self, customer_id: str, attribute: str, value: str | None) -> None: ...
+
+
+@runtime_checkable
+class ErpBulkReads(Protocol):
+    """Reads of many sagas' ERP records in a few requests (reconciliation at scale); an ERP without them is
+    read one saga at a time (`Erp.orders_for`, `Erp.find_invoice`)."""
+
+    async def orders_for_sagas(self, saga_ids: list[str]) -> dict[str, list[SalesOrder]]:
+        """`orders_for` for many sagas, headers only (`lines` empty); a saga with none is left out."""
+        ...
+
+    async def find_invoices(self, external_ids: list[str]) -> dict[str, Invoice]:
+        """`find_invoice` for many external ids; one not found is left out."""
+        ...

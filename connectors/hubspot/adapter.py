@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from connectors.adapter import Adapter
 from connectors.errors import BusinessRuleError
+from connectors.hubspot import bulk
 from connectors.hubspot.client import HubSpotClient
 from connectors.hubspot.mapping import (
     COMPANY_ATTRIBUTES,
@@ -52,6 +53,20 @@ class HubSpotCrm(Adapter[HubSpotClient]):
     async def deal_state(self, deal_id: str) -> DealState:
         properties, company = await self.client.deal_properties(deal_id, list(MILESTONE_PROPERTIES.values()))
         return DealState(deal_id=deal_id, company_id=company, milestones=DealMilestones.held(properties, _MILESTONE_OF))
+
+    async def deals_with_states(self, deal_ids: list[str]) -> dict[str, tuple[Deal, DealState]]:
+        """Batch reads: the deals, their line items and companies, and q2c's milestones in the same read."""
+        found = await bulk.deals_many(self.client, deal_ids, list(MILESTONE_PROPERTIES.values()))
+        out: dict[str, tuple[Deal, DealState]] = {}
+        for deal_id, (deal, properties, company) in found.items():
+            try:
+                kind = deal_kind_from_hubspot(properties.get("dealtype"))
+            except ValueError as refused:
+                raise BusinessRuleError(self.name, f"deal {deal_id}: {refused}", code="INVALID_DEAL") from refused
+            milestones = DealMilestones.held(properties, _MILESTONE_OF)
+            state = DealState(deal_id=deal_id, company_id=company, milestones=milestones)
+            out[deal_id] = (deal.model_copy(update={"kind": kind}), state)
+        return out
 
     async def closed_won_page(self, after: str | None, limit: int, since: str | None, until: str | None) -> DealPage:
         ids, next_after = await self.client.closed_won_page(after, limit, since, until, by=WON_WINDOW)

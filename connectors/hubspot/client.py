@@ -16,12 +16,12 @@ from pydantic import ValidationError
 from connectors.errors import BusinessRuleError, ConnectorError, SchemaDrift
 from connectors.http import VendorClient
 from connectors.hubspot import paging
+from connectors.hubspot.bulk import build_deal
 from connectors.hubspot.mapping import (
     COMPANY_PROPERTIES,
     DEAL_PROPERTIES,
     LINE_PROPERTIES,
     company_from_hubspot,
-    line_from_hubspot,
 )
 from connectors.hubspot.schema import check_definitions, check_values, drift_from_refusal
 from connectors.settings import HubSpotSettings
@@ -109,21 +109,7 @@ class HubSpotClient(VendorClient):
         for line in lines:
             check_values("line_items", line)
         company = await self.get_company(company_ids[0]) if company_ids else None
-        p = record["properties"]
-        try:
-            currency = (p.get("deal_currency_code") or (company.currency if company else "USD")).upper()
-            return Deal(
-                id=record["id"],
-                name=p.get("dealname") or "",
-                stage=p.get("dealstage") or "",
-                currency=currency,
-                close_date=(p.get("closedate") or "")[:10] or None,
-                company=company,
-                lines=[line_from_hubspot(line, currency) for line in lines],
-                properties={k: v for k, v in p.items() if k not in DEAL_PROPERTIES[:6]},
-            )
-        except (ValidationError, ValueError) as exc:
-            raise BusinessRuleError(self.system, f"deal {deal_id} is not valid: {exc}", code="INVALID_DEAL") from exc
+        return build_deal(record, lines, company, self.system)
 
     async def _linked(self, record: dict[str, Any], object_type: str, object_id: str, to_type: str) -> list[str]:
         """Associated ids from a v3 read; when HubSpot pages them, the rest from the v4 associations list."""

@@ -9,7 +9,9 @@ from connectors.netsuite.client import NetSuiteClient
 from connectors.netsuite.mapping import (
     CUSTOMER_ATTRIBUTES,
     invoice_from_netsuite,
+    invoice_from_suiteql,
     order_from_netsuite,
+    order_from_suiteql,
     saga_orders_query,
 )
 from models.orders import Invoice, SalesOrder
@@ -62,6 +64,18 @@ class NetSuiteErp(Adapter[NetSuiteClient]):
         return [
             order_from_netsuite(r) for r in await self.client.records_where("salesOrder", saga_orders_query(saga_id))
         ]
+
+    async def orders_for_sagas(self, saga_ids: list[str]) -> dict[str, list[SalesOrder]]:
+        """Every order of many sagas by SuiteQL (one query per 100 sagas), headers only: no lines."""
+        rows = await self.client.by_external_ids(["salesOrder"], prefixes=[f"{w}:" for w in saga_ids])
+        found: dict[str, list[SalesOrder]] = {}
+        for row in rows:  # saga ids hold no colon: `<saga id>:<step>`
+            found.setdefault(str(row["externalid"]).partition(":")[0], []).append(order_from_suiteql(row))
+        return found
+
+    async def find_invoices(self, external_ids: list[str]) -> dict[str, Invoice]:
+        rows = await self.client.by_external_ids(["invoice"], exact=external_ids)
+        return {str(row["externalid"]): invoice_from_suiteql(row) for row in rows}
 
     async def read_customer_attribute(self, customer_id: str, attribute: str) -> str | None:
         field = _field(attribute)

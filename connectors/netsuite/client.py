@@ -7,7 +7,7 @@ to its end. Writes ask NetSuite to refuse a field it does not know rather than d
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -34,6 +34,7 @@ SUITEQL = "/services/rest/query/v1/suiteql"
 PAGE_SIZE = 1000  # NetSuite's largest page
 STRICT = {"X-NetSuite-PropertyNameValidation": "Error"}
 TRANSACTION_TYPES = {"salesOrder": "SalesOrd", "invoice": "CustInvc", "creditMemo": "CustCred"}
+SAGAS_PER_QUERY = 100  # external ids named in one SuiteQL query: a short query; 100 sagas' orders fit one page
 
 
 class NetSuiteClient(VendorClient):
@@ -44,6 +45,7 @@ class NetSuiteClient(VendorClient):
     ) -> None:
         settings = settings or NetSuiteSettings()
         super().__init__(settings, transport)
+        self._currencies: dict[str, str] | None = None
         login = netsuite_auth(settings)
         if login is not None:
             self._http.auth = login
@@ -149,6 +151,37 @@ class NetSuiteClient(VendorClient):
         # `_` and `%` in the prefix are LIKE wildcards: they can only over-match, so filter exactly here
         prefix = external_id_prefix or ""
         return [row for row in rows if str(row.get("externalid", "")).startswith(prefix)]
+
+    async def currency_codes(self) -> dict[str, str]:
+        """Currency internal id -> ISO code (`symbol`): SuiteQL answers a transaction's currency as its id."""
+        if self._currencies is None:
+            rows = await self.suiteql("SELECT id, symbol FROM currency ORDER BY id")
+            self._currencies = {str(row["id"]): str(row["symbol"]) for row in rows if row.get("symbol")}
+        return self._currencies
+
+    async def by_external_ids(
+        self, record_types: list[str], *, prefixes: Sequence[str] = (), exact: Sequence[str] = ()
+    ) -> list[dict[str, Any]]:
+        """Transactions of these types whose external id starts with one of `prefixes` or is one of `exact`:
+        one SuiteQL query per SAGAS_PER_QUERY names, each row's `currency` as its ISO code."""
+        codes = await self.currency_codes()
+        types = ", ".join(f"'{TRANSACTION_TYPES[t]}'" for t in record_types)
+        columns = "id, tranid, externalid, trandate, entity, status, currency, foreigntotal, type"
+        found: list[dict[str, Any]] = []
+        names = [(True, p) for p in prefixes] + [(False, e) for e in exact]
+        for start in range(0, len(names), SAGAS_PER_QUERY):
+            chunk = names[start : start + SAGAS_PER_QUERY]
+            match = " OR ".join(
+                f"externalid LIKE '{_quote(name)}%'" if prefix else f"externalid = '{_quote(name)}'"
+                for prefix, name in chunk
+            )
+            query = f"SELECT {columns} FROM transaction WHERE type IN ({types}) AND ({match}) ORDER BY id"
+            for row in await self.suiteql(query):
+                wanted = str(row.get("externalid", ""))
+                # `_` and `%` are LIKE wildcards: keep only exact prefixes
+                if any(wanted.startswith(n) if p else wanted == n for p, n in chunk):
+                    found.append({**row, "currency": codes.get(str(row.get("currency")), row.get("currency"))})
+        return found
 
     async def upsert_customer(self, customer: Customer) -> str:
         """PUT customer/eid:<q2c customer id>: the same customer never appears twice. Returns the internal id."""

@@ -6,6 +6,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from connectors.errors import SchemaDrift
 from connectors.netsuite import fields
 from models.common import Region
 from models.money import Money
@@ -92,6 +93,49 @@ def invoice_from_netsuite(record: dict[str, Any]) -> Invoice:
         external_id=record.get("externalId"),
         status=_INVOICE_STATUS.get(record["status"]["id"], InvoiceStatus.OPEN),
         total=Money(amount=Decimal(record["total"]), currency=record["currency"]["refName"]),
+    )
+
+
+def suiteql_date(value: str) -> date:
+    """A SuiteQL date in NetSuite's default date preference (M/D/YYYY); ISO dates are taken as well."""
+    if "/" not in value:
+        return date.fromisoformat(value[:10])
+    month, day, year = (int(part) for part in value.split("/"))
+    return date(year, month, day)
+
+
+def _suiteql_money(row: dict[str, Any], column: str) -> Money:
+    """SuiteQL sends numbers as strings: exact Decimals, never floats."""
+    try:
+        return Money(amount=Decimal(str(row[column])), currency=str(row["currency"]))
+    except (KeyError, ArithmeticError) as exc:
+        raise SchemaDrift("netsuite", "transaction", column, f"not an amount in a SuiteQL row: {exc!r}") from exc
+
+
+def order_from_suiteql(row: dict[str, Any]) -> SalesOrder:
+    """A sales order's header from a SuiteQL `transaction` row (lines are not read: reconciliation compares
+    totals and statuses)."""
+    return SalesOrder(
+        id=str(row["id"]),
+        number=row.get("tranid"),
+        external_id=str(row.get("externalid") or ""),
+        customer_id=str(row["entity"]),
+        order_date=suiteql_date(str(row["trandate"])),
+        currency=str(row["currency"]),
+        lines=[],
+        status=_ORDER_STATUS[str(row["status"])],
+        total=_suiteql_money(row, "foreigntotal"),
+    )
+
+
+def invoice_from_suiteql(row: dict[str, Any]) -> Invoice:
+    return Invoice(
+        id=str(row["id"]),
+        system="erp",
+        number=row.get("tranid"),
+        external_id=row.get("externalid"),
+        status=_INVOICE_STATUS.get(str(row.get("status")), InvoiceStatus.OPEN),
+        total=_suiteql_money(row, "foreigntotal"),
     )
 
 

@@ -99,6 +99,9 @@ def create_app(ctx: SimContext) -> FastAPI:
         query = raw.get("q") if isinstance(raw, dict) else None
         if not isinstance(query, str) or not query.strip():
             raise NetSuiteError(400, "INVALID_CONTENT", 'The request body must be {"q": "SELECT ..."}.', "q")
+        if offset >= suiteql.MAX_RESULTS:  # "a maximum of 100,000 results" (the page above)
+            message = "SuiteQL returns at most 100,000 results; narrow the query."
+            raise NetSuiteError(400, "INVALID_PARAMETER", message, errorQueryParam="offset")
         rows = [{"links": [], **row} for row in suiteql.run(store, query)]
         return respond(page(rows, f"{ctx.base_url(SYSTEM)}{QUERY}", limit, offset))
 

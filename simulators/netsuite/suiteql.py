@@ -1,10 +1,11 @@
 """A small, honest subset of SuiteQL: what q2c's bulk reads need, and NetSuite's error for the rest.
 
-Supported: `SELECT cols|* FROM customer|transaction|item [WHERE cond [AND cond]...] [ORDER BY col [ASC|DESC]]`
-where a condition is `col = | <> | != | < | <= | > | >= literal`, `col LIKE 'x%'`, `col IN ('a', 'b')`,
-`col IS [NOT] NULL`, and a literal is a quoted string, a number or `TO_DATE('2026-11-01', 'YYYY-MM-DD')`.
-Joins, grouping, functions and sub-queries are refused. Values come back as strings, as NetSuite's do;
-dates in the account's default format (M/D/YYYY); null columns are left out of a row.
+Supported: `SELECT cols|* FROM customer|transaction|item|currency [WHERE cond] [ORDER BY col [ASC|DESC]]`
+where conditions combine with AND, OR and parentheses, and each is `col = | <> | != | < | <= | > | >= literal`,
+`col LIKE 'x%'`, `col IN ('a', 'b')` or `col IS [NOT] NULL`; a literal is a quoted string, a number or
+`TO_DATE('2026-11-01', 'YYYY-MM-DD')`. Joins, grouping, functions and sub-queries are refused; a result of
+more than 100,000 rows is NetSuite's error. Values come back as strings, as NetSuite's do; dates in the
+account's default format (M/D/YYYY); null columns are left out of a row.
 """
 
 from __future__ import annotations
@@ -15,60 +16,16 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from simulators.netsuite.errors import SYSTEM, NetSuiteError
+from simulators.netsuite import suiteql_tables as tables
+from simulators.netsuite.errors import NetSuiteError
+from simulators.netsuite.suiteql_tables import COLUMNS, Range
 from simulators.store import Store
 
 Record = dict[str, Any]
 _TOKEN = re.compile(r"\s*(?:('(?:[^']|'')*')|(-?\d+(?:\.\d+)?)|([A-Za-z_][A-Za-z0-9_]*)|(<>|!=|<=|>=|[=<>(),*]))")
-_TRAN_TYPES = {"salesOrder": "SalesOrd", "invoice": "CustInvc", "creditMemo": "CustCred"}
 _DATES = {"trandate", "lastmodifieddate"}
-
-
-def _ref(field: str) -> Callable[[Record], Any]:
-    return lambda r: (r.get(field) or {}).get("id")
-
-
-def _plain(field: str) -> Callable[[Record], Any]:
-    return lambda r: r.get(field)
-
-
-def _flag(field: str) -> Callable[[Record], Any]:
-    return lambda r: "T" if r.get(field) else "F"
-
-
-_COMMON = {"id": _plain("id"), "externalid": _plain("externalId"), "lastmodifieddate": _plain("lastModifiedDate")}
-COLUMNS: dict[str, dict[str, Callable[[Record], Any]]] = {
-    "customer": _COMMON
-    | {
-        "entityid": _plain("entityId"),
-        "companyname": _plain("companyName"),
-        "email": _plain("email"),
-        "isinactive": _flag("isInactive"),
-        "subsidiary": _ref("subsidiary"),
-        "currency": lambda r: (r.get("currency") or {}).get("refName"),
-        "creditlimit": _plain("creditLimit"),
-    },
-    "transaction": _COMMON
-    | {
-        "tranid": _plain("tranId"),
-        "type": _plain("type"),
-        "trandate": _plain("tranDate"),
-        "entity": _ref("entity"),
-        "currency": lambda r: (r.get("currency") or {}).get("refName"),
-        "status": lambda r: (r.get("orderStatus") or r.get("status") or {}).get("id"),
-        "foreigntotal": _plain("total"),
-        "foreignamountremaining": _plain("amountRemaining"),
-        "memo": _plain("memo"),
-        "createdfrom": _ref("createdFrom"),
-    },
-    "item": _COMMON
-    | {
-        "itemid": _plain("itemId"),
-        "displayname": _plain("displayName"),
-        "isinactive": _flag("isInactive"),
-        "itemtype": lambda r: "NonInvtPart",
-    },
-}
+MAX_RESULTS = 100_000  # rows one query can reach, over all its pages
+_LAST = "\U0010ffff"  # sorts after any character: the top of a prefix's external id range
 
 
 def invalid(message: str) -> NetSuiteError:
@@ -116,6 +73,13 @@ class _Parser:
             raise invalid(f"Search error occurred: {token!r} is not a value.") from None
 
 
+class Where:
+    """A parsed condition: a row test, and the external id ranges that hold every row it can accept (None: any)."""
+
+    def __init__(self, test: Callable[[Record], bool], ranges: list[Range] | None = None) -> None:
+        self.test, self.ranges = test, ranges
+
+
 def run(store: Store, query: str) -> list[Record]:
     """The rows a query selects, each a dict of lower-case column names to strings."""
     parser = _Parser(query)
@@ -136,13 +100,10 @@ def run(store: Store, query: str) -> list[Record]:
     for column in [c for c in columns if c != "*"] or []:
         if column not in known:
             raise invalid(f"Search error occurred: Field '{column}' for record '{table}' was not found.")
-    conditions: list[Callable[[Record], bool]] = []
+    where = Where(lambda r: True)
     if parser.peek().upper() == "WHERE":
         parser.take()
-        conditions.append(_condition(parser, table))
-        while parser.peek().upper() == "AND":
-            parser.take()
-            conditions.append(_condition(parser, table))
+        where = _either(parser, table)
     order: tuple[str, bool] | None = None
     if parser.peek().upper() == "ORDER":
         parser.take(), parser.take("BY")
@@ -153,43 +114,69 @@ def run(store: Store, query: str) -> list[Record]:
         order = (column, descending)
     if parser.peek():
         raise invalid(
-            f"the simulator supports SELECT ... FROM ... WHERE ... AND ... ORDER BY only, not {parser.peek()!r}"
+            f"the simulator supports SELECT ... FROM ... WHERE ... AND/OR ... ORDER BY only, not {parser.peek()!r}"
         )
-    rows = [row for row in _rows(store, table) if all(check(row) for check in conditions)]
+    selected = [row for row in tables.rows(store, table, where.ranges) if where.test(row)]
     if order:
-        rows.sort(
+        selected.sort(
             key=lambda r: _sortable(order[0], known[order[0]](r) if order[0] in known else None), reverse=order[1]
         )
     wanted = list(known) if columns == ["*"] else columns
-    return [{c: _text(c, known[c](row)) for c in wanted if known[c](row) is not None} for row in rows]
+    return [{c: _text(c, known[c](row)) for c in wanted if known[c](row) is not None} for row in selected]
 
 
-def _rows(store: Store, table: str) -> list[Record]:
-    if table == "customer":
-        return store.all(SYSTEM, "customer")
-    if table == "item":
-        return store.all(SYSTEM, "nonInventorySaleItem")
-    found = []
-    for kind, code in _TRAN_TYPES.items():
-        found += [{**r, "type": code} for r in store.all(SYSTEM, kind)]
-    return sorted(found, key=lambda r: int(r["id"]) if str(r["id"]).isdigit() else 0)
+def _either(parser: _Parser, table: str) -> Where:
+    """`a OR b OR ...`: every range of every branch, unless one branch may match anything."""
+    branches = [_both(parser, table)]
+    while parser.peek().upper() == "OR":
+        parser.take()
+        branches.append(_both(parser, table))
+    if len(branches) == 1:
+        return branches[0]
+    ranges = None if any(b.ranges is None for b in branches) else [r for b in branches for r in b.ranges or []]
+    return Where(lambda r: any(b.test(r) for b in branches), ranges)
 
 
-def _condition(parser: _Parser, table: str) -> Callable[[Record], bool]:
+def _both(parser: _Parser, table: str) -> Where:
+    """`a AND b AND ...`: the narrowest known ranges of any part (every row must be in each part's)."""
+    parts = [_factor(parser, table)]
+    while parser.peek().upper() == "AND":
+        parser.take()
+        parts.append(_factor(parser, table))
+    if len(parts) == 1:
+        return parts[0]
+    bounded = [p.ranges for p in parts if p.ranges is not None]
+    return Where(lambda r: all(p.test(r) for p in parts), min(bounded, key=len) if bounded else None)
+
+
+def _factor(parser: _Parser, table: str) -> Where:
+    if parser.peek() == "(":
+        parser.take()
+        inner = _either(parser, table)
+        parser.take(")")
+        return inner
+    return _condition(parser, table)
+
+
+def _condition(parser: _Parser, table: str) -> Where:
     column = parser.take().lower()
     if column not in COLUMNS[table]:
         raise invalid(f"Search error occurred: Field '{column}' for record '{table}' was not found.")
     read = COLUMNS[table][column]
+    indexed = column == "externalid" and table != "currency"
     op = parser.take().upper()
     if op == "IS":
         negate = parser.peek().upper() == "NOT"
         if negate:
             parser.take()
         parser.take("NULL")
-        return lambda r: (read(r) is None) != negate
+        return Where(lambda r: (read(r) is None) != negate)
     if op == "LIKE":
-        pattern = re.escape(str(parser.literal())).replace("%", ".*").replace("_", ".")
-        return lambda r: read(r) is not None and re.fullmatch(pattern, str(read(r)), re.S) is not None
+        text = str(parser.literal())
+        pattern = re.escape(text).replace("%", ".*").replace("_", ".")
+        prefix = re.split(r"[%_]", text, maxsplit=1)[0]
+        ranges = [(prefix, prefix + _LAST)] if indexed and prefix else None
+        return Where(lambda r: read(r) is not None and re.fullmatch(pattern, str(read(r)), re.S) is not None, ranges)
     if op == "IN":
         parser.take("(")
         values = [parser.literal()]
@@ -197,12 +184,14 @@ def _condition(parser: _Parser, table: str) -> Callable[[Record], bool]:
             parser.take()
             values.append(parser.literal())
         parser.take(")")
-        return lambda r: any(_compare(column, read(r), v) == 0 for v in values)
+        exact = [(str(v), str(v)) for v in values] if indexed else None
+        return Where(lambda r: any(_compare(column, read(r), v) == 0 for v in values), exact)
     if op not in ("=", "<>", "!=", "<", "<=", ">", ">="):
         raise invalid(f"the simulator does not support the operator {op!r}.")
     value = parser.literal()
     tests = {"=": {0}, "<>": {-1, 1}, "!=": {-1, 1}, "<": {-1}, "<=": {-1, 0}, ">": {1}, ">=": {0, 1}}[op]
-    return lambda r: read(r) is not None and _compare(column, read(r), value) in tests
+    ranges = [(str(value), str(value))] if indexed and op == "=" else None
+    return Where(lambda r: read(r) is not None and _compare(column, read(r), value) in tests, ranges)
 
 
 def _sortable(column: str, value: Any) -> Any:
