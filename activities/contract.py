@@ -1,5 +1,5 @@
 """Contract activities: a subscription's items and period, item changes with prorations, the ERP change order,
-the end of a term and a renewal's prices. Ports only; one input model each."""
+the end of a term, a cancellation now with its credit and a renewal's prices. Ports only; one input model each."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from temporalio import activity
 
 from activities.errors import attempt, vendor_step
 from models.amendments import (
+    Cancelled,
+    CancelNow,
     ChangeItems,
     ChangeOrder,
     ChangeOrderCreated,
@@ -20,10 +22,10 @@ from models.amendments import (
     SubscriptionRead,
 )
 from models.contract import Contract
-from models.contract_checks import contract_drift
 from models.deal import DealLine
 from models.orders import OrderLine, SalesOrder
 from models.reconcile import DriftItem
+from models.reconcile_contracts import contract_mismatches
 from models.steps import Done
 from ports import Billing, Crm, Erp
 
@@ -91,6 +93,14 @@ class ContractActivities:
             order_id=created.id, order_number=created.number or created.id, total=created.total, attempt=attempt()
         )
 
+    @activity.defn(name="contract.cancel_now")
+    async def cancel_now(self, step: CancelNow) -> Cancelled:
+        """Service ends today; with the region's refund rule billing credits the unused time (once: a retry
+        reads the cancelled subscription and its final invoice back)."""
+        with vendor_step(step):
+            cancellation = await self.billing.cancel_now(step.subscription_id, step.refund)
+        return Cancelled(cancellation=cancellation, attempt=attempt())
+
     @activity.defn(name="contract.end_at_period_end")
     async def end_at_period_end(self, step: EndOfTerm) -> Done:
         with vendor_step(step):
@@ -109,4 +119,4 @@ class ContractActivities:
 async def check_contract(billing: Billing, contract: Contract) -> list[DriftItem]:
     """Reconciliation of a contract: its subscriptions as billing holds them, against its lines."""
     subscriptions = sorted({line.subscription_id for line in contract.lines if line.subscription_id})
-    return contract_drift(contract, [await billing.subscription_detail(s) for s in subscriptions])
+    return contract_mismatches(contract, [await billing.subscription_detail(s) for s in subscriptions])

@@ -123,14 +123,27 @@ class DealOpened(StepOutput):
     deal_id: str
 
 
+class Cancellation(BaseModel):
+    """A subscription cancelled now: its items and period as they were, the second billing cancelled at, and
+    the unused time it credited (negative; zero without a refund), which the ERP's credit must match."""
+
+    subscription: SubscriptionDetail
+    at: int = Field(description="the Unix second billing cancelled at: the credit runs from it to the period end")
+    credit: Money
+    credits: dict[str, Money] = Field(default_factory=dict, description="item id -> its unused time credited")
+    invoice_id: str | None = Field(default=None, description="the final invoice that carried the credit")
+
+
 class CancelNow(StepInput):
+    """Cancel now; `refund`: credit the unused time (Stripe: prorate, and a final invoice at once)."""
+
     subscription_id: str
     refund: bool
-    proration_date: int
+    reason: str = ""
 
 
 class Cancelled(StepOutput):
-    credit: Money | None = None
+    cancellation: Cancellation
 
 
 class AmendmentInput(BaseModel):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Protocol, runtime_checkable
 
-from models.amendments import ItemChange, ItemsChanged, Proration, SubscriptionDetail
+from models.amendments import Cancellation, ItemChange, ItemsChanged, Proration, SubscriptionDetail
 from models.catalog import Price
 from models.money import Money
 from models.orders import Invoice, Subscription, SubscriptionItem
@@ -68,6 +68,10 @@ class Billing(Protocol):
         self, subscription_id: str, changes: list[ItemChange], proration: Proration, at: int, idempotency_key: str
     ) -> ItemsChanged:
         """Set item quantities or add items from Unix second `at`, prorated as `proration` says, once per key."""
+        ...
+
+    async def cancel_now(self, subscription_id: str, refund: bool) -> Cancellation:
+        """Cancel now; `refund` credits the unused time to the customer. Once: a cancelled one is read back."""
         ...
 
     async def end_at_period_end(self, subscription_id: str, end: bool, idempotency_key: str) -> SubscriptionDetail:

@@ -72,6 +72,7 @@ def activities_for(
         support.update_organization,
         contract.read_subscription,
         contract.change_items,
+        contract.cancel_now,
         contract.create_change_order,
         contract.end_at_period_end,
         contract.schedule_renewal_prices,

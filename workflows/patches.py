@@ -31,6 +31,7 @@ UNFIXABLE_PARKS = "unfixable-errors-park"
 FEWER_UPSERTS = "search-attributes-on-filtered-changes"
 CONTRACT_ENTITY = "contract-entity"
 CONTRACT_RENEWAL_DEAL = "contract-renewal-deal"
+CONTRACT_CANCEL_REFUND = "contract-cancel-refund"
 
 # The kept histories (tests/histories/): the top level is today's saga shape, v2/ the shape before the ERP
 # queue and the workbench, v1/ the one before any patch; fewer_upserts/ the shape since FEWER_UPSERTS (the top
@@ -116,6 +117,12 @@ REGISTER: dict[str, Patch] = {
             date(2026, 11, 28),
             "at the renewal notice the Contract opens the renewal deal in the CRM, at the new term's prices",
             ("contract/three_years",),
+        ),
+        Patch(
+            CONTRACT_CANCEL_REFUND,
+            date(2026, 11, 28),
+            "a cancellation now credits the unused time where the region's cancel_refund says: billing and the ERP",
+            ("contract/cancel_refund",),
         ),
         Patch(
             FEWER_UPSERTS,

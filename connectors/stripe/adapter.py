@@ -6,7 +6,7 @@ from connectors.adapter import Adapter
 from connectors.stripe import changes as sub_changes
 from connectors.stripe.client import StripeClient
 from connectors.stripe.mapping import CUSTOMER_TAG, DEAL_TAG, SAGA_TAG, billed_subscription_from_stripe, tagged
-from models.amendments import ItemChange, ItemsChanged, Proration, SubscriptionDetail
+from models.amendments import Cancellation, ItemChange, ItemsChanged, Proration, SubscriptionDetail
 from models.catalog import Price
 from models.money import Money
 from models.orders import Invoice, Subscription, SubscriptionItem
@@ -66,6 +66,9 @@ class StripeBilling(Adapter[StripeClient]):
     ) -> ItemsChanged:
         key = idempotency_key
         return await sub_changes.change_items(self.client, subscription_id, changes, proration, at, key)
+
+    async def cancel_now(self, subscription_id: str, refund: bool) -> Cancellation:
+        return await sub_changes.cancel_now(self.client, subscription_id, refund)
 
     async def end_at_period_end(self, subscription_id: str, end: bool, idempotency_key: str) -> SubscriptionDetail:
         return await sub_changes.end_at_period_end(self.client, subscription_id, end, idempotency_key)

@@ -1,5 +1,6 @@
-"""Stripe subscription changes for the contract's sagas: items updated with prorations, cancel at period end,
-prices changed from a future date by a subscription schedule. Stripe's field names stay in this module."""
+"""Stripe subscription changes for the contract's sagas: items updated with prorations, cancel at period end or
+now (the unused time credited), prices changed from a future date by a subscription schedule. Stripe's field
+names stay in this module."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Any
 from connectors.stripe import fields
 from connectors.stripe.client import StripeClient
 from connectors.stripe.mapping import _INTERVAL
-from models.amendments import BilledItem, ItemChange, ItemsChanged, Proration, SubscriptionDetail
+from models.amendments import BilledItem, Cancellation, ItemChange, ItemsChanged, Proration, SubscriptionDetail
 from models.catalog import BillingFrequency
 from models.money import Money
 from models.proration import Period
@@ -130,3 +131,53 @@ async def schedule_prices(
     phases = [now_phase, {"start_date": start, "items": next_items}]
     await client.post(f"/v1/subscription_schedules/{schedule_id}", {"phases": phases}, f"{key}:phases")
     return str(schedule_id)
+
+
+async def cancel_now(client: StripeClient, subscription_id: str, refund: bool) -> Cancellation:
+    """DELETE the subscription; with a refund Stripe prorates (`prorate`: the unused time credited, by the second)
+    and bills the credit at once (`invoice_now`: a final invoice, a negative total going to the customer's
+    balance). Stripe takes no idempotency key on DELETE: a subscription already cancelled is read, not
+    cancelled again, so a retry finds the credit its first attempt made on the final invoice."""
+    record = await client.get(f"/v1/subscriptions/{subscription_id}")
+    if record.get("status") != "canceled":
+        params = {"prorate": "true", "invoice_now": "true"} if refund else {}
+        record = await client.delete(f"/v1/subscriptions/{subscription_id}", params)
+    detail = detail_from_stripe(record)
+    currency = fields.currency(record, "subscription")
+    cancelled_at = fields.integer(record, "subscription", "canceled_at") or detail.period.start
+    at = min(max(cancelled_at, detail.period.start), detail.period.end)
+    credits: dict[str, Money] = {}
+    invoice_id = record.get("latest_invoice")
+    invoice_id = invoice_id.get("id") if isinstance(invoice_id, dict) else invoice_id
+    if refund and invoice_id:
+        items = {i.price_id: i.item_id for i in detail.items}
+        async for line in client.list_all(f"/v1/invoices/{invoice_id}/lines"):
+            price = _line_price(line)
+            period = line.get("period") or {}
+            if _is_proration(line) and period.get("start") == at and price in items:
+                amount = fields.money(line, "line_item", "amount")
+                credits[items[price]] = credits.get(items[price], Money.zero(currency)) + amount
+    total = Money.zero(currency)
+    for amount in credits.values():
+        total = total + amount
+    return Cancellation(
+        subscription=detail, at=at, credit=total, credits=credits, invoice_id=str(invoice_id) if credits else None
+    )
+
+
+def _line_price(line: dict[str, Any]) -> str | None:
+    """The line's price id: `price` until 2025-03-31, `pricing.price_details.price` from then on."""
+    price = line.get("price")
+    if isinstance(price, dict):
+        return str(price.get("id"))
+    details = (line.get("pricing") or {}).get("price_details") or {}
+    return details.get("price") or (price if isinstance(price, str) else None)
+
+
+def _is_proration(line: dict[str, Any]) -> bool:
+    """`proration` on the line until 2025-03-31, under its `parent`'s details from then on."""
+    if "proration" in line:
+        return line["proration"] is True
+    parent = line.get("parent") or {}
+    details = parent.get("invoice_item_details") or parent.get("subscription_item_details") or {}
+    return details.get("proration") is True

@@ -76,6 +76,10 @@ class StripeClient(VendorClient):
     async def get(self, path: str, params: Any = None) -> dict[str, Any]:
         return self._json(await self.request("GET", path, params=params), path)
 
+    async def delete(self, path: str, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """DELETE, its params in the query as Stripe's clients send them (Stripe keys no DELETE by idempotency)."""
+        return self._json(await self.request("DELETE", path, params=params), path)
+
     async def list_all(self, path: str, params: Mapping[str, Any] | None = None) -> AsyncIterator[dict[str, Any]]:
         """Every object of a list endpoint, page after page (`starting_after` the last id) until `has_more` is false."""
         query = {**(params or {}), "limit": PAGE}

@@ -8,6 +8,7 @@ from simulators.context import SimContext
 from simulators.store import Record
 from simulators.stripe import (
     amendments,
+    cancellations,
     catalog,
     credit_notes,
     customers,
@@ -31,7 +32,7 @@ def create_app(ctx: SimContext) -> FastAPI:
     gate.install(app, ctx)
     for module in (customers, catalog, subscriptions, invoices, invoiceitems, credit_notes):
         app.include_router(module.router(st))
-    for module in (amendments, schedules):
+    for module in (amendments, schedules, cancellations):
         app.include_router(module.router(st))
 
     def emit_event(event_type: str, record: Record) -> Record:

@@ -1,4 +1,5 @@
-"""Subscriptions: created with their first invoice (a draft), periods by interval, update, cancel, list, search."""
+"""Subscriptions: created with their first invoice (a draft), periods by interval, update, list, search (cancel:
+cancellations.py)."""
 
 from __future__ import annotations
 
@@ -213,22 +214,6 @@ def router(st: Stripe) -> APIRouter:
         sub["cancel_at"] = sub["current_period_end"] if sub["cancel_at_period_end"] else None
         if "metadata" in p:
             sub["metadata"] = merge_metadata(sub.get("metadata") or {}, p["metadata"])
-        return st.one(st.save(sub), request, p.get("expand"))
-
-    @api.delete("/v1/subscriptions/{subscription_id}")
-    async def cancel(subscription_id: str, request: Request) -> Record:
-        p = await st.params(request)
-        sub = st.load("subscription", subscription_id)
-        if sub["status"] == "canceled":
-            raise StripeError(
-                400,
-                "resource_missing",
-                f"No such subscription: '{subscription_id}'; it has already been canceled.",
-                "id",
-            )
-        now = int(time.time())
-        details = {**sub["cancellation_details"], **(p.get("cancellation_details") or {})}
-        sub.update(status="canceled", canceled_at=now, ended_at=now, cancellation_details=details)
         return st.one(st.save(sub), request, p.get("expand"))
 
     return api

@@ -1,5 +1,6 @@
 """The contract's endings and new terms, as steps of the ContractAmendment saga: a renewal (its order, its
-prices from the new term's start, support extended) and a cancellation (at term end, or now)."""
+prices from the new term's start, support extended) and a cancellation (at term end, or now, with the region's
+refund rule: billing credits the unused time and the ERP records the same credit, to the minor unit)."""
 
 from __future__ import annotations
 
@@ -8,14 +9,26 @@ from typing import TYPE_CHECKING
 
 from temporalio import workflow
 
+from workflows import patches
 from workflows.contract import steps
-from workflows.contract.terms import add_years
-from workflows.kit import Saga
+from workflows.contract.terms import add_years, sku_of
+from workflows.kit import Saga, SagaStopped
 
 with workflow.unsafe.imports_passed_through():
-    from models.amendments import AmendmentInput, ChangeOrder, EndOfTerm, ItemChange, ReadSubscription, RenewalPrices
-    from models.contract import Contract, ContractState
+    from models.amendments import (
+        AmendmentInput,
+        Cancellation,
+        CancelNow,
+        ChangeOrder,
+        EndOfTerm,
+        ItemChange,
+        ReadSubscription,
+        RenewalPrices,
+    )
+    from models.contract import Contract, ContractLine, ContractState
     from models.money import Money
+    from models.proration import prorated_minor
+    from models.saga import SagaError, Stage
     from models.steps import CancelSubscription, CloseOrder, OrganizationFields, ResolveProducts
 
 
@@ -26,6 +39,7 @@ class Endings:
     contract: Contract
     saga: Saga
     order: tuple[str, Money] | None
+    billed: Money | None
 
     if TYPE_CHECKING:
 
@@ -90,13 +104,77 @@ class Endings:
                 await self.saga.step(steps.END_AT_PERIOD_END.named(f"end_at_period_end_{subscription}"), end)
             self.contract.state, self.contract.ends_on = ContractState.ENDING, contract.term_end
             return
-        for subscription in subscriptions:
-            stop = CancelSubscription(subscription_id=subscription, invoice_id=None, reason=request.reason)
-            await self.saga.step(steps.CANCEL_NOW.named(f"cancel_{subscription}"), stop)
         today = self.input.at.date()
         ended = contract.state is ContractState.ENDING and today > contract.term_end
+        if not ended and self.input.policy.cancel_refund and workflow.patched(patches.CONTRACT_CANCEL_REFUND):
+            await self.cancel_with_credit(subscriptions, request.reason)
+        else:
+            for subscription in subscriptions:
+                stop = CancelSubscription(subscription_id=subscription, invoice_id=None, reason=request.reason)
+                await self.saga.step(steps.CANCEL_NOW.named(f"cancel_{subscription}"), stop)
         last_day = contract.term_end if ended else today  # an ending term's last day; a cancel now's today
         fields: dict[str, str | None] = {"entitlement_status": "revoked", "contract_end": last_day.isoformat()}
         await self.saga.step(steps.END_SERVICE, OrganizationFields(external_id=contract.customer.id, fields=fields))
         self.contract.state = ContractState.ENDED if ended else ContractState.CANCELLED
         self.contract.ends_on = self.contract.support_end = last_day
+
+    async def cancel_with_credit(self, subscriptions: list[str], reason: str) -> None:
+        """The region's refund rule: billing cancels now and credits each item's unused time from the second it
+        cancelled; the ERP records the same credit as a credit order, one line per SKU, priced by the rule of
+        models/proration.py over the period and second billing reports. They must agree to the minor unit."""
+        contract = self.contract
+        skus = sorted({line.sku for line in contract.lines})
+        resolve = ResolveProducts(skus=skus, currency=contract.currency, recurring_skus=skus)
+        erp = await self.saga.step(steps.RESOLVE_PRODUCTS, resolve)  # before billing: a missing mapping parks first
+        self.billed = Money.zero(contract.currency)
+        lines: list[ContractLine] = []
+        mismatched: list[str] = []
+        for subscription in subscriptions:
+            stop = CancelNow(subscription_id=subscription, refund=True, reason=reason)
+            step = steps.CANCEL_WITH_CREDIT.named(f"cancel_with_credit_{subscription}")
+            cancellation = (await self.saga.step(step, stop)).cancellation
+            self.billed = self.billed + cancellation.credit
+            made, off = credit_lines(cancellation, contract)
+            lines, mismatched = lines + made, mismatched + off
+        if mismatched:
+            error = SagaError(
+                step=steps.CREDIT_ORDER.name,
+                type="ProrationMismatch",
+                message="billing's credit is not the rule's figure for " + "; ".join(mismatched),
+            )
+            raise SagaStopped(Stage.COMPENSATED, error)
+        if not lines:
+            return
+        order = await self.saga.step(
+            steps.CREDIT_ORDER,
+            ChangeOrder(
+                erp_customer_id=contract.erp_customer_id,
+                order_date=self.input.at.date(),
+                currency=contract.currency,
+                lines=lines,
+                erp_items=erp.erp_items,
+            ),
+            undo=steps.CANCEL_CHANGE_ORDER.using(lambda o, why: CloseOrder(order_id=o.order_id, reason=why)),
+        )
+        self.order = (order.order_id, order.total)
+        self.contract.erp_orders.append(order.order_id)
+
+
+def credit_lines(cancellation: Cancellation, contract: Contract) -> tuple[list[ContractLine], list[str]]:
+    """The ERP credit's lines (quantity 1 at minus the unused time, by the rule) and the items whose billing
+    credit differs from the rule's figure by so much as a minor unit."""
+    detail = cancellation.subscription
+    lines: list[ContractLine] = []
+    mismatched: list[str] = []
+    for item in detail.items:
+        unit = item.unit_amount
+        owed = Money.from_minor_units(
+            -prorated_minor(unit.to_minor_units(), item.quantity, detail.period, cancellation.at), unit.currency
+        )
+        credited = cancellation.credits.get(item.item_id, Money.zero(unit.currency))
+        if credited != owed:
+            mismatched.append(f"{item.quantity} x {sku_of(item, contract)}: billed {credited}, rule {owed}")
+        if owed.amount:
+            sku = sku_of(item, contract)
+            lines.append(ContractLine(sku=sku, quantity=1, unit_price=owed, frequency=item.frequency))
+    return lines, mismatched

@@ -54,3 +54,6 @@ RENEWAL_PRICES = Step("renewal_prices", ContractActivities.schedule_renewal_pric
 END_AT_PERIOD_END = Step("end_at_period_end", ContractActivities.end_at_period_end)
 END_SERVICE = Step("end_service", SupportActivities.update_organization)
 CANCEL_NOW = Step("cancel_subscription", BillingActivities.cancel_subscription)
+# a cancellation now with the region's refund: billing credits the unused time, the ERP records the same credit
+CANCEL_WITH_CREDIT = Step("cancel_with_credit", ContractActivities.cancel_now)
+CREDIT_ORDER = Step("credit_order", ContractActivities.create_change_order, queue=ERP, external_id=lambda o: o.order_id)

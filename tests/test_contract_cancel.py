@@ -1,0 +1,83 @@
+"""A cancellation now, with and without the region's refund rule (`ContractPolicy.cancel_refund`), on the
+time-skipping server against the simulators.
+
+With the refund, Stripe's final invoice credits the unused time to the customer's balance and the ERP's credit
+order holds the same amount; both must be the figure of models/proration.py, recomputed here from the period
+and the second Stripe cancelled at, to the minor unit. Without it, nothing is credited anywhere.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from models.contract import CancelContract, ChangeRecord, Contract, ContractInput, ContractPolicy, ContractState
+from models.money import Money
+from models.proration import Period, prorated_minor
+from tests.test_contract import env as env  # a server per test
+from tests.test_contract import first_sale, history_until, open_contract, settled
+from tests.test_contract_queue import keep
+
+NOW = CancelContract(at="now", requested_by="ops@example.com", reason="customer left")
+
+
+def rule_credit(sim: Any, subscription_id: str, at: int) -> int:
+    """Minus the unused time of every item, by the rule, over the subscription's period as Stripe holds it."""
+    sub = sim.store.get("stripe", "subscription", subscription_id)
+    period = Period(start=int(sub["current_period_start"]), end=int(sub["current_period_end"]))
+    return -sum(
+        prorated_minor(int(i["price"]["unit_amount"]), int(i["quantity"]), period, at) for i in sub["items"]["data"]
+    )
+
+
+def balances(sim: Any) -> int:
+    """Stripe's customer balances, summed: the tests' deals share a company (tests/test_contract.py), made once
+    by whichever test runs first, so the change across one test is what that test credited."""
+    return sum(int(c.get("balance") or 0) for c in sim.records("stripe", "customer"))
+
+
+async def cancelled_now(sagas: Any, adapters: Any, refund: bool) -> tuple[ChangeRecord, str, Any]:
+    sale = await first_sale(sagas, adapters, ["PLAT-PRO"], {"PLAT-PRO": "2"})
+    handle = await open_contract(sagas, sale, ContractInput(sale=sale, policy=ContractPolicy(cancel_refund=refund)))
+    await history_until(handle, lambda history: history and history[0].kind == "new_business")
+    await handle.signal("cancel_contract", NOW)
+    record = (await history_until(handle, settled(2)))[-1]
+    assert record.kind == "cancel_now" and record.outcome == "applied", record
+    contract = await handle.query("contract", result_type=Contract)
+    assert contract.state is ContractState.CANCELLED
+    return record, sale.subscriptions[0], handle
+
+
+async def test_a_cancellation_now_with_the_refund_rule_credits_the_same_in_billing_and_erp(sagas, adapters):
+    sim = sagas.sim
+    before = balances(sim)
+    record, annual, _ = await cancelled_now(sagas, adapters, refund=True)
+    sub = sim.store.get("stripe", "subscription", annual)
+    assert sub["status"] == "canceled"
+    final = sim.store.get("stripe", "invoice", sub["latest_invoice"])
+    credits = [x for x in final["_lines"] if x["proration"] and int(x["amount"]) < 0]
+    assert credits and {x["description"].split(" on ")[0] for x in credits} == {"Unused time"}
+    at = credits[0]["period"]["start"]
+    owed = rule_credit(sim, annual, at)
+    assert owed < 0 and int(final["total"]) == owed  # Stripe's credit is the rule's figure, to the minor unit
+    assert final["status"] == "paid" and balances(sim) == before + owed  # the credit: on the balance
+    assert record.billing_amount == Money.from_minor_units(owed, "USD")
+    assert record.erp_amount == record.billing_amount and record.erp_order_id
+    order = sim.store.get("netsuite", "salesOrder", record.erp_order_id)
+    assert sum(Decimal(str(x["amount"])) for x in order["item"]["items"]) == record.billing_amount.amount
+    await keep(sagas.client.get_workflow_handle(record.saga_id), "cancel_refund")
+
+
+async def test_a_cancellation_now_without_the_refund_rule_credits_nothing(sagas, adapters):
+    sim = sagas.sim
+    invoices_before = {i["id"] for i in sim.records("stripe", "invoice")}
+    before = balances(sim)
+    record, annual, _ = await cancelled_now(sagas, adapters, refund=False)
+    sub = sim.store.get("stripe", "subscription", annual)
+    assert sub["status"] == "canceled"
+    made = [
+        i for i in sim.records("stripe", "invoice") if i["id"] not in invoices_before and i["subscription"] == annual
+    ]
+    assert all(int(i["total"]) >= 0 for i in made)  # the sale's own invoice, no credit
+    assert balances(sim) == before
+    assert record.billing_amount is None and record.erp_amount is None and record.erp_order_id is None
