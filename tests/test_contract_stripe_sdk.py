@@ -9,7 +9,7 @@ from typing import Any
 
 from models.money import Money
 from models.proration import Period, proration_lines
-from tests.conformance.test_stripe_sdk_fixtures import (  # noqa: F401
+from tests.conformance.stripe_sdk.fixtures import (  # noqa: F401
     _no_faults_left,
     client,
     recorder,

@@ -1,9 +1,8 @@
 """Stripe's resources through its own Python SDK: customers, paging, search, expansion, subscriptions, invoices,
-credit notes, currencies. Every response is checked against Stripe's spec (fixtures in test_stripe_sdk_fixtures.py);
+credit notes, currencies. Every response is checked against Stripe's spec (fixtures in fixtures.py);
 doc URLs are beside each test; docs/conformance/stripe.md has the table.
 """
 
-# ruff: noqa: F811  (pytest fixtures are imported by name and then requested by parameter)
 from __future__ import annotations
 
 import uuid
@@ -12,20 +11,7 @@ from typing import Any
 import pytest
 import stripe
 
-from tests.conformance.test_stripe_sdk_fixtures import (  # noqa: F401
-    KEY,
-    VERSION,
-    Recorder,
-    StripeSim,
-    _no_faults_left,
-    client,
-    price_id,
-    recorder,
-    sdk,
-    spec,
-    stripe_sim,
-    subscribe,
-)
+from tests.conformance.stripe_sdk.fixtures import Recorder, StripeSim, sdk, subscribe
 
 
 # https://docs.stripe.com/api/customers

@@ -1,8 +1,7 @@
 """Stripe's protocol through its own Python SDK: idempotency, errors and their typed exceptions, request ids and
-versions, rate limits and retries, signed webhooks. Fixtures in test_stripe_sdk_fixtures.py.
+versions, rate limits and retries, signed webhooks. Fixtures in fixtures.py.
 """
 
-# ruff: noqa: F811  (pytest fixtures are imported by name and then requested by parameter)
 from __future__ import annotations
 
 import json
@@ -17,20 +16,7 @@ from fastapi import FastAPI, Request
 
 from simulators.server import BackgroundServer
 from simulators.stripe_spec import StripeSpec
-from tests.conformance.test_stripe_sdk_fixtures import (  # noqa: F401
-    KEY,
-    VERSION,
-    Recorder,
-    StripeSim,
-    _no_faults_left,
-    client,
-    price_id,
-    recorder,
-    sdk,
-    spec,
-    stripe_sim,
-    subscribe,
-)
+from tests.conformance.stripe_sdk.fixtures import KEY, VERSION, Recorder, StripeSim, sdk, subscribe
 
 
 # https://docs.stripe.com/idempotency

@@ -1,5 +1,6 @@
-"""Fixtures for the Stripe SDK conformance tests (test_stripe_sdk.py, test_stripe_sdk_protocol.py): a simulator,
-the SDK pointed at it, and every response checked against Stripe's OpenAPI spec.
+"""Fixtures for the tests that drive the Stripe simulator with Stripe's own SDK (this package's, through its
+conftest.py, and others that import them): a simulator, the SDK pointed at it, and every response checked
+against Stripe's OpenAPI spec.
 
 The SDK is pinned to q2c's API version (2023-08-16, the spec subset's version) unless a test says otherwise;
 each response the simulator sends in that version is validated against the spec, strictly: a field the spec
