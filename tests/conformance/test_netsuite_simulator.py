@@ -261,6 +261,31 @@ def test_suiteql_selects_by_external_id_and_date_window_and_pages(ns_sim):
     assert none["totalResults"] == 0
 
 
+def test_suiteql_ors_external_ids_and_answers_a_currency_as_its_internal_id(ns_sim):
+    """A page of sagas' orders in one query: `(externalid LIKE 'a%' OR externalid = 'b')`. A reference column
+    answers the record's internal id, a currency's ISO code is `currency.symbol`
+    (https://timdietrich.me/blog/netsuite-suiteql-currency-exchange-rates); numbers come back as strings."""
+    for name in ("or-a:1", "or-a:2", "or-b:1", "or-c:1"):
+        new_order(ns_sim, name)
+    query = (
+        "SELECT id, externalid, currency, foreigntotal, status FROM transaction WHERE type IN ('SalesOrd') "
+        "AND (externalid LIKE 'or-a:%' OR externalid = 'or-b:1') ORDER BY id"
+    )
+    rows = suiteql(ns_sim, query).json()["items"]
+    assert [r["externalid"] for r in rows] == ["or-a:1", "or-a:2", "or-b:1"]
+    assert {r["currency"] for r in rows} == {"1"} and all(isinstance(r["foreigntotal"], str) for r in rows)
+    assert rows[0]["foreigntotal"] == "0.30" and rows[0]["status"] == "B"
+    currencies = suiteql(ns_sim, "SELECT id, symbol FROM currency WHERE symbol = 'USD'").json()["items"]
+    assert [(c["id"], c["symbol"]) for c in currencies] == [("1", "USD")]
+
+
+def test_suiteql_reaches_at_most_100000_rows(ns_sim):
+    """"Using SuiteQL queries, you can return a maximum of 100,000 results" (section_157909186990)."""
+    response = suiteql(ns_sim, "SELECT id FROM customer", limit=1000, offset=100_000)
+    assert response.status_code == 400 and error_code(response) == "INVALID_PARAMETER"
+    assert suiteql(ns_sim, "SELECT id FROM customer", limit=1000, offset=99_000).status_code == 200
+
+
 @pytest.mark.parametrize(
     "query",
     [
