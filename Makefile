@@ -42,7 +42,7 @@ chaos: install
 	Q2C_CHAOS_SAGAS=200 Q2C_CHAOS_REPORT=benchmarks/results/chaos.json $(BIN)/pytest -m chaos -q -s
 
 demo: install
-	$(BIN)/q2c demo
+	$(BIN)/q2c demo --story all
 
 dev: install
 	$(BIN)/q2c dev

@@ -144,12 +144,21 @@ def demo(
     crm: str = typer.Option(
         "", "--crm", help="whose deals: hubspot, salesforce, both (HubSpot and Salesforce at once); default Q2C_CRM"
     ),
+    story: str = typer.Option(
+        "sagas",
+        "--story",
+        help="sagas (28 deals on the dev stack), contract (a contract's years on the time-skipping server), all",
+    ),
 ) -> None:
-    """Start the embedded stack, close 28 deals, and check every outcome in every system."""
+    """Start the embedded stack, close 28 deals, and check every outcome in every system; `--story contract`:
+    a contract's life (buy, expand, renew; a non-renewal ending support), checked in every system."""
     from connectors.registry import CRMS
+    from devstack.contract_story import run_contract_story
     from devstack.demo import run_demo
     from infra.logs import configure_logging
 
+    if story not in ("sagas", "contract", "all"):
+        raise typer.BadParameter(f"{story}: the stories are sagas, contract, all", param_hint="--story")
     crms = ("hubspot", "salesforce") if crm == "both" else tuple(n.strip() for n in crm.split(",") if n.strip())
     unknown = [n for n in crms if n not in CRMS]
     if unknown:
@@ -159,4 +168,7 @@ def demo(
     log.parent.mkdir(parents=True, exist_ok=True)
     configure_logging("json", settings().log_level, stream=log.open("w"))
     console.print(f"service logs (JSON) go to {log}")
-    raise typer.Exit(asyncio.run(run_demo(console, crms=crms)))
+    failed = asyncio.run(run_demo(console, crms=crms)) if story != "contract" else 0
+    if story != "sagas":  # the contract's chapter runs after the sagas' even if they failed: both are reported
+        failed = max(failed, asyncio.run(run_contract_story(console)))
+    raise typer.Exit(failed)
