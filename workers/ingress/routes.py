@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from typing import Any, Protocol, TypeVar
 
 import structlog
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
-from client.starter import deliver_billing_event, forward_company_changes, start_saga, submit_customer_change
+from client.starter import (
+    Started,
+    deliver_billing_event,
+    forward_company_changes,
+    start_saga,
+    submit_customer_change,
+)
 from infra.correlation import accepted
+from models.events import DealClosedWonV1
 from models.notices import ChangeNotice, CrmNotice, IgnoredEvent
 from models.saga import BillingEvent
 from workers.ingress.common import REFUSALS, Webhooks, openapi, parsed, verified_body
@@ -56,6 +63,28 @@ def _event_router(
     return router
 
 
+async def start_sagas(request: Request, closed: Iterable[DealClosedWonV1], via: str) -> AsyncIterator[Started]:
+    """Each closed-won deal's saga, started or joined in the sender's correlation, as soon as Temporal holds it
+    (a caller that fails halfway knows which are held); `via` and the event id say what triggered it."""
+    settings, client = request.app.state.settings, request.app.state.client
+    for deal in closed:
+        correlation = accepted(request.headers.get("x-correlation-id"), deal.correlation_id)
+        structlog.contextvars.bind_contextvars(correlation_id=correlation, deal_id=deal.deal_id)
+        saga = await start_saga(
+            client,
+            deal.deal_id,
+            triggered_by=f"{via}:{deal.event_id}",
+            correlation_id=correlation,
+            task_queue=settings.task_queue,
+            **settings.saga_terms(),
+            crm=deal.source,
+        )
+        log.info(
+            "saga started" if saga.new else "saga joined", workflow_id=saga.workflow_id, correlation_id=correlation
+        )
+        yield saga
+
+
 def crm_router(webhooks: CrmWebhooks) -> APIRouter:
     """Closed-won deals start their sagas (one per deal, joined if there); company changes go to CustomerSync."""
     router = APIRouter(tags=["crm"])
@@ -67,22 +96,8 @@ def crm_router(webhooks: CrmWebhooks) -> APIRouter:
         changes = await forward_company_changes(client, notice.changes, settings.task_queue)
         started: list[str] = []
         joined: list[str] = []
-        for closed in notice.closed:
-            correlation = accepted(request.headers.get("x-correlation-id"), closed.correlation_id)
-            structlog.contextvars.bind_contextvars(correlation_id=correlation, deal_id=closed.deal_id)
-            saga = await start_saga(
-                client,
-                closed.deal_id,
-                triggered_by=f"webhook:{closed.event_id}",
-                correlation_id=correlation,
-                task_queue=settings.task_queue,
-                **settings.saga_terms(),
-                crm=closed.source,
-            )
+        async for saga in start_sagas(request, notice.closed, via="webhook"):
             (started if saga.new else joined).append(saga.workflow_id)
-            log.info(
-                "saga started" if saga.new else "saga joined", workflow_id=saga.workflow_id, correlation_id=correlation
-            )
         ignored = notice.received - len(started) - len(joined) - changes
         return JSONResponse({"started": started, "joined": joined, "customer_changes": changes, "ignored": ignored})
 
