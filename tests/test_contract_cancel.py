@@ -39,7 +39,7 @@ def balances(sim: Any) -> int:
 async def cancelled_now(sagas: Any, adapters: Any, refund: bool) -> tuple[ChangeRecord, str, Any]:
     sale = await first_sale(sagas, adapters, ["PLAT-PRO"], {"PLAT-PRO": "2"})
     handle = await open_contract(sagas, sale, ContractInput(sale=sale, policy=ContractPolicy(cancel_refund=refund)))
-    await history_until(handle, lambda history: history and history[0].kind == "new_business")
+    await history_until(handle, lambda history: bool(history) and history[0].kind == "new_business")
     await handle.signal("cancel_contract", NOW)
     record = (await history_until(handle, settled(2)))[-1]
     assert record.kind == "cancel_now" and record.outcome == "applied", record

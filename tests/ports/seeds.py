@@ -70,3 +70,37 @@ def salesforce_deal(sim: Sim, skus: list[str], stage: str, close_date: str) -> s
 
 
 DEALS: dict[str, DealMaker] = {"hubspot": hubspot_deal, "salesforce": salesforce_deal}
+
+
+# Each CRM's own value of its deal type field for each q2c deal kind (docs/contracts.md), and one it has that
+# does not say what a deal does to a contract (refused, never guessed).
+DEAL_TYPES: dict[str, dict[str, str]] = {
+    "hubspot": {
+        "new_business": "newbusiness",
+        "expansion": "expansion",
+        "contraction": "contraction",
+        "renewal": "renewal",
+        "cancellation": "cancellation",
+        "unclear": "existingbusiness",
+    },
+    "salesforce": {
+        "new_business": "New Business",
+        "expansion": "Existing Customer - Upgrade",
+        "contraction": "Existing Customer - Downgrade",
+        "renewal": "Renewal",
+        "cancellation": "Cancellation",
+        "unclear": "Existing Customer - Replacement",
+    },
+}
+
+
+def set_hubspot_type(sim: Sim, deal_id: str, value: str) -> None:
+    hs = sim.app.state.apps["hubspot"].state
+    hs.update("deals", sim.store.get("hubspot", "deals", deal_id), {"dealtype": value})
+
+
+def set_salesforce_type(sim: Sim, deal_id: str, value: str) -> None:
+    sim.app.state.apps["salesforce"].state.records.update("Opportunity", deal_id, {"Type": value})
+
+
+SET_TYPE: dict[str, Callable[[Sim, str, str], None]] = {"hubspot": set_hubspot_type, "salesforce": set_salesforce_type}
