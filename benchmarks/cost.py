@@ -65,15 +65,16 @@ def shape_of(history: Any) -> dict[str, Any]:
     upserts = sum(1 for fields in upserted if fields - {VERSIONS})
     local = markers.count("core_local_activity")
     actions = sum(counts.get(k, 0) for k in BILLABLE) + retries + upserts + local
-    steps = [
-        "local" if e.HasField("marker_recorded_event_attributes") else "remote"
-        for e in events
-        if e.HasField("activity_task_scheduled_event_attributes")
-        or (
-            e.HasField("marker_recorded_event_attributes")
-            and e.marker_recorded_event_attributes.marker_name == "core_local_activity"
-        )
-    ]
+    steps = steps_in(events)
+    decided = next(
+        (
+            i
+            for i, e in enumerate(events)
+            if e.HasField("workflow_execution_signaled_event_attributes")
+            or e.HasField("workflow_execution_update_accepted_event_attributes")
+        ),
+        len(events),
+    )
     return {
         "events": len(events),
         "bytes": sum(e.ByteSize() for e in events),
@@ -88,7 +89,21 @@ def shape_of(history: Any) -> dict[str, Any]:
         "signals": counts.get("workflow_execution_signaled", 0) + counts.get("workflow_execution_update_accepted", 0),
         "timers": counts.get("timer_started", 0),
         "steps": steps,
+        "steps_before_decision": len(steps_in(events[:decided])),  # where a held saga waits for its decision
     }
+
+
+def steps_in(events: list[Any]) -> list[str]:
+    """Each activity scheduled ("remote") or local activity recorded ("local"), in history order."""
+    return [
+        "local" if e.HasField("marker_recorded_event_attributes") else "remote"
+        for e in events
+        if e.HasField("activity_task_scheduled_event_attributes")
+        or (
+            e.HasField("marker_recorded_event_attributes")
+            and e.marker_recorded_event_attributes.marker_name == "core_local_activity"
+        )
+    ]
 
 
 async def cost(client: Client, rig_: Rig, task_queue: str) -> dict[str, Any]:
@@ -143,6 +158,6 @@ def lifecycle_costs() -> dict[str, dict[str, Any]]:
     shapes: dict[str, dict[str, Any]] = {}
     for path in sorted(KEPT_CONTRACTS.glob("*.json")):
         shape = shape_of(WorkflowHistory.from_json(path.stem, path.read_text()))
-        shape.pop("steps")
+        shape.pop("steps"), shape.pop("steps_before_decision")
         shapes[path.stem] = {**shape, "usd_per_million": round(shape["actions"] * PRICE_PER_MILLION_ACTIONS_USD, 2)}
     return shapes

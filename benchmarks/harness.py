@@ -7,6 +7,7 @@ the CRM simulator by its driver (simulators/<crm>/drive.py).
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -18,11 +19,14 @@ from typing import Any
 import httpx
 from temporalio.client import Client
 
-from devstack.rig import Process, connect_when_up, dev_server, spawn, vendor_env, wait_port
+from devstack.rig import Process, connect_when_up, dev_server_args, spawn, vendor_env, wait_port
 from simulators.hubspot.drive import make_deals  # deals as a CRM import makes them, in the CRM's simulator
 from simulators.server import free_port
 
-__all__ = ["Process", "Rig", "cpu_seconds", "make_deals", "records", "rig", "rss_mb", "spawn", "wait_port"]
+__all__ = ["Process", "Rig", "arrivals", "cpu_seconds", "make_deals", "records", "rig", "rss_mb", "spawn", "wait_port"]
+# Temporal's batcher (the bulk signal that releases parked sagas) defaults to 50 operations a second per
+# namespace; raised so that the release is limited by the saga and the engine, not by that default.
+BATCHER_RPS = 2000
 
 
 def cpu_seconds(pid: int) -> float:
@@ -65,12 +69,17 @@ class Rig:
 
 
 @contextmanager
-def rig(netsuite_concurrency: int = 1000, durable: bool = True, **sim_env: str) -> Iterator[Rig]:
+def rig(netsuite_concurrency: int = 1000, durable: bool = True, counted: bool = False, **sim_env: str) -> Iterator[Rig]:
+    """`counted`: the simulators keep each request's arrival time (benchmarks/counted_simulators.py)."""
     home = Path(tempfile.mkdtemp(prefix="q2c-rig-"))
     temporal_port, sim_port = free_port(), free_port()
-    server = dev_server(temporal_port, db=home / "temporal.db" if durable else None)
+    args = dev_server_args(temporal_port, db=home / "temporal.db" if durable else None)
+    args += ["--dynamic-config-value", f"worker.batcherRPS={BATCHER_RPS}"]
+    popen = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = Process(popen, args, dict(os.environ))
+    command = ["benchmarks.counted_simulators"] if counted else ["cli.app", "simulators"]
     simulators = spawn(
-        [sys.executable, "-m", "cli.app", "simulators", "--port", str(sim_port)],
+        [sys.executable, "-m", *command, "--port", str(sim_port)],
         Q2C_SIM_NETSUITE_CONCURRENCY=str(netsuite_concurrency),
         Q2C_SIM_WEBHOOK_BACKOFF_S="0.2",
         **sim_env,
@@ -86,3 +95,8 @@ def rig(netsuite_concurrency: int = 1000, durable: bool = True, **sim_env: str) 
 
 def records(sim_url: str, system: str, kind: str) -> list[dict[str, Any]]:
     return list(httpx.get(f"{sim_url}/_sim/{system}/records/{kind}", timeout=60).json()["records"])
+
+
+def arrivals(sim_url: str, system: str) -> list[float]:
+    """When each request to `system` arrived (Unix times), from a rig started with `counted=True`."""
+    return [float(t) for t in httpx.get(f"{sim_url}/_bench/arrivals/{system}", timeout=60).json()]

@@ -24,8 +24,9 @@ from temporalio.worker import Worker
 import workers.worker
 from benchmarks.cost import cost, start_deal
 from benchmarks.floor import EngineFloor, FloorInput, noop
-from benchmarks.harness import Rig, cpu_seconds, make_deals, rig, rss_mb
+from benchmarks.harness import Rig, cpu_seconds, make_deals, rig
 from benchmarks.metrics import WorkerMetrics
+from benchmarks.parked import compared, park_and_release
 from client.sagas import SagaClient
 from devstack.rig import simulated_worker
 from models.saga import WORKFLOW_TYPE
@@ -109,43 +110,28 @@ async def timed(kind: str, n: int, rig_: Rig, client: Client, task_queue: str, s
     )
 
 
-async def parked(client: Client, rig_: Rig, task_queue: str, n: int) -> dict[str, Any]:
-    """n sagas on credit hold at once: worker memory, then all approved, time until done."""
-    deals = make_deals(rig_.sim_url, n, ["PLAT-ENT"], company="50000")
-    gate = asyncio.Semaphore(50)
-    handles: list[WorkflowHandle[Any, Any]] = []
+async def parked(
+    client: Client, rig_: Rig, task_queue: str, n: int, held: dict[str, Any], metrics: WorkerMetrics
+) -> dict[str, Any]:
+    """n on credit hold at once, released in bulk: the engine floor (same steps, hold and signal), then the saga."""
+    shape = FloorInput(steps=held["steps"], upserts=held["upserts"], hold_after=held["steps_before_decision"])
+    floor_queue, tag = f"{task_queue}-floor", uuid.uuid4().hex[:6]
+
+    async def start_floor(i: int) -> None:
+        await client.start_workflow(EngineFloor.run, shape, id=f"parked-floor-{tag}-{i}", task_queue=floor_queue)
+
+    deals = make_deals(rig_.sim_url, n, ["PLAT-ENT"], company="50000")  # the over-credit company: all held
     sagas = SagaClient(client, task_queue=task_queue)
 
-    async def begin(deal: str) -> None:
-        async with gate:
-            handles.append((await start_deal(sagas, deal, deal)).handle)
+    async def start_saga(i: int) -> None:
+        await start_deal(sagas, deals[i], deals[i])
 
-    began = time.perf_counter()
-    await asyncio.gather(*(begin(d) for d in deals))
-    while await _count(client, f"Q2CHold = 'credit_review' AND TaskQueue = '{task_queue}'") < n:
-        await asyncio.sleep(0.5)
-    parked_after = time.perf_counter() - began
-    memory = rss_mb()
-
-    async def approve(handle: WorkflowHandle[Any, Any]) -> None:
-        async with gate:
-            await sagas.approve_credit(handle.id, approver="bench", reason="bulk release")
-
-    done_query = f"TaskQueue = '{task_queue}' AND WorkflowType = '{WORKFLOW_TYPE}' AND Q2CStage = 'completed'"
-    completed_before = await _count(client, done_query)
-    released = time.perf_counter()
-    await asyncio.gather(*(approve(h) for h in handles))
-    running = f"TaskQueue = '{task_queue}' AND WorkflowType = '{WORKFLOW_TYPE}' AND ExecutionStatus = 'Running'"
-    while await _count(client, running) > 0:
-        await asyncio.sleep(1)
-    completed = await _count(client, done_query) - completed_before
-    return {
-        "n": n,
-        "seconds_to_park_all": round(parked_after, 1),
-        "worker_rss_mb_parked": round(memory, 1),
-        "seconds_to_release_all": round(time.perf_counter() - released, 1),
-        "completed": completed,
-    }
+    metrics.window()
+    floor = await park_and_release(client, n, start_floor, floor_queue, "EngineFloor")
+    floor["worker_metrics"] = metrics.window()
+    saga = await park_and_release(client, n, start_saga, task_queue, WORKFLOW_TYPE, "Q2CStage = 'completed'")
+    saga["worker_metrics"] = metrics.window()
+    return {"n": n, "floor": floor, "saga": saga, "ratio_saga_to_floor": compared(floor, saga)}
 
 
 async def _count(client: Client, query: str) -> int:
@@ -224,7 +210,8 @@ async def main(
                         )
                         print(json.dumps(report["runs"][-1]), flush=True)
                 if parked_n:
-                    report["parked"] = await parked(client, rig_, task_queue, parked_n)
+                    held = report["cost"]["sagas"]["credit_hold"]
+                    report["parked"] = await parked(client, rig_, task_queue, parked_n, held, metrics)
                     print(json.dumps(report["parked"]), flush=True)
         draining.cancel()
     for n in sizes:
@@ -232,13 +219,13 @@ async def main(
         report.setdefault("ratio_saga_to_floor", {})[str(n)] = round(saga["per_second"] / floor["per_second"], 3)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2) + "\n")
-    print(json.dumps({"ratio_saga_to_floor": report["ratio_saga_to_floor"], "cost": report["cost"]}, indent=1))
+    print(json.dumps({"ratio_saga_to_floor": report.get("ratio_saga_to_floor"), "cost": report["cost"]}, indent=1))
     return report
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--sizes", type=int, nargs="+", default=[100, 1000, 5000])
+    parser.add_argument("--sizes", type=int, nargs="*", default=[100, 1000, 5000], help="none: parked only")
     parser.add_argument("--parked", type=int, default=10000)
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/latest.json"))
     parser.add_argument("--memory", action="store_true", help="dev server in memory (default: a SQLite file)")

@@ -1,0 +1,63 @@
+"""The benchmarks' rate helpers: what a vendor's per-second limit is compared with, and the worker's metrics."""
+
+from __future__ import annotations
+
+import pytest
+
+from benchmarks.rates import peak_in_window, per_second, percentile, prometheus, within
+
+
+def test_the_peak_is_found_in_a_window_that_straddles_two_clock_seconds() -> None:
+    # 3 requests late in second 0 and 3 early in second 1: no clock second holds more than 3, a 1 s window holds 6
+    times = [10.7, 10.8, 10.9, 11.1, 11.2, 11.3]
+    assert max(per_second(times, began=10.0)) == 3
+    assert peak_in_window(times) == 6
+
+
+def test_a_window_is_half_open_so_events_exactly_one_second_apart_are_not_counted_together() -> None:
+    assert peak_in_window([0.0, 1.0, 2.0, 3.0]) == 1
+    assert peak_in_window([0.0, 0.999, 1.0]) == 2
+
+
+def test_the_peak_ignores_order_and_is_zero_without_events() -> None:
+    assert peak_in_window([5.5, 5.0, 5.2, 9.0]) == 3
+    assert peak_in_window([]) == 0
+
+
+def test_per_second_counts_from_the_start_and_skips_earlier_events() -> None:
+    assert per_second([99.0, 100.1, 100.2, 102.5], began=100.0) == [2, 0, 1]
+
+
+def test_within_keeps_the_run_s_own_window_in_order() -> None:
+    assert within([5.0, 1.0, 3.0, 2.0, 4.0], 2.0, 4.0) == [2.0, 3.0, 4.0]
+
+
+def test_nearest_rank_percentile() -> None:
+    values = [float(v) for v in range(1, 101)]
+    assert percentile(values, 0.99) == 99.0
+    assert percentile(values, 0.5) == 50.0
+    assert percentile([7.0], 0.99) == 7.0
+    with pytest.raises(ValueError, match="no values"):
+        percentile([], 0.5)
+
+
+EXPOSITION = """# HELP temporal_sticky_cache_hit_total x
+# TYPE temporal_sticky_cache_hit_total counter
+temporal_sticky_cache_hit_total{namespace="default",task_queue="q",workflow_type="QuoteToCash"} 40
+temporal_sticky_cache_hit_total{namespace="default",task_queue="q",workflow_type="Other"} 2
+temporal_sticky_cache_size{namespace="default"} 17
+temporal_workflow_task_replay_latency_bucket{le="0.001"} 3
+temporal_workflow_task_replay_latency_sum{workflow_type="QuoteToCash"} 0.25
+temporal_workflow_task_replay_latency_count{workflow_type="QuoteToCash"} 5
+temporal_request{operation="PollWorkflowTaskQueue"} 9
+"""
+
+
+def test_prometheus_sums_label_sets_drops_buckets_and_the_total_suffix() -> None:
+    wanted = ("temporal_sticky_cache_hit", "temporal_sticky_cache_size", "temporal_workflow_task_replay_latency")
+    assert prometheus(EXPOSITION, wanted) == {
+        "temporal_sticky_cache_hit": 42.0,
+        "temporal_sticky_cache_size": 17.0,
+        "temporal_workflow_task_replay_latency_sum": 0.25,
+        "temporal_workflow_task_replay_latency_count": 5.0,
+    }
