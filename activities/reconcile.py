@@ -9,6 +9,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.errors import vendor_step
+from activities.reconcile_contracts import CONTRACTS, ContractBook, contract_page, worker_client
 from connectors.errors import NotFound
 from models.common import System
 from models.crm import DealState
@@ -202,7 +203,10 @@ class ReconcileActivities:
     @activity.defn(name="reconcile.check_deals")
     async def check_deals(self, page: CheckDeals) -> DealsChecked:
         """One page of one CRM's closed-won deals against the ERP, billing and support; heartbeats per deal.
-        The cursor moves on to the next CRM served when this one's deals are done."""
+        The cursor moves on to the next CRM served when this one's deals are done, then (`page.contracts`) to
+        the running contracts: a page of them, each compared with billing (activities.reconcile_contracts)."""
+        if page.after is not None and page.after.startswith(f"{CONTRACTS}{CURSOR}"):
+            return await contract_page(self.billing, page.after.partition(CURSOR)[2], page.limit)
         name, after = self.position(page.after)
         crm = self.crms[name]
         with vendor_step(StepInput()):
@@ -213,17 +217,21 @@ class ReconcileActivities:
             customers = sorted({d.company.id for d in read if d.company})
             bulk = await prefetch(self.billing, self.support, sagas, customers, self.erp)  # a few requests a page
             bulk.states = states
+            book = ContractBook(worker_client(), self.billing)  # the customers' contracts, read once a page
             for n, deal in enumerate(read):
                 activity.heartbeat(n)
                 records = await saga_records(
                     crm, self.erp, self.billing, self.support, deal.id, True, deal=deal, prefetched=bulk
                 )
-                items += drift(records)
+                await book.annotate(records)
+                items += drift(records) + await book.drift(deal, records)
         names = list(self.crms)
         if deals.next_after is not None:
             next_after: str | None = f"{name}{CURSOR}{deals.next_after}"
         elif names.index(name) + 1 < len(names):
             next_after = f"{names[names.index(name) + 1]}{CURSOR}"
+        elif page.contracts:  # the last deal page goes on with the first page of contracts: one activity less
+            return (await contract_page(self.billing, "", page.limit)).after_deals(len(deals.deal_ids), items)
         else:
             next_after = None
         return DealsChecked(checked=len(deals.deal_ids), items=items, next_after=next_after)

@@ -214,6 +214,8 @@ def reconcile(
     done = run(check)
     table = report_table(done)
     console.print(table, markup=False, highlight=False)
+    contracts = f"not listed: {done.contracts_unlisted}" if done.contracts_unlisted else "checked against billing"
+    console.print(f"running contracts {contracts} ({done.contracts_checked} in their own pages)", markup=False)
     if report:
         report.write_text(done.model_dump_json(indent=1))
         report.with_suffix(".txt").write_text(table + "\n")

@@ -11,8 +11,9 @@ from pydantic import BaseModel, Field
 
 from models.catalog import BillingFrequency
 from models.common import LifecycleStage, System
+from models.contract import Contract, ContractState
 from models.crm import DealState
-from models.deal import Deal
+from models.deal import Deal, DealKind
 from models.money import Money
 from models.orders import InvoiceStatus, OrderStatus, SalesOrder, SubscriptionStatus
 from models.ownership import owner_of
@@ -46,6 +47,9 @@ class SagaRecords(BaseModel):
     master_data: dict[str, dict[System, str | None]] = Field(
         default_factory=dict, description="attribute -> system -> the value it holds for the deal's customer"
     )
+    contract_id: str | None = Field(default=None, description="the customer's Contract entity, when there is one")
+    contract: Contract | None = Field(default=None, description="its `contract` query (None until it has opened)")
+    saga_running: bool = Field(default=False, description="the deal's saga runs, before its first milestone")
 
     @property
     def outcome(self) -> str:
@@ -65,15 +69,26 @@ def drift(records: SagaRecords) -> list[DriftItem]:
 
 
 def saga_drift(records: SagaRecords) -> list[DriftItem]:
-    """What the saga's records say went wrong."""
+    """What the saga's records say went wrong.
+
+    Where the deal's customer has a contract (`records.contract_id`), billing is the contract's, not the deal's:
+    an expansion, contraction or renewal since the sale changed the subscription's quantities and prices, so the
+    sale's billing post-condition (`billing_drift`) no longer holds and is not checked; the customer's billing is
+    compared with the contract instead (models.reconcile_contracts, `contract_mismatch`). A deal that changed the
+    contract (any kind but new business) made no order, subscription or entitlement of its own: its records are
+    the contract's, checked there. Once the contract has ended or been cancelled, so has the entitlement.
+    """
     deal, outcome, orders = records.deal, records.outcome, records.orders
     found: list[DriftItem] = []
 
     def add(kind: Drift, system: str, detail: str, repair: Repair | None = None) -> None:
         found.append(DriftItem(kind=kind, deal_id=deal.id, system=system, detail=detail, repair=repair))
 
+    under_contract = records.contract_id is not None
+    if under_contract and deal.kind is not DealKind.NEW_BUSINESS:
+        return found
     if not outcome:
-        if not orders:
+        if not orders and not records.saga_running:  # a saga running before its first milestone is not missing
             add(
                 Drift.MISSING_SAGA,
                 "q2c",
@@ -89,8 +104,11 @@ def saga_drift(records: SagaRecords) -> list[DriftItem]:
         for order in orders:
             if order.total != deal.amount:
                 add(Drift.AMOUNT_MISMATCH, "erp", f"order {_number(order)} is {order.total}, the deal {deal.amount}")
-        found += billing_drift(deal, records.live)
-        found += support_drift(records)
+        if not under_contract:
+            found += billing_drift(deal, records.live)
+        contract = records.contract
+        if contract is None or contract.state not in (ContractState.ENDED, ContractState.CANCELLED):
+            found += support_drift(records)
     elif outcome in UNDONE:
         for order in orders:
             if order.status not in FINISHED_ORDER:

@@ -36,12 +36,25 @@ class Repair(BaseModel):
 
 class DriftItem(BaseModel):
     kind: Drift
-    deal_id: str
+    deal_id: str = Field(description="the deal; for a contract_mismatch found by the contract pages, the contract")
     crm: str | None = Field(default=None, description="the CRM the deal is in (deal ids are per CRM)")
     system: str
     detail: str
     repair: Repair | None = None
     repaired: str | None = None
+    # a contract_mismatch names where, what and both values:
+    contract_id: str | None = None
+    line: str | None = Field(default=None, description="the contract line's SKU")
+    field: str | None = Field(default=None, description="quantity, unit_price, interval, billed or status")
+    contract_value: str | None = None
+    billing_value: str | None = None
+
+    @property
+    def contract_key(self) -> tuple[str, str, str] | None:
+        """One mismatch of one contract line, however it was found (a deal's customer, or the contract pages)."""
+        if self.kind is not Drift.CONTRACT_MISMATCH or self.contract_id is None:
+            return None
+        return self.contract_id, self.line or "", self.field or ""
 
 
 class ReconcileInput(BaseModel):
@@ -66,16 +79,25 @@ class ReconcileInput(BaseModel):
 
 
 class CheckDeals(BaseModel):
-    after: str | None = Field(description="`<crm>|<the CRM's cursor>`; a bare cursor is the first CRM's")
+    after: str | None = Field(
+        description="`<crm>|<its cursor>`, or `contracts|<visibility page token>`; a bare cursor is the first CRM's"
+    )
     limit: int
     since: str | None
     until: str | None
+    contracts: bool = Field(default=False, description="after the last CRM's deals, page through running contracts")
 
 
 class DealsChecked(BaseModel):
     checked: int
     items: list[DriftItem]
     next_after: str | None
+    contracts_checked: int = 0
+    contracts_unlisted: str | None = Field(default=None, description="why running contracts could not be listed")
+
+    def after_deals(self, checked: int, items: list[DriftItem]) -> DealsChecked:
+        """A page of contracts read in the same activity as the last page of deals, reported as one page."""
+        return self.model_copy(update={"checked": checked, "items": items + self.items})
 
 
 class RepairInput(BaseModel):
@@ -93,21 +115,30 @@ class ReconciliationReport(BaseModel):
     items: list[DriftItem] = Field(default_factory=list)
     omitted: int = Field(default=0, description="items past MAX_ITEMS, counted but not listed")
     runs: int = 1
+    contracts_checked: int = 0
+    contracts_unlisted: str | None = Field(default=None, description="why the running contracts were not checked")
 
     @property
     def clean(self) -> bool:
-        """Deals were checked and none drifted: a run that checked nothing proves nothing."""
-        return self.checked > 0 and not self.counts
+        """Deals or contracts were checked and none drifted: a run that checked nothing proves nothing."""
+        return (self.checked > 0 or self.contracts_checked > 0) and not self.counts
 
     @property
     def verdict(self) -> str:
         """In words, for the report's first line and the run's search attribute."""
         if self.counts:
             return f"{sum(self.counts.values())} drift item(s)"
-        return "clean" if self.checked else "nothing checked: no closed-won deal in the window"
+        return "clean" if self.clean else "nothing checked: no closed-won deal in the window"
 
     def add(self, items: list[DriftItem]) -> None:
+        """Counted once each; a contract line's mismatch found twice (through a deal in the window and again in the
+        contract pages) once, as far as the listed items tell (beyond MAX_ITEMS a repeat would be counted)."""
+        kept = {key for item in self.items if (key := item.contract_key)}
         for item in items:
+            if key := item.contract_key:
+                if key in kept:
+                    continue
+                kept.add(key)
             self.counts[item.kind.value] = self.counts.get(item.kind.value, 0) + 1
             if len(self.items) < MAX_ITEMS:
                 self.items.append(item)

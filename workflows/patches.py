@@ -31,6 +31,7 @@ UNFIXABLE_PARKS = "unfixable-errors-park"
 FEWER_UPSERTS = "search-attributes-on-filtered-changes"
 CONTRACT_ENTITY = "contract-entity"
 CONTRACT_RENEWAL_DEAL = "contract-renewal-deal"
+RECONCILE_CONTRACTS = "reconcile-contracts"
 CONTRACT_CANCEL_REFUND = "contract-cancel-refund"
 
 # The kept histories (tests/histories/): the top level is today's saga shape, v2/ the shape before the ERP
@@ -117,6 +118,13 @@ REGISTER: dict[str, Patch] = {
             date(2026, 11, 28),
             "at the renewal notice the Contract opens the renewal deal in the CRM, at the new term's prices",
             ("contract/three_years",),
+        ),
+        Patch(
+            RECONCILE_CONTRACTS,
+            date(2026, 11, 28),
+            "Reconciliation also pages through the running Contract entities (visibility), checking billing against "
+            "each contract",
+            (),
         ),
         Patch(
             CONTRACT_CANCEL_REFUND,
