@@ -1,8 +1,9 @@
 """Reconciliation at scale: N closed-won deals seeded (benchmarks.seed), one Reconciliation run over them.
 
-Reports wall time, vendor requests per system and per deal (the simulators count every request), and each
-continued run's history size. Repairs are off: the seeded deals have no saga, so each is reported missing,
-and every deal is read in full (the per-deal reads a saga's records take).
+Reports wall time, vendor requests per system, per deal and per path (the simulators count every request), the
+peak RSS of the worker (this process) and the simulators from seeding's end, and each continued run's history
+size. Repairs are off: the seeded deals have no saga state (a saga is still running, or one in 20 is missing),
+and every deal is read in full (the reads a saga's records take).
 
 Usage: python -m benchmarks.reconcile_scale --deals 10000 [--page-size 200] [--out benchmarks/results/reconcile.json]
 """
@@ -11,7 +12,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
+import os
 import platform
 import tempfile
 import time
@@ -39,6 +42,34 @@ def requests_by_system(sim_url: str) -> dict[str, int]:
     return found
 
 
+def requests_by_path(sim_url: str) -> dict[str, int]:
+    counts = httpx.get(f"{sim_url}/_sim/requests", timeout=60).json()["requests"]
+    found: dict[str, int] = {}
+    for row in counts:
+        key = f"{row['system']} {row['method']} {row['path']}"
+        found[key] = found.get(key, 0) + int(row["count"])
+    return found
+
+
+def by_path(before: dict[str, int], after: dict[str, int]) -> dict[str, int]:
+    """Requests made during the run, by system, method and path (most first)."""
+    spent = {k: v - before.get(k, 0) for k, v in after.items() if v - before.get(k, 0)}
+    return dict(sorted(spent.items(), key=lambda kv: -kv[1]))
+
+
+def reset_peak(pid: int) -> None:
+    """Start the process's peak RSS (VmHWM) over from now (Linux: `5` to clear_refs), so seeding is not in it."""
+    with contextlib.suppress(OSError):  # not permitted: the peak then includes seeding
+        Path(f"/proc/{pid}/clear_refs").write_text("5")
+
+
+def peak_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return 0.0
+
+
 async def histories(client: Client, workflow_id: str) -> list[dict[str, int]]:
     """Events and bytes of every run of the chain (continue-as-new), oldest first."""
     runs: list[dict[str, int]] = []
@@ -53,12 +84,15 @@ async def main(deals: int, page_size: int, pages_per_run: int, out: Path) -> dic
     db = Path(tempfile.mkdtemp(prefix="q2c-reconcile-")) / "simulators.db"  # seeded from here, served by them
     with rig(durable=True, Q2C_SIM_DB=str(db)) as rig_:
         began = time.perf_counter()
-        ids = await asyncio.to_thread(seed_closed_won, rig_.sim_url, db, deals)
+        seeded = await asyncio.to_thread(seed_closed_won, rig_.sim_url, db, deals)
         seeded_s = time.perf_counter() - began
-        print(f"seeded {len(ids)} closed-won deals in {seeded_s:.1f} s", flush=True)
+        print(f"seeded {seeded.deals} closed-won deals, {seeded.orders} orders in {seeded_s:.1f} s", flush=True)
+        reset_peak(os.getpid())
+        reset_peak(rig_.simulators.pid)
         client = await rig_.client()
         task_queue = f"reconcile-{uuid.uuid4().hex[:6]}"
         before = requests_by_system(rig_.sim_url)
+        before_paths = requests_by_path(rig_.sim_url)
         cpu = (time.process_time(), cpu_seconds(rig_.simulators.pid), cpu_seconds(rig_.server.pid))
         async with simulated_worker(client, rig_.sim_url, task_queue):
             workflow_id = f"reconcile-bench-{uuid.uuid4().hex[:6]}"
@@ -82,7 +116,8 @@ async def main(deals: int, page_size: int, pages_per_run: int, out: Path) -> dic
             "date": datetime.now(UTC).isoformat(timespec="seconds"),
             "machine": {"python": platform.python_version(), "platform": platform.platform()},
             "command": f"python -m benchmarks.reconcile_scale --deals {deals} --page-size {page_size}",
-            "deals_seeded": len(ids),
+            "deals_seeded": seeded.deals,
+            "orders_seeded": seeded.orders,
             "seconds_to_seed": round(seeded_s, 1),
             "checked": report.checked,
             "drift_counts": report.counts,
@@ -97,6 +132,8 @@ async def main(deals: int, page_size: int, pages_per_run: int, out: Path) -> dic
                 "simulators": round(cpu_seconds(rig_.simulators.pid) - cpu[1], 1),
                 "temporal": round(cpu_seconds(rig_.server.pid) - cpu[2], 1),
             },
+            "requests_by_path": by_path(before_paths, requests_by_path(rig_.sim_url)),
+            "peak_rss_mb": {"worker": peak_mb(os.getpid()), "simulators": peak_mb(rig_.simulators.pid)},
             "histories": await histories(client, workflow_id),
         }
     out.parent.mkdir(parents=True, exist_ok=True)

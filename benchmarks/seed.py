@@ -1,9 +1,14 @@
-"""Many closed-won deals in the HubSpot simulator at once, for reconciliation at scale.
+"""Many closed-won deals and what their sagas left in the other systems, at once, for reconciliation at scale.
 
-A few deals are made through HubSpot's batch API (as a CRM import makes them: simulators/hubspot/drive.py), then
-cloned straight into the simulators' SQLite file in one transaction: 100,000 deals take seconds, not the hour the
-API would. Each clone has its own id, line items and company link (both ways, as the simulator keeps them);
-the id counters move past the clones so the simulator's next create cannot collide.
+The vendor-specific writes live in each simulator's package; this only orchestrates them:
+- HubSpot: a few deals through the batch API (as a CRM import makes them), then cloned into the simulators'
+  SQLite file (simulators/hubspot/seed.py);
+- NetSuite: each deal's sales order `<saga id>:create_order` and the customer it is for, in the same
+  transaction (simulators/netsuite/seed.py); one deal in MISSING_EVERY has none, as if its webhook was lost;
+- Stripe and Zendesk: each company's billing customer and support organization, through q2c's own adapters
+  (a handful: the deals share the simulators' companies).
+Stripe subscriptions are not seeded per deal: see BENCHMARKS.md (the Stripe simulator's search scans every
+subscription per query, which 100,000 of them would make the measurement).
 
 Usage (the simulators on a SQLite file, e.g. `Q2C_SIM_DB=/tmp/sim.db q2c simulators`):
     python -m benchmarks.seed --sim-url http://127.0.0.1:8100 --db /tmp/sim.db --deals 100000
@@ -12,104 +17,83 @@ Usage (the simulators on a SQLite file, e.g. `Q2C_SIM_DB=/tmp/sim.db q2c simulat
 from __future__ import annotations
 
 import argparse
-import json
+import asyncio
 import sqlite3
 import time
-from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
+from connectors.registry import make_adapter
+from models.saga import saga_id
+from models.support import SupportOrganization
+from simulators.hubspot import seed as hubspot_seed
 from simulators.hubspot.drive import make_deals
-from simulators.hubspot.schema import iso
+from simulators.netsuite import seed as netsuite_seed
 
-SYSTEM = "hubspot"
 TEMPLATES = 10  # deals made through the API, spread over the USD companies, then cloned
+MISSING_EVERY = 20  # every 20th deal has no sales order: reconciliation reports it (missing_saga)
 
 
-def seed_closed_won(sim_url: str, db: Path, count: int) -> list[str]:
-    """`count` closed-won deals (the first TEMPLATES through the API); returns their ids."""
+@dataclass(frozen=True)
+class Seeded:
+    deals: int
+    orders: int
+    first: str
+    last: str
+    companies: list[str]
+
+
+def seed_closed_won(sim_url: str, db: Path, count: int) -> Seeded:
+    """`count` closed-won deals (the first TEMPLATES through the API) and their orders, customers and
+    organizations."""
     if count < 1:
         raise ValueError(f"--deals must be at least 1, not {count}")
     templates = make_deals(sim_url, min(count, TEMPLATES))
-    if count <= len(templates):
-        return templates
     with sqlite3.connect(db, timeout=60, isolation_level=None) as conn:
-        conn.execute("BEGIN IMMEDIATE")  # the simulator waits (its writes are short); nothing is half seeded
+        conn.execute("BEGIN IMMEDIATE")  # the simulators wait (their writes are short); nothing is half seeded
         try:
-            made = _clone(conn, templates, count - len(templates))
+            deals = hubspot_seed.seeded_templates(conn, templates)
+            deals += hubspot_seed.bulk_seed(conn, templates, count - len(templates)) if count > len(templates) else []
+            orders = netsuite_seed.bulk_seed(conn, _orders(deals), len(deals))
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
             raise
-    return templates + made
+    companies = sorted({d.company_id for d in deals if d.company_id})
+    asyncio.run(_customers(sim_url, [d for d in deals[: len(templates)]]))
+    return Seeded(deals=len(deals), orders=orders, first=deals[0].deal_id, last=deals[-1].deal_id, companies=companies)
 
 
-def _load(conn: sqlite3.Connection, kind: str, record_id: str) -> dict[str, Any]:
-    row = conn.execute(
-        "SELECT data FROM records WHERE system=? AND kind=? AND id=?", (SYSTEM, kind, record_id)
-    ).fetchone()
-    if row is None:
-        raise LookupError(f"no {SYSTEM} {kind} {record_id!r} in the simulators' store: is --db the simulators' file?")
-    record: dict[str, Any] = json.loads(row[0])
-    return record
-
-
-def _reserve(conn: sqlite3.Connection, kind: str, n: int, start: int) -> int:
-    """The first of n ids for `kind`, the simulator's counter (simulators.store.next_id) moved past them."""
-    name = f"{SYSTEM}:{kind}"
-    row = conn.execute("SELECT value FROM counters WHERE name=?", (name,)).fetchone()
-    first = (int(row[0]) if row else start - 1) + 1
-    conn.execute(
-        "INSERT INTO counters VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value",
-        (name, first + n - 1),
-    )
-    return first
-
-
-def _clone(conn: sqlite3.Connection, templates: list[str], n: int) -> list[str]:
-    deals = [_load(conn, "deals", d) for d in templates]
-    lines = {d["id"]: [_load(conn, "line_items", i) for i in d["associations"]["line_items"]] for d in deals}
-    per_deal = max(len(v) for v in lines.values())
-    next_deal, next_line = _reserve(conn, "deals", n, 10000), _reserve(conn, "line_items", n * per_deal, 50000)
-    now = time.time()
-    rows: list[tuple[str, str, str, str, float]] = []
-    company_deals: dict[str, list[str]] = defaultdict(list)
-    made: list[str] = []
-    for k in range(n):
-        template = deals[k % len(deals)]
-        deal_id = str(next_deal + k)
-        line_ids: list[str] = []
-        for j, line in enumerate(lines[template["id"]]):
-            line_id = str(next_line + k * per_deal + j)
-            line_ids.append(line_id)
-            copy = {**line, "id": line_id, "properties": {**line["properties"], "hs_object_id": line_id}}
-            copy["associations"] = {**line.get("associations", {}), "deals": [deal_id]}
-            rows.append((SYSTEM, "line_items", line_id, json.dumps(copy), now))
-        # won a second apart, over the past n seconds: HubSpot's search pages past 10,000 by windows of these
-        stamp = iso(datetime.fromtimestamp(now - (n - k), UTC))
-        won = {"closedate": stamp, "hs_date_entered_closedwon": stamp}
-        deal = {
-            **template,
-            "id": deal_id,
-            "properties": {**template["properties"], **won, "hs_object_id": deal_id, "dealname": f"seeded {deal_id}"},
-            "associations": {**template["associations"], "line_items": line_ids},
-            "createdAt": stamp,
-            "updatedAt": stamp,
-        }
-        for company in template["associations"].get("companies", []):
-            company_deals[company].append(deal_id)
-        rows.append((SYSTEM, "deals", deal_id, json.dumps(deal), now))
-        made.append(deal_id)
-    conn.executemany("INSERT INTO records VALUES (?,?,?,?,?)", rows)
-    for company_id, ids in company_deals.items():
-        company = _load(conn, "companies", company_id)
-        company.setdefault("associations", {}).setdefault("deals", []).extend(ids)
-        conn.execute(
-            "UPDATE records SET data=? WHERE system=? AND kind=? AND id=?",
-            (json.dumps(company), SYSTEM, "companies", company_id),
+def _orders(deals: list[hubspot_seed.SeededDeal]) -> Iterator[netsuite_seed.OrderSeed]:
+    for n, deal in enumerate(deals):
+        if deal.company_id is None or n % MISSING_EVERY == MISSING_EVERY - 1:
+            continue
+        yield netsuite_seed.OrderSeed(
+            saga_id=saga_id("hubspot", deal.deal_id),
+            customer_key=deal.company_id,
+            currency=deal.currency,
+            lines=deal.lines,
+            order_date=datetime.fromtimestamp(deal.won_at, UTC).date(),
         )
-    return made
+
+
+async def _customers(sim_url: str, templates: list[hubspot_seed.SeededDeal]) -> None:
+    """Each template company's billing customer and support organization, as a saga makes them."""
+    async with (
+        make_adapter("crm", "hubspot", simulators=sim_url) as crm,
+        make_adapter("billing", "stripe", simulators=sim_url) as billing,
+        make_adapter("support", "zendesk", simulators=sim_url) as support,
+    ):
+        done: set[str] = set()
+        for template in templates:
+            company = (await crm.get_deal(template.deal_id)).company
+            if company is None or company.id in done:
+                continue
+            done.add(company.id)
+            await billing.ensure_customer(company)
+            await support.upsert_organization(SupportOrganization(external_id=company.id, name=company.legal_name))
 
 
 if __name__ == "__main__":
@@ -119,5 +103,8 @@ if __name__ == "__main__":
     parser.add_argument("--deals", type=int, default=100_000)
     args = parser.parse_args()
     began = time.perf_counter()
-    ids = seed_closed_won(args.sim_url, args.db, args.deals)
-    print(f"{len(ids)} closed-won deals in {time.perf_counter() - began:.1f} s ({ids[0]}..{ids[-1]})")
+    seeded = seed_closed_won(args.sim_url, args.db, args.deals)
+    print(
+        f"{seeded.deals} closed-won deals ({seeded.first}..{seeded.last}), {seeded.orders} sales orders, "
+        f"{len(seeded.companies)} companies in {time.perf_counter() - began:.1f} s"
+    )

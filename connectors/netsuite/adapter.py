@@ -66,7 +66,7 @@ class NetSuiteErp(Adapter[NetSuiteClient]):
         ]
 
     async def orders_for_sagas(self, saga_ids: list[str]) -> dict[str, list[SalesOrder]]:
-        """Every order of many sagas by SuiteQL (one query per 100 sagas), headers only: no lines."""
+        """Every order of many sagas by SuiteQL (one query per 200 sagas), headers only: no lines."""
         rows = await self.client.by_external_ids(["salesOrder"], prefixes=[f"{w}:" for w in saga_ids])
         found: dict[str, list[SalesOrder]] = {}
         for row in rows:  # saga ids hold no colon: `<saga id>:<step>`

@@ -34,7 +34,7 @@ SUITEQL = "/services/rest/query/v1/suiteql"
 PAGE_SIZE = 1000  # NetSuite's largest page
 STRICT = {"X-NetSuite-PropertyNameValidation": "Error"}
 TRANSACTION_TYPES = {"salesOrder": "SalesOrd", "invoice": "CustInvc", "creditMemo": "CustCred"}
-SAGAS_PER_QUERY = 100  # external ids named in one SuiteQL query: a short query; 100 sagas' orders fit one page
+SAGAS_PER_QUERY = 200  # external ids named in one SuiteQL query: a reconciliation page (200 deals) in one
 
 
 class NetSuiteClient(VendorClient):

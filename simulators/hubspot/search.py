@@ -20,6 +20,7 @@ from simulators.store import Record
 
 from .crm import ALWAYS, DEFAULT_PROPERTIES, Crm
 from .errors import HubSpotError
+from .index import KEYSET, MatchIndex, after, keyset
 from .schema import parse_moment
 
 RESULT_CAP, LIMIT_MAX = 10_000, 200
@@ -90,6 +91,7 @@ def matches(f: Record, raw: str | None, key: Key) -> bool:
 def search_router(crm: Crm) -> APIRouter:
     router = APIRouter()
     schema = crm.schema
+    index = MatchIndex(crm.store)
 
     def check(object_type: str, body: dict[str, Any]) -> tuple[list[Record], int, int, int]:
         groups = body.get("filterGroups") or []
@@ -139,6 +141,21 @@ def search_router(crm: Crm) -> APIRouter:
             text = " ".join(str(values.get(p) or "") for p in SEARCHABLE[object_type]).lower()
             return all(any(w.startswith(word) for w in re.split(r"\W+", text)) for word in words)
 
+        paged_by_id = keyset(object_type, body)
+        if paged_by_id is not None:  # the same question each page, a higher id: bisect what was matched
+            question, bound, inclusive = paged_by_id
+            ids = index.kept(question)
+            if ids is None:
+                version = index.version()
+                groups = [  # `hit` reads these: the question without its keyset bound
+                    {"filters": [f for f in g.get("filters") or [] if f.get("propertyName") != KEYSET]} for g in groups
+                ]
+                ids = [int(r["id"]) for r in crm.live(object_type) if hit(crm.view(r))]
+                index.keep(question, ids, version)
+            past = after(ids, bound, inclusive)
+            end = min(start + limit, cap, len(past))
+            records = [crm.load(object_type, str(i)) for i in past[start:end]]
+            return page_of(object_type, body, records, len(past), end < min(cap, len(past)), end)
         found = [(r, crm.view(r)) for r in crm.live(object_type)]
         hits = [(r, v) for r, v in found if hit(v)]
         hits.sort(key=lambda pair: int(pair[0]["id"]))
@@ -161,13 +178,16 @@ def search_router(crm: Crm) -> APIRouter:
 
             hits.sort(key=sort_key, reverse=descending)
         end = min(start + limit, cap, len(hits))  # nothing past the cap: the rest is out of reach
-        page = hits[start:end]
+        page = [r for r, _ in hits[start:end]]
+        return page_of(object_type, body, page, len(hits), end < min(cap, len(hits)), end)
+
+    def page_of(object_type: str, body: Record, page: list[Record], total: int, more: bool, end: int) -> Record:
         properties = body.get("properties") or DEFAULT_PROPERTIES[object_type]
         out: Record = {
-            "total": len(hits),
-            "results": [crm.render(object_type, r, [*properties, *ALWAYS]) for r, _ in page],
+            "total": total,
+            "results": [crm.render(object_type, r, [*properties, *ALWAYS]) for r in page],
         }
-        if end < min(cap, len(hits)):
+        if more:
             out["paging"] = {"next": {"after": str(end)}}
         return out
 

@@ -7,6 +7,7 @@ https://developers.hubspot.com/docs/api-reference/latest/crm/associations/associ
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 
 import pytest
@@ -16,6 +17,7 @@ from hubspot.crm.associations.v4 import (
     PublicFetchAssociationsBatchRequest,
 )
 from hubspot.crm.associations.v4.exceptions import ApiException
+from hubspot.crm.deals import Filter, FilterGroup, PublicObjectSearchRequest
 
 TOKEN = "pat-na1-q2c-dev"
 
@@ -57,3 +59,28 @@ def test_batch_read_of_a_pair_hubspot_does_not_associate_is_refused(client, sim)
     with pytest.raises(ApiException) as refused:
         fetch(client, [(deal["id"], None)], to_type="products")
     assert refused.value.status in (400, 404)
+
+
+def test_keyset_pages_by_id_see_every_write_between_them(client, sim):
+    """Paging by `hs_object_id GT <last>` (what HubSpot's docs suggest past 10,000 results) gives the
+    matches a full scan gives, and a record changed between two pages is seen as it is now."""
+    hs = sim.app.state.apps["hubspot"].state
+    tag = uuid.uuid4().hex[:8]
+    made = [hs.create("deals", {"dealname": f"keyset {tag}", "dealstage": "closedwon"}) for _ in range(5)]
+
+    def page(after: str) -> PublicObjectSearchRequest:
+        group = [
+            Filter(property_name="dealname", operator="CONTAINS_TOKEN", value=tag),
+            Filter(property_name="dealstage", operator="EQ", value="closedwon"),
+            Filter(property_name="hs_object_id", operator="GT", value=after),
+        ]
+        sorts = [{"propertyName": "hs_object_id", "direction": "ASCENDING"}]
+        return PublicObjectSearchRequest(filter_groups=[FilterGroup(filters=group)], sorts=sorts, limit=2)
+
+    first = client.crm.deals.search_api.do_search(page("0"))
+    assert first.total == 5 and [d.id for d in first.results] == [made[0]["id"], made[1]["id"]]
+    hs.update("deals", hs.load("deals", made[3]["id"]), {"dealstage": "contractsent"})  # no longer matches
+    second = client.crm.deals.search_api.do_search(page(made[1]["id"]))
+    assert second.total == 2 and [d.id for d in second.results] == [made[2]["id"], made[4]["id"]]
+    again = client.crm.deals.search_api.do_search(page(made[1]["id"]))  # the kept answer, nothing changed
+    assert [d.id for d in again.results] == [d.id for d in second.results] and again.paging is None
