@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
 from activities.errors import vendor_step
 from connectors.errors import NotFound
@@ -13,8 +16,23 @@ from ports import Crm, Erp, Support
 
 
 class CustomerSyncActivities:
-    def __init__(self, crm: Crm, erp: Erp, support: Support) -> None:
+    """Over the default CRM and every other CRM served (`Q2C_CRMS`): a customer's CRM writes go to its own CRM."""
+
+    def __init__(self, crm: Crm, erp: Erp, support: Support, crms: Mapping[str, Crm] | None = None) -> None:
         self.crm, self.erp, self.support = crm, erp, support
+        self.crms = {crm.name: crm, **(crms or {})}
+
+    def crm_for(self, name: str | None) -> Crm:
+        """The named CRM (the customer's, as its entity knows it), else the default one."""
+        if name is None:
+            return self.crm
+        try:
+            return self.crms[name]
+        except KeyError:  # a customer of a CRM this worker does not serve: no retry can fix it here
+            served = ", ".join(sorted(self.crms))
+            raise ApplicationError(
+                f"CRM {name!r} is not served by this worker (Q2C_CRMS: {served})", type="CrmNotServed"
+            ) from None
 
     @activity.defn(name="customer_sync.propagate")
     async def propagate(self, change: Propagate) -> list[System]:
@@ -23,15 +41,17 @@ class CustomerSyncActivities:
         with vendor_step(StepInput(correlation_id=change.origin)):
             for system in change.targets:
                 try:
-                    await self.write(system, change.customer_id, change.attribute, change.value)
+                    await self.write(system, change.customer_id, change.attribute, change.value, change.crm)
                     written.append(system)
                 except NotFound:
                     activity.logger.info("%s does not know customer %s yet", system, change.customer_id)
         return written
 
-    async def write(self, system: System, customer_id: str, attribute: str, value: str | None) -> None:
+    async def write(
+        self, system: System, customer_id: str, attribute: str, value: str | None, crm: str | None = None
+    ) -> None:
         if system is System.CRM:
-            await self.crm.write_company_attribute(customer_id, attribute, value)
+            await self.crm_for(crm).write_company_attribute(customer_id, attribute, value)
         elif system is System.ERP:
             await self.erp.write_customer_attribute(customer_id, attribute, value)
         elif system is System.SUPPORT:
@@ -45,7 +65,7 @@ class CustomerSyncActivities:
         with vendor_step(StepInput()):
             try:
                 if read.system is System.CRM:
-                    return await self.crm.read_company_attribute(read.customer_id, read.attribute)
+                    return await self.crm_for(read.crm).read_company_attribute(read.customer_id, read.attribute)
                 if read.system is System.ERP:
                     return await self.erp.read_customer_attribute(read.customer_id, read.attribute)
                 return await self.support.read_organization_attribute(read.customer_id, read.attribute)

@@ -205,7 +205,7 @@ async def submit_customer_change(client: Client, change: CustomerChange, task_qu
     handle = await within_deadline(
         client.start_workflow(
             CustomerSync.run,
-            CustomerRecord(customer_id=change.customer_id),
+            CustomerRecord(customer_id=change.customer_id, crm=change.crm),  # the customer's CRM, when it says
             id=sync_id(change.customer_id),
             task_queue=task_queue,
             start_signal="change",

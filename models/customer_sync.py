@@ -75,6 +75,7 @@ class CustomerChange(BaseModel):
     correlation_id: str = ""
     lifecycle: LifecycleStage | None = Field(default=None, description="set when the change moves the stage")
     sequence: int = Field(default=0, description="the source's per-object sequence, where the vendor has one")
+    crm: str | None = Field(default=None, description="the CRM adapter the change came from (`hubspot`, ...)")
 
     @property
     def version(self) -> Version:
@@ -104,6 +105,7 @@ class CustomerRecord(BaseModel):
     """The entity's state, carried across continue-as-new."""
 
     customer_id: str
+    crm: str | None = Field(default=None, description="the customer's CRM; unset, the worker's default CRM")
     stage: LifecycleStage = LifecycleStage.PROSPECT
     values: dict[str, str | None] = Field(default_factory=dict)
     expected_echoes: dict[str, str | None] = Field(
@@ -123,9 +125,11 @@ class Propagate(BaseModel):
     value: str | None
     targets: list[System]
     origin: str = Field(description="q2c:<change id>, for the record")
+    crm: str | None = Field(default=None, description="the CRM to write to; unset, the worker's default CRM")
 
 
 class ReadOwner(BaseModel):
     customer_id: str
     attribute: str
     system: System
+    crm: str | None = Field(default=None, description="the CRM to read from; unset, the worker's default CRM")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -15,6 +16,8 @@ from temporalio.testing import WorkflowEnvironment
 
 from connectors.registry import Roles
 from infra.settings import Q2CSettings
+from models.common import LifecycleStage, System
+from models.customer_sync import LIFECYCLE, CustomerChange, CustomerRecord
 from models.saga import SagaInput
 from simulators.salesforce import outbound
 from workers.ingress import create_ingress
@@ -154,7 +157,7 @@ EXTERNAL_ENTITY = '<!DOCTYPE x [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>'
         (lambda i: f'<e:Envelope xmlns:e="{SOAP}"><e:Body/></e:Envelope>'.encode(), 400, "no notifications"),
         (lambda i: message(notification(i), prolog=ENTITY_EXPANSION), 400, "DTD or entities is refused"),
         (lambda i: message(notification(i, Name="&xxe;"), prolog=EXTERNAL_ENTITY), 400, "DTD or entities"),
-        (lambda i: message(notification(i, kind="Account")), 422, "type 'Account' is not one q2c takes"),
+        (lambda i: message(notification(i, kind="Lead")), 422, "type 'Lead' is not one q2c takes"),
         (lambda i: message(notification(i), notification(i, kind="Lead")), 422, "Notification[1].sObject"),
         (lambda i: message(notification("not-an-id")), 400, "sObject.Id: 'not-an-id'"),
         (lambda i: message(notification(i, Amount="lots")), 400, "Notification[0].Amount: 'lots'"),
@@ -212,3 +215,74 @@ async def test_only_the_crms_served_get_a_route(ts_env):
     app = create_ingress(Q2CSettings(), client=ts_env.client, roles=Roles(crm="hubspot"))
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://ingress.test") as web:
         assert (await post(web, message())).status_code == 404
+
+
+ACCOUNT = {"Name": "Acme GmbH", "Region__c": "emea", "SystemModstamp": "2026-11-28T20:00:00.000+0000"}
+
+
+def account_notification(account_id: str, **fields: str) -> str:
+    values = {key: value for key, value in {**ACCOUNT, **fields}.items() if value}
+    return notification(account_id, kind="Account", StageName="", Amount="", CurrencyIsoCode="", **values)
+
+
+def fresh_account() -> str:
+    return "0015g" + uuid.uuid4().hex[:13].upper()
+
+
+async def has_entity(client: Client, account_id: str) -> bool:
+    try:
+        await client.get_workflow_handle(f"q2c-customer-{account_id}").describe()
+    except RPCError as error:
+        assert error.status is RPCStatusCode.NOT_FOUND
+        return False
+    return True
+
+
+async def test_an_account_notification_is_acked_once_its_customer_sync_entity_holds_the_changes(ingress, ts_env):
+    account_id = fresh_account()
+    body = message(account_notification(account_id, Type="Customer - Direct", VAT_Number__c="DE123456789"))
+    response = await post(ingress, body)
+    assert acked(response), response.text
+    assert response.headers["x-q2c-customer-changes"] == "4"  # lifecycle, legal name, tax registration, region
+    handle = ts_env.client.get_workflow_handle(f"q2c-customer-{account_id}")
+    history = await handle.fetch_history()
+    started_with = history.events[0].workflow_execution_started_event_attributes.input.payloads[0].data
+    assert CustomerRecord.model_validate_json(started_with).crm == "salesforce"
+    signals = [
+        CustomerChange.model_validate_json(e.workflow_execution_signaled_event_attributes.input.payloads[0].data)
+        for e in history.events
+        if e.HasField("workflow_execution_signaled_event_attributes")
+    ]
+    changes = {c.attribute: c for c in signals}
+    assert changes["legal_name"].value == "Acme GmbH" and changes["tax_registration"].value == "DE123456789"
+    assert changes[LIFECYCLE].lifecycle is LifecycleStage.CUSTOMER and next(iter(changes)) == LIFECYCLE
+    assert {(c.crm, c.source, c.at) for c in signals} == {
+        ("salesforce", System.CRM, datetime(2026, 11, 28, 20, tzinfo=UTC))
+    }
+    await handle.terminate("test done")
+
+
+@pytest.mark.parametrize(
+    ("fields", "org", "status", "problem"),
+    [
+        ({}, "00D000000000001AAA", 403, "OrganizationId: 00D000000000001AAA"),
+        ({"SystemModstamp": ""}, ORG, 422, "an Account message needs SystemModstamp or LastModifiedDate"),
+        ({"SystemModstamp": "last tuesday"}, ORG, 400, "Notification[0].sObject.SystemModstamp: 'last tuesday'"),
+        ({"Name": "<unclosed"}, ORG, 400, "not well-formed XML"),
+    ],
+    ids=["wrong-org", "no-clock", "bad-clock", "malformed"],
+)
+async def test_a_bad_account_notification_is_refused_and_reaches_no_entity(
+    ingress, ts_env, fields, org, status, problem
+):
+    account_id = fresh_account()
+    notice = account_notification(account_id, **fields)  # values go in unescaped: "<unclosed" breaks the XML
+    response = await post(ingress, message(notice, org=org))
+    assert response.status_code == status and not acked(response)
+    assert problem in fault(response)
+    assert not await has_entity(ts_env.client, account_id)
+
+
+async def test_a_bad_account_id_is_refused(ingress):
+    response = await post(ingress, message(account_notification("001-not-an-id")))
+    assert response.status_code == 400 and "sObject.Id: '001-not-an-id'" in fault(response)

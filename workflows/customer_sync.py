@@ -35,6 +35,8 @@ class CustomerSync:
     Only the attribute's owner (by lifecycle stage) may change it: an owner's change is written to
     the other systems; anyone else's is refused and the owner's value is put back where it came from.
     q2c's own writes come back as webhooks; they are recognised and not propagated again.
+    The customer's CRM (`record.crm`, from its first change that names one) is where CRM writes go, so one
+    worker serves the customers of every configured CRM; a CRM's own change is answered in that CRM.
     Webhooks arrive in any order and more than once: a change older (on its source's clock) than one
     already applied from the same source for the same attribute is audited as `stale` and not applied.
     """
@@ -74,6 +76,11 @@ class CustomerSync:
         record = self.record
         # entities that ran before the ordering rule applied changes in arrival order, and replay that way
         ordered = workflow.patched(patches.CUSTOMER_SYNC_ORDERED)
+        # entities that ran before two CRMs were served wrote every change to the worker's default CRM
+        routed = workflow.patched(patches.CUSTOMER_SYNC_BY_CRM)
+        if routed and record.crm is None and change.crm:
+            record.crm = change.crm
+        crm = (change.crm or record.crm) if routed else None
         held = record.versions.get(change.version_key)
         place = order(change.version, held) if ordered else "newer"
         if change.lifecycle is not None and place == "newer":
@@ -118,34 +125,44 @@ class CustomerSync:
                 else:
                     record.values[change.attribute] = change.value
                     targets = [s for s in FIELDS[change.attribute] if s is not change.source]
-                    entry.propagated_to = await self.write(change, change.value, targets)
+                    entry.propagated_to = await self.write(change, change.value, targets, crm)
             else:
                 entry.rule = (
                     f"{owner.value} owns {change.attribute} of a {record.stage.value}, not {change.source.value}"
                 )
-                entry.outcome = await self.redirect(change, owner)
+                entry.outcome = await self.redirect(change, owner, crm, routed)
         if ordered and entry.outcome not in ("duplicate", "stale"):
             record.versions[change.version_key] = change.version
         record.seen.append(change.change_id)
         record.audit.append(entry)
         workflow.logger.info("customer change %s: %s", entry.outcome, entry.rule)
 
-    async def redirect(self, change: CustomerChange, owner: System) -> Literal["refused", "redirected"]:
-        """Put the owner's value back in the system that changed it; refuse when the owner has none."""
+    async def redirect(
+        self, change: CustomerChange, owner: System, crm: str | None = None, routed: bool = False
+    ) -> Literal["refused", "redirected", "unchanged"]:
+        """Put the owner's value back in the system that changed it; refuse when the owner has none.
+
+        A source that reports whole records (a Salesforce Account's Outbound Message carries every field it
+        selects) repeats the owner's value for attributes it did not change: nothing to put back (`routed`).
+        """
         value = self.record.values.get(change.attribute)
         if change.attribute not in self.record.values and owner in FIELDS[change.attribute]:
             value = await workflow.execute_activity_method(
                 CustomerSyncActivities.read_owner,
-                ReadOwner(customer_id=self.record.customer_id, attribute=change.attribute, system=owner),
+                ReadOwner(customer_id=self.record.customer_id, attribute=change.attribute, system=owner, crm=crm),
                 **FORWARD,
             )
             self.record.values[change.attribute] = value
         if value is None or change.source not in FIELDS[change.attribute]:
             return "refused"
-        await self.write(change, value, [change.source])
+        if routed and value == change.value:
+            return "unchanged"
+        await self.write(change, value, [change.source], crm)
         return "redirected"
 
-    async def write(self, change: CustomerChange, value: str | None, targets: list[System]) -> list[System]:
+    async def write(
+        self, change: CustomerChange, value: str | None, targets: list[System], crm: str | None = None
+    ) -> list[System]:
         if not targets:
             return []
         written: list[System] = await workflow.execute_activity_method(
@@ -156,6 +173,7 @@ class CustomerSync:
                 value=value,
                 targets=targets,
                 origin=f"q2c:{change.change_id}",
+                crm=crm,
             ),
             start_to_close_timeout=timedelta(minutes=1),
             retry_policy=FORWARD["retry_policy"],

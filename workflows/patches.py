@@ -27,6 +27,7 @@ LOCAL_STEPS = "local-reads-and-milestones"
 ERP_QUEUE = "erp-task-queue"
 WORKBENCH = "exception-workbench"
 CUSTOMER_SYNC_ORDERED = "customer-sync-ordered-by-source-clock"
+CUSTOMER_SYNC_BY_CRM = "customer-sync-routed-by-crm"
 UNFIXABLE_PARKS = "unfixable-errors-park"
 FEWER_UPSERTS = "search-attributes-on-filtered-changes"
 CONTRACT_ENTITY = "contract-entity"
@@ -99,6 +100,13 @@ REGISTER: dict[str, Patch] = {
             CUSTOMER_SYNC_ORDERED,
             date(2026, 11, 28),
             "CustomerSync applies changes in their source's clock order, not in arrival order",
+            (),
+        ),
+        Patch(
+            CUSTOMER_SYNC_BY_CRM,
+            date(2026, 11, 28),
+            "CustomerSync writes to the customer's own CRM (two served at once); a whole-record report of the "
+            "owner's value is unchanged, not put back",
             (),
         ),
         Patch(

@@ -1,5 +1,7 @@
 """Salesforce's Outbound Messages: a SOAP `notifications` call per batch of up to 100 records, unsigned.
 
+An Opportunity's (won) starts its saga; an Account's is a change of the customer's synchronised fields.
+
 Salesforce signs nothing, so the org id in the envelope is checked against `SalesforceSettings.org_id`;
 the XML is parsed with defusedxml and any DTD is refused (no entity expansion, no external entities).
 Salesforce resends until the listener answers `notificationsResponse` with `<Ack>true</Ack>`, and may send a
@@ -17,7 +19,9 @@ from xml.sax.saxutils import escape
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
 
-from connectors.salesforce.mapping import WON_STAGE
+from connectors.salesforce.mapping import ACCOUNT_ATTRIBUTES, WON_STAGE
+from models.common import LifecycleStage, System
+from models.customer_sync import LIFECYCLE, CustomerChange
 from models.events import DealClosedWonV1
 from models.money import Money
 from models.notices import CrmNotice
@@ -26,7 +30,9 @@ NAME = "salesforce"
 SOAP_NS = "http://schemas.xmlsoap.org/soap/envelope/"
 OUTBOUND_NS = "http://soap.sforce.com/2005/09/outbound"
 XSI_NS = "http://www.w3.org/2001/XMLSchema-instance"
-SOBJECT_TYPES = frozenset({"Opportunity"})  # what an Outbound Message to q2c may carry
+SOBJECT_TYPES = frozenset({"Opportunity", "Account"})  # what an Outbound Message to q2c may carry
+# the Account's clock, newest first: SystemModstamp moves on every save, LastModifiedDate on a user's
+ACCOUNT_CLOCK = ("SystemModstamp", "LastModifiedDate")
 MAX_NOTIFICATIONS = 100  # Salesforce's own limit per message
 CONTENT_TYPE = "text/xml; charset=utf-8"
 
@@ -84,6 +90,65 @@ def _fields(sobject: Element) -> dict[str, str]:
     return {_local(field.tag): (field.text or "").strip() for field in sobject}
 
 
+def _values(sobject: Element) -> dict[str, str | None]:
+    """The fields as sent: `xsi:nil` is a blank (None); a field not in the message is not reported at all."""
+    return {
+        _local(field.tag): None if field.get(f"{{{XSI_NS}}}nil") == "true" else (field.text or "").strip()
+        for field in sobject
+    }
+
+
+def _lifecycle(account_type: str | None) -> LifecycleStage | None:
+    """Account.Type's standard values: `Prospect`, and `Customer` or `Customer - Direct`/`- Channel`."""
+    if account_type == "Prospect":
+        return LifecycleStage.PROSPECT
+    return LifecycleStage.CUSTOMER if (account_type or "").startswith("Customer") else None
+
+
+def account_changes(sobject: Element, notification_id: str, org: str, where: str) -> list[CustomerChange]:
+    """An Account notification as CustomerSync changes: the current value of each synchronised field it carries.
+
+    Salesforce sends the record as it is when the message goes out (not what changed): one change per
+    synchronised field present, on the Account's own clock (SystemModstamp, else LastModifiedDate), so a
+    resend is a duplicate and an older message is stale; the lifecycle (from Type) comes first.
+    """
+    values = _values(sobject)
+    clock = next((name for name in ACCOUNT_CLOCK if values.get(name)), None)
+    if clock is None:
+        raise OutboundMessageRefused(
+            422, f"{where}.sObject: an Account message needs SystemModstamp or LastModifiedDate among its fields"
+        )
+    at = _datetime(values[clock] or "", f"{where}.sObject.{clock}")
+    account_id = values.get("Id") or ""
+    common = {"customer_id": account_id, "source": System.CRM, "at": at, "crm": NAME}
+    correlation = f"{NAME}-{org}-{notification_id}"
+    changes: list[CustomerChange] = []
+    lifecycle = _lifecycle(values.get("Type"))
+    if lifecycle is not None:
+        changes.append(
+            CustomerChange(
+                change_id=f"{NAME}-{notification_id}-{LIFECYCLE}",
+                attribute=LIFECYCLE,
+                value=lifecycle.value,
+                lifecycle=lifecycle,
+                correlation_id=correlation,
+                **common,
+            )
+        )
+    for attribute, field in ACCOUNT_ATTRIBUTES.items():
+        if field in values:
+            changes.append(
+                CustomerChange(
+                    change_id=f"{NAME}-{notification_id}-{attribute}",
+                    attribute=attribute,
+                    value=values[field],
+                    correlation_id=correlation,
+                    **common,
+                )
+            )
+    return changes
+
+
 def _amount(fields: dict[str, str], where: str) -> Money | None:
     if not fields.get("Amount") or not fields.get("CurrencyIsoCode"):
         return None
@@ -95,16 +160,19 @@ def _amount(fields: dict[str, str], where: str) -> Money | None:
 
 def _occurred(fields: dict[str, str], where: str) -> datetime:
     stamp = fields.get("SystemModstamp")
-    if not stamp:
-        return datetime.now(UTC)
+    return _datetime(stamp, f"{where}.SystemModstamp") if stamp else datetime.now(UTC)
+
+
+def _datetime(stamp: str, where: str) -> datetime:
     try:
         return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
     except ValueError:
-        raise OutboundMessageRefused(400, f"{where}.SystemModstamp: {stamp!r} is not a dateTime") from None
+        raise OutboundMessageRefused(400, f"{where}: {stamp!r} is not a dateTime") from None
 
 
 def parse(body: bytes, org_id: str) -> CrmNotice:
-    """The opportunities a message closes (first notification per opportunity), or OutboundMessageRefused."""
+    """The opportunities a message closes (first notification per opportunity) and its accounts' changes, or
+    OutboundMessageRefused."""
     message = notifications(body)
     sent_org = _text(message, "OrganizationId", "notifications")
     if not same_org(sent_org, org_id):
@@ -115,6 +183,7 @@ def parse(body: bytes, org_id: str) -> CrmNotice:
     if len(items) > MAX_NOTIFICATIONS:
         raise OutboundMessageRefused(400, f"notifications: {len(items)} Notification elements, over 100")
     closed: dict[str, DealClosedWonV1] = {}
+    changes: list[CustomerChange] = []
     for n, item in enumerate(items):
         where = f"Notification[{n}]"
         notification_id = _text(item, "Id", where)
@@ -127,6 +196,9 @@ def parse(body: bytes, org_id: str) -> CrmNotice:
         record_id = fields.get("Id", "")
         if not record_id.isalnum() or len(record_id) not in (15, 18):
             raise OutboundMessageRefused(400, f"{where}.sObject.Id: {record_id!r} is not a Salesforce id")
+        if kind == "Account":
+            changes += account_changes(sobject, notification_id, sent_org, where)
+            continue
         if fields.get("StageName") != WON_STAGE and fields.get("IsWon") != "true":
             continue  # a rule that also fires on other stages: received, nothing to start
         if record_id not in closed:
@@ -138,7 +210,7 @@ def parse(body: bytes, org_id: str) -> CrmNotice:
                 source=NAME,
                 amount=_amount(fields, where),
             )
-    return CrmNotice(received=len(items), closed=list(closed.values()))
+    return CrmNotice(received=len(items), closed=list(closed.values()), changes=changes)
 
 
 def _envelope(body: str) -> bytes:

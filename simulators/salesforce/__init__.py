@@ -39,9 +39,12 @@ def create_app(ctx: SimContext) -> FastAPI:
         won = name == "Opportunity" and record.get("StageName") == "Closed Won"
         if won and (before is None or before.get("StageName") != "Closed Won"):
             ctx.background(lambda: _send(record))
+        elif name == "Account" and before is not None and "Account" in outbound.objects(ctx):
+            sent = dict(record)  # the record as it was saved: a later save sends its own message
+            ctx.background(lambda: _send(sent, "Account"))
 
-    async def _send(record: Record) -> None:
-        await outbound.send(ctx, record)
+    async def _send(record: Record, kind: str = "Opportunity") -> None:
+        await outbound.send(ctx, record, kind)
 
     records = Records(ctx.store, on_change)
     rest = Rest(records)

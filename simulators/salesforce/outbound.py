@@ -1,4 +1,5 @@
-"""Outbound Messages: the SOAP `notifications` a workflow rule or flow sends when an opportunity is won.
+"""Outbound Messages: the SOAP `notifications` a workflow rule or flow sends when an opportunity is won, and,
+when the org is configured so (`salesforce_outbound_objects` includes `Account`), when an account is saved.
 
 As Salesforce does: one `Notification` per record with the fields the action selected, the org id and
 the action id, no signature; the listener must answer a `notificationsResponse` with `<Ack>true</Ack>`,
@@ -20,16 +21,39 @@ from simulators.salesforce.ids import make_id
 
 OUTBOUND_NS = "http://soap.sforce.com/2005/09/outbound"
 FIELDS = ("Id", "Name", "StageName", "AccountId", "Amount", "CurrencyIsoCode", "CloseDate", "Type", "SystemModstamp")
+# the fields an admin selects for q2c's Account message (docs/salesforce.md)
+ACCOUNT_FIELDS = (
+    "Id",
+    "Name",
+    "Type",
+    "VAT_Number__c",
+    "Region__c",
+    "CurrencyIsoCode",
+    "LastModifiedDate",
+    "SystemModstamp",
+)
+SELECTED = {"Opportunity": FIELDS, "Account": ACCOUNT_FIELDS}
 
 
-def envelope(ctx: SimContext, records: list[dict[str, Any]], action_id: str, version: str = "62.0") -> bytes:
+def objects(ctx: SimContext) -> frozenset[str]:
+    """The sObjects whose saves send an Outbound Message: won opportunities always, accounts when configured."""
+    configured = str(ctx.store.setting("salesforce_outbound_objects", "Opportunity"))
+    return frozenset(name.strip() for name in configured.split(",") if name.strip())
+
+
+def envelope(
+    ctx: SimContext, records: list[dict[str, Any]], action_id: str, version: str = "62.0", kind: str = "Opportunity"
+) -> bytes:
+    """Null fields are left out of the message, as Salesforce leaves them out."""
     org = ctx.settings.salesforce_org_id
     instance = ctx.base_url("salesforce")
     notifications = "".join(
         f"<Notification><Id>{make_id('04l', secrets.randbelow(10**9))}</Id>"
-        f'<sObject xsi:type="sf:Opportunity" xmlns:sf="urn:sobject.enterprise.soap.sforce.com">'
+        f'<sObject xsi:type="sf:{kind}" xmlns:sf="urn:sobject.enterprise.soap.sforce.com">'
         + "".join(
-            f"<sf:{name}>{escape(str(record[name]))}</sf:{name}>" for name in FIELDS if record.get(name) is not None
+            f"<sf:{name}>{escape(str(record[name]))}</sf:{name}>"
+            for name in SELECTED[kind]
+            if record.get(name) is not None
         )
         + "</sObject></Notification>"
         for record in records
@@ -59,13 +83,13 @@ def acknowledged(body: bytes) -> bool:
     return ack is not None and (ack.text or "").strip().lower() == "true"
 
 
-async def send(ctx: SimContext, record: dict[str, Any]) -> bool:
-    """Deliver one won opportunity's notification, resending until it is acknowledged."""
+async def send(ctx: SimContext, record: dict[str, Any], kind: str = "Opportunity") -> bool:
+    """Deliver one record's notification (a won opportunity, a saved account), resending until acknowledged."""
     url = ctx.store.setting("salesforce_outbound_url") or ctx.settings.salesforce_outbound_url
     if not url:
         return False
-    action_id = make_id("04k", 1)
-    body = envelope(ctx, [record], action_id)
+    action_id = make_id("04k", 1 if kind == "Opportunity" else 2)  # one outbound message action per object
+    body = envelope(ctx, [record], action_id, kind=kind)
     attempts, backoff = ctx.settings.webhook_attempts, ctx.settings.webhook_backoff_s
     copies = int(ctx.store.setting("salesforce_outbound_copies", 1))
     async with httpx.AsyncClient(timeout=10.0) as client:
