@@ -1,6 +1,6 @@
 """The Erp port as the contract's sagas use it: a change order priced at prorated amounts (quantity 1, cents),
-a credit order for a cancellation's unused time (its lines negative), each made once per external id, its
-total to the minor unit, and cancelled as the saga's undo."""
+cancelled as the saga's undo, and a credit order for a cancellation's unused time (its lines negative), each
+made once per external id, its total to the minor unit."""
 
 from __future__ import annotations
 
@@ -47,4 +47,4 @@ async def test_a_credit_order_for_unused_time_holds_negative_lines_to_the_cent(e
     assert (await erp.create_sales_order(order)).id == created.id
     assert created.total == Money(amount=Decimal("-28767.12"), currency="USD")
     assert [o.id for o in await erp.orders_for(order.external_id.split(":")[0])] == [created.id]
-    assert (await erp.close_sales_order(str(created.id), "cancellation compensated")).status is OrderStatus.CANCELLED
+    assert (await erp.close_sales_order(str(created.id), "entered in error")).status is OrderStatus.CANCELLED

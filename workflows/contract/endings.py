@@ -154,8 +154,7 @@ class Endings:
                 lines=lines,
                 erp_items=erp.erp_items,
             ),
-            undo=steps.CANCEL_CHANGE_ORDER.using(lambda o, why: CloseOrder(order_id=o.order_id, reason=why)),
-        )
+        )  # no undo: billing's cancellation and credit cannot be taken back, so the ERP's credit stands with them
         self.order = (order.order_id, order.total)
         self.contract.erp_orders.append(order.order_id)
 
