@@ -8,15 +8,21 @@ and the second Stripe cancelled at, to the minor unit. Without it, nothing is cr
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from models.amendments import BilledItem, Cancellation, SubscriptionDetail
+from models.catalog import BillingFrequency
+from models.common import Region
 from models.contract import CancelContract, ChangeRecord, Contract, ContractInput, ContractPolicy, ContractState
 from models.money import Money
+from models.party import Customer
 from models.proration import Period, prorated_minor
 from tests.test_contract import env as env  # a server per test
 from tests.test_contract import first_sale, history_until, open_contract, settled
 from tests.test_contract_queue import keep
+from workflows.contract.endings import credit_lines
 
 NOW = CancelContract(at="now", requested_by="ops@example.com", reason="customer left")
 
@@ -81,3 +87,40 @@ async def test_a_cancellation_now_without_the_refund_rule_credits_nothing(sagas,
     assert all(int(i["total"]) >= 0 for i in made)  # the sale's own invoice, no credit
     assert balances(sim) == before
     assert record.billing_amount is None and record.erp_amount is None and record.erp_order_id is None
+
+
+def test_a_billing_credit_one_minor_unit_off_the_rule_is_named_not_written():
+    period = Period(start=1_800_000_000, end=1_800_000_000 + 365 * 86400)
+    unit = Money(amount=Decimal(18000), currency="USD")
+    item = BilledItem(
+        item_id="si_1",
+        price_id="price_1",
+        sku="PLAT-PRO",
+        quantity=2,
+        unit_amount=unit,
+        frequency=BillingFrequency.ANNUALLY,
+    )
+    detail = SubscriptionDetail(id="sub_1", status="canceled", items=[item], period=period)
+    at = period.start + 100 * 86400 + 17
+    owed = -prorated_minor(unit.to_minor_units(), 2, period, at)
+    contract = Contract(
+        contract_id="q2c-contract-test",
+        crm="hubspot",
+        customer=Customer(id="c-1", legal_name="Cancel Test Inc", currency="USD", region=Region.NA),
+        currency="USD",
+        term_start=date(2027, 1, 15),
+        term_end=date(2028, 1, 14),
+        lines=[],
+        erp_customer_id="1",
+        tier="premium",
+    )
+
+    def billed(minor: int) -> Cancellation:
+        credit = Money.from_minor_units(minor, "USD")
+        return Cancellation(subscription=detail, at=at, credit=credit, credits={"si_1": credit})
+
+    lines, mismatched = credit_lines(billed(owed), contract)
+    assert mismatched == [] and [line.unit_price.to_minor_units() for line in lines] == [owed]
+    assert lines[0].sku == "PLAT-PRO" and lines[0].quantity == 1
+    _, mismatched = credit_lines(billed(owed + 1), contract)
+    assert len(mismatched) == 1 and "2 x PLAT-PRO" in mismatched[0]
