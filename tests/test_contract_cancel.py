@@ -89,7 +89,7 @@ async def test_a_cancellation_now_without_the_refund_rule_credits_nothing(sagas,
     assert record.billing_amount is None and record.erp_amount is None and record.erp_order_id is None
 
 
-def test_a_billing_credit_one_minor_unit_off_the_rule_is_named_not_written():
+def test_a_billing_credit_one_minor_unit_off_the_rule_is_named_per_item():
     period = Period(start=1_800_000_000, end=1_800_000_000 + 365 * 86400)
     unit = Money(amount=Decimal(18000), currency="USD")
     item = BilledItem(
