@@ -177,6 +177,14 @@ async def dev_server() -> AsyncIterator[WorkflowEnvironment]:
         await env.shutdown()
 
 
+@pytest.fixture(scope="module")
+async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
+    """A real dev server of the module's own, for what the time-skipping server lacks (visibility queries,
+    Update-with-Start, worker deployments)."""
+    async with dev_server() as started:
+        yield started
+
+
 @pytest.fixture(scope="session")
 async def env(request: pytest.FixtureRequest) -> AsyncIterator[WorkflowEnvironment]:
     """The one workflow environment, as in Temporal's samples: time-skipping by default, a real dev server

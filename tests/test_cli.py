@@ -11,7 +11,6 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 
 import pytest
-from temporalio.testing import WorkflowEnvironment
 from typer.testing import CliRunner, Result
 
 from cli.app import app
@@ -19,7 +18,7 @@ from cli.common import console
 from client.sagas import SagaClient, SagaRef
 from devstack.rig import simulated_worker
 from models.saga import SagaStatus, Stage
-from tests.conftest import Sagas, dev_server
+from tests.conftest import Sagas
 from tests.test_workbench import no_tax_company
 
 RUNNER = CliRunner()
@@ -68,12 +67,6 @@ def test_a_malformed_saga_argument_is_refused_before_anything_is_sent():
     refused = RUNNER.invoke(app, ["retry", "hubspot:", "--by", "alice"])
     assert refused.exit_code == 2
     assert "Invalid value for 'SAGA'" in refused.output and "deal id ''" in refused.output
-
-
-@pytest.fixture(scope="module")
-async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
-    async with dev_server() as env:
-        yield env
 
 
 @pytest.fixture(scope="module")

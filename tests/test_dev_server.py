@@ -29,12 +29,6 @@ from workers.ingress import create_ingress
 from workflows import search
 
 
-@pytest.fixture(scope="module")
-async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
-    async with dev_server() as env:
-        yield env
-
-
 @pytest.fixture
 async def live(dev_env, sim) -> AsyncIterator[Sagas]:
     task_queue = f"q2c-live-{uuid.uuid4().hex[:8]}"

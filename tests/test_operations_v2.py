@@ -6,7 +6,6 @@ written twice), and operator decisions as Workflow Updates (refused with the rea
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
@@ -19,16 +18,10 @@ from client.operations import each_matching, parked_groups
 from client.sagas import Answer, SagaClient
 from connectors.errors import InternalError, NotFound, Unauthorized
 from models.saga import SagaPolicy, Stage, StepState
-from tests.conftest import Sagas, dev_server
+from tests.conftest import Sagas
 
 # a retryable error parks after 3 attempts; a parked step is re-tried by itself only after the test is over
 PATIENT = SagaPolicy(step_attempts=3, step_patience=timedelta(minutes=5), recheck_every=timedelta(hours=1))
-
-
-@pytest.fixture(scope="module")
-async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
-    async with dev_server() as env:
-        yield env
 
 
 @pytest.fixture

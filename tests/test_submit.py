@@ -14,17 +14,11 @@ from temporalio.testing import WorkflowEnvironment
 
 from infra.settings import Q2CSettings
 from models.saga import SagaResult, Stage
-from tests.conftest import Sagas, dev_server
+from tests.conftest import Sagas
 from workers.ingress import create_ingress
 from workers.ingress.submit import caller_of
 
 KEY = "test-key-0123456789"
-
-
-@pytest.fixture(scope="module")
-async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
-    async with dev_server() as env:
-        yield env
 
 
 @pytest.fixture

@@ -4,25 +4,17 @@ stays pinned to it and finishes there after v2 is made current, while new sagas 
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
-import pytest
 from temporalio.client import Client, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from client.sagas import SagaClient
 from connectors.registry import Adapters
 from models.saga import Stage
-from tests.conftest import Sagas, Sim, dev_server
+from tests.conftest import Sagas, Sim
 from workers.versioning import deployment, drainage, set_current
 from workers.worker import activities_for, build_worker
-
-
-@pytest.fixture(scope="module")
-async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
-    async with dev_server() as env:
-        yield env
 
 
 async def build_id_of(handle: WorkflowHandle[Any, Any]) -> str:
