@@ -12,6 +12,7 @@ from __future__ import annotations
 import bisect
 import json
 from collections import OrderedDict
+from collections.abc import Iterator
 from typing import Any
 
 from simulators.store import Store
@@ -54,6 +55,26 @@ class MatchIndex:
         self._answers[key] = (version, sorted(ids))
         while len(self._answers) > KEPT:
             self._answers.popitem(last=False)
+
+
+def live_records(store: Store, object_type: str, chunk: int = 5_000) -> Iterator[Record]:
+    """Every unarchived record of a type, a chunk of rows at a time (memory bounded however many there are)."""
+    last = 0
+    while True:
+        rows = store._run(
+            "SELECT rowid, data FROM records WHERE system = ? AND kind = ? AND rowid > ? ORDER BY rowid LIMIT ?",
+            SYSTEM,
+            object_type,
+            last,
+            chunk,
+        )
+        for rowid, data in rows:
+            last = rowid
+            record = json.loads(data)
+            if not record.get("archived"):
+                yield record
+        if len(rows) < chunk:
+            return
 
 
 def keyset(object_type: str, body: Record) -> tuple[str, int, bool] | None:

@@ -20,7 +20,7 @@ from simulators.store import Record
 
 from .crm import ALWAYS, DEFAULT_PROPERTIES, Crm
 from .errors import HubSpotError
-from .index import KEYSET, MatchIndex, after, keyset
+from .index import KEYSET, MatchIndex, after, keyset, live_records
 from .schema import parse_moment
 
 RESULT_CAP, LIMIT_MAX = 10_000, 200
@@ -150,7 +150,7 @@ def search_router(crm: Crm) -> APIRouter:
                 groups = [  # `hit` reads these: the question without its keyset bound
                     {"filters": [f for f in g.get("filters") or [] if f.get("propertyName") != KEYSET]} for g in groups
                 ]
-                ids = [int(r["id"]) for r in crm.live(object_type) if hit(crm.view(r))]
+                ids = [int(r["id"]) for r in live_records(crm.store, object_type) if hit(crm.view(r))]
                 index.keep(question, ids, version)
             past = after(ids, bound, inclusive)
             end = min(start + limit, cap, len(past))
