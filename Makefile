@@ -29,9 +29,20 @@ test: lint
 conformance: install
 	$(BIN)/pytest -q --timeout 180 tests/conformance
 
-# Figures for BENCHMARKS.md (minutes; not part of CI): engine floor, throughput, cost, parked holds.
+# Every figure of BENCHMARKS.md (hours; not part of CI), each step its own rig: engine floor, throughput, cost
+# and the worker's cache metrics; 10,000 parked holds (alone, so the worker's RSS is its own); scale-out over
+# worker processes with the ERP rate limit; the ingress; reconciliation of 100,000 deals. Tables: results/tables.md.
+BENCH_RESULTS := benchmarks/results
 bench: install
-	$(BIN)/python -m benchmarks.run --sizes 100 1000 5000 --parked 10000
+	@echo "make bench: about 3 hours on a quiet 2-core machine (from earlier runs: N=100+1,000+5,000 about 55 min,"
+	@echo "  10,000 parked about 60 min, scale-out about 20 min, ingress about 3 min, 100,000 reconciled 30+ min)"
+	$(BIN)/python -m benchmarks.run --sizes 100 1000 5000 --parked 0 --out $(BENCH_RESULTS)/latest.json
+	$(BIN)/python -m benchmarks.run --sizes --parked 10000 --out $(BENCH_RESULTS)/parked.json
+	$(BIN)/python -m benchmarks.scaleout --sagas 1000 --out $(BENCH_RESULTS)/scaleout.json
+	$(BIN)/python -m benchmarks.ingress --sustained 2000 --burst 1000 --out $(BENCH_RESULTS)/ingress.json
+	$(BIN)/python -m benchmarks.reconcile_scale --deals 100000 --out $(BENCH_RESULTS)/reconcile-100000.json
+	$(BIN)/python -m benchmarks.report $(BENCH_RESULTS)/latest.json $(BENCH_RESULTS)/parked.json \
+		$(BENCH_RESULTS)/scaleout.json $(BENCH_RESULTS)/ingress.json > $(BENCH_RESULTS)/tables.md
 
 # For anyone changing the saga (under 5 minutes): the N=100 saga / floor ratio and the billable actions per saga.
 bench-quick: install

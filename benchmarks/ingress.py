@@ -11,6 +11,7 @@ import argparse
 import asyncio
 import itertools
 import json
+import resource
 import statistics
 import time
 import uuid
@@ -127,7 +128,16 @@ async def sagas_seen(client: Client, task_queue: str, expected: int, within: flo
     return seen
 
 
+def enough_files(needed: int) -> None:
+    """A burst holds a socket per delivery here and in the ingress (which inherits the limit): raise the soft one."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and soft < needed:
+        ceiling = needed if hard == resource.RLIM_INFINITY else min(hard, needed)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, ceiling), hard))
+
+
 async def main(n_sustained: int, senders: int, n_burst: int, out: Path) -> dict[str, Any]:
+    enough_files(2 * n_burst + 1000)
     task_queue = f"ingress-{uuid.uuid4().hex[:6]}"
     first = int(time.time())  # deal ids unique to this run (a saga's id is the deal's)
     steady = list(range(first, first + n_sustained))

@@ -28,6 +28,18 @@ async def count(client: Client, query: str) -> int:
     return (await client.count_workflows(query)).count
 
 
+async def settle(client: Client, query: str, done: Callable[[int], bool], stall_s: float = 600) -> None:
+    """Poll the visibility count of `query` until `done(count)`; fail if it stops moving for `stall_s` (a saga
+    that parks elsewhere or fails must not hang a run of hours)."""
+    last, moved = -1, time.monotonic()
+    while not done(seen := await count(client, query)):
+        if seen != last:
+            last, moved = seen, time.monotonic()
+        elif time.monotonic() - moved > stall_s:
+            raise RuntimeError(f"{query!r} stayed at {seen} for {stall_s:g} s")
+        await asyncio.sleep(0.5)
+
+
 async def release_all(client: Client, query: str) -> str:
     """Signal `approve_credit` to every running workflow `query` matches, as one server-side batch job."""
     job = f"bench-release-{uuid.uuid4().hex[:8]}"
@@ -96,13 +108,11 @@ async def park_and_release(
 
     began = time.perf_counter()
     await asyncio.gather(*(begin(i) for i in range(n)))
-    while await count(client, f"{mine} AND Q2CHold = '{HOLD}'") < n:
-        await asyncio.sleep(0.5)
+    await settle(client, f"{mine} AND Q2CHold = '{HOLD}'", lambda seen: seen >= n)
     parked_s, rss_parked = time.perf_counter() - began, rss_mb()
     released = time.perf_counter()
     job = await release_all(client, f"{mine} AND Q2CHold = '{HOLD}'")
-    while await count(client, f"{mine} AND ExecutionStatus = 'Running'") > 0:
-        await asyncio.sleep(1)
+    await settle(client, f"{mine} AND ExecutionStatus = 'Running'", lambda running: running == 0)
     release_s = time.perf_counter() - released
     sampling.cancel()
     return {

@@ -1,4 +1,5 @@
-"""Render a benchmark JSON as the tables of BENCHMARKS.md: `python -m benchmarks.report results.json`."""
+"""Render benchmark JSON as the tables of BENCHMARKS.md: `python -m benchmarks.report results/*.json` (a run,
+the scale-out or the ingress, told apart by their keys)."""
 
 from __future__ import annotations
 
@@ -61,15 +62,124 @@ def render(report: dict[str, Any]) -> str:
         f"Theoretical minimum: {cost['theoretical_minimum_actions']} actions (a start plus one per step). "
         f"Price used: ${cost['price_per_million_actions_usd']} per million actions.",
     ]
+    if report["runs"]:
+        lines += ["", *cache_table(report["runs"])]
     if parked := report.get("parked"):
-        lines += [
-            "",
-            f"Parked: {parked['n']} sagas on credit hold at once after {parked['seconds_to_park_all']} s; "
-            f"worker RSS {parked['worker_rss_mb_parked']} MB; all approved by signal and completed "
-            f"{parked['seconds_to_release_all']} s later.",
-        ]
+        lines += ["", *parked_lines(parked)]
     return "\n".join(lines) + "\n"
 
 
+def worker_figures(metrics: dict[str, dict[str, float]]) -> dict[str, float]:
+    """The worker's counters over every scope (workflow type, task queue): summed, the cache size at its peak."""
+    total: dict[str, float] = {}
+    for values in metrics.values():
+        for name, value in values.items():
+            total[name] = max(total.get(name, 0), value) if name == "sticky_cache_size" else total.get(name, 0) + value
+    return total
+
+
+def _mean(figures: dict[str, float], name: str) -> str:
+    count = figures.get(f"{name}_count", 0)
+    return f"{figures.get(f'{name}_ms', 0) / count:.1f}" if count else "-"
+
+
+def cache_table(runs: list[dict[str, Any]]) -> list[str]:
+    """What the fall with N is made of: cache, sticky queue, replays and task latencies, per run."""
+    lines = [
+        "| run | N | workflow tasks | sticky hits | sticky misses | forced evictions | cache peak "
+        "| mean task ms | replays | mean replay ms | mean task schedule-to-start ms |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for run in runs:
+        f = worker_figures(run.get("worker_metrics", {}))
+        lines.append(
+            f"| {run['kind']} | {run['n']} | {f.get('workflow_task_execution_latency_count', 0):.0f} | "
+            f"{f.get('sticky_cache_hit', 0):.0f} | {f.get('sticky_cache_miss', 0):.0f} | "
+            f"{f.get('sticky_cache_total_forced_eviction', 0):.0f} | {f.get('sticky_cache_size', 0):.0f} | "
+            f"{_mean(f, 'workflow_task_execution_latency')} | {f.get('workflow_task_replay_latency_count', 0):.0f} | "
+            f"{_mean(f, 'workflow_task_replay_latency')} | {_mean(f, 'workflow_task_schedule_to_start_latency')} |"
+        )
+    return lines
+
+
+def parked_lines(parked: dict[str, Any]) -> list[str]:
+    if "floor" not in parked:  # the older shape: the saga alone, released one signal at a time
+        return [
+            f"Parked: {parked['n']} sagas on credit hold at once after {parked['seconds_to_park_all']} s; "
+            f"worker RSS {parked['worker_rss_mb_parked']} MB; all approved by signal and completed "
+            f"{parked['seconds_to_release_all']} s later."
+        ]
+    lines = [
+        f"Parked: {parked['n']} on credit hold at once, released by one batch signal (Temporal's batch operation):",
+        "",
+        "| run | seconds to park all | batch job s | release to all done s | per second in all | completed "
+        "| RSS MB parked | RSS MB peak | forced evictions | sticky misses |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for kind in ("floor", "saga"):
+        run, f = parked[kind], worker_figures(parked[kind].get("worker_metrics", {}))
+        lines.append(
+            f"| {kind} | {run['seconds_to_park_all']} | {run['batch']['seconds']} | {run['seconds_release_to_done']} "
+            f"| {run['per_second']} | {run['completed']} | {run['rss_mb_parked']} | {run['rss_mb_peak']} | "
+            f"{f.get('sticky_cache_total_forced_eviction', 0):.0f} | {f.get('sticky_cache_miss', 0):.0f} |"
+        )
+    ratio = parked["ratio_saga_to_floor"]
+    return [
+        *lines,
+        "",
+        f"Saga / floor: parking {ratio['park']}, release to done {ratio['release_to_done']}, in all "
+        f"{ratio['in_all']} (target >= 0.9). RSS is the benchmark process's, which hosts the worker.",
+    ]
+
+
+def render_scaleout(report: dict[str, Any]) -> str:
+    lines = [
+        f"Measured {report['date']}. Command: `{report['command']}`.",
+        "",
+        "| workers | ERP limit /s | sagas | completed | seconds | sagas per second | ERP activities peak 1 s "
+        "| ERP activities mean /s | NetSuite requests peak 1 s | NetSuite mean /s | requests per ERP activity "
+        "| worker CPU s |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for t in report["trials"]:
+        limit = "none" if t["erp_limit_per_second"] is None else f"{t['erp_limit_per_second']:g}"
+        lines.append(
+            f"| {t['workers']} | {limit} | {t['n']} | {t['completed']} | {t['seconds']} | {t['sagas_per_second']} | "
+            f"{t['erp_activities_peak_1s']} | {t['erp_activities_mean_per_second']} | {t['netsuite_peak_1s']} | "
+            f"{t['netsuite_mean_per_second']} | {t['netsuite_requests_per_erp_activity']} | "
+            f"{' + '.join(map(str, t['worker_cpu_s']))} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def render_ingress(report: dict[str, Any]) -> str:
+    lines = [
+        f"Measured {report['date']}. Command: `{report['command']}`.",
+        "",
+        "| phase | deliveries | seconds | per second | p50 ms | p95 ms | p99 ms | max ms | answers "
+        "| sent again | lost | sagas seen (expected) | joined |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for phase in ("sustained", "burst"):
+        p = report[phase]
+        expected = p.get("distinct_deals", p["deliveries"])
+        answers = ", ".join(f"{n}x {status}" for status, n in sorted(p["statuses"].items()))
+        lines.append(
+            f"| {phase} | {p['deliveries']} | {p['seconds']} | {p['per_second']} | {p['answer_p50_ms']} | "
+            f"{p['answer_p95_ms']} | {p['answer_p99_ms']} | {p['answer_max_ms']} | {answers} | {p['sent_again']} | "
+            f"{p['lost']} | {p['sagas_seen']} ({expected}) | {p['joined']} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def render_any(report: dict[str, Any]) -> str:
+    if "trials" in report:
+        return render_scaleout(report)
+    if "sustained" in report:
+        return render_ingress(report)
+    return render(report)
+
+
 if __name__ == "__main__":
-    sys.stdout.write(render(json.loads(Path(sys.argv[1]).read_text())))
+    for path in sys.argv[1:]:
+        sys.stdout.write(render_any(json.loads(Path(path).read_text())) + "\n")

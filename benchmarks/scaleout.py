@@ -24,6 +24,7 @@ from temporalio.client import Client
 
 from benchmarks.cost import start_deal
 from benchmarks.harness import Rig, arrivals, cpu_seconds, make_deals, rig
+from benchmarks.parked import settle
 from benchmarks.rates import peak_in_window, within
 from benchmarks.services import WorkerProcess
 from client.sagas import SagaClient
@@ -81,8 +82,7 @@ async def trial(rig_: Rig, client: Client, workers: int, n: int, limit: float | 
         began_wall, began = time.time(), time.perf_counter()
         await asyncio.gather(*(begin(d) for d in deals))
         mine = f"TaskQueue = '{task_queue}' AND WorkflowType = '{WORKFLOW_TYPE}'"
-        while await count(client, f"{mine} AND ExecutionStatus = 'Running'") > 0:
-            await asyncio.sleep(1)
+        await settle(client, f"{mine} AND ExecutionStatus = 'Running'", lambda running: running == 0)
         seconds, ended_wall = time.perf_counter() - began, time.time()
         completed = await count(client, f"{mine} AND Q2CStage = 'completed'")
         netsuite = within(arrivals(rig_.sim_url, "netsuite"), began_wall, ended_wall)

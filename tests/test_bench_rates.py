@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from benchmarks.parked import compared
 from benchmarks.rates import peak_in_window, per_second, percentile, prometheus, within
+from benchmarks.report import worker_figures
 
 
 def test_the_peak_is_found_in_a_window_that_straddles_two_clock_seconds() -> None:
@@ -60,4 +62,23 @@ def test_prometheus_sums_label_sets_drops_buckets_and_the_total_suffix() -> None
         "temporal_sticky_cache_size": 17.0,
         "temporal_workflow_task_replay_latency_sum": 0.25,
         "temporal_workflow_task_replay_latency_count": 5.0,
+    }
+
+
+def test_saga_to_floor_is_a_ratio_of_rates_per_phase_and_in_all() -> None:
+    floor = {"seconds_to_park_all": 10.0, "seconds_release_to_done": 20.0, "per_second": 4.0}
+    saga = {"seconds_to_park_all": 20.0, "seconds_release_to_done": 25.0, "per_second": 3.0}
+    assert compared(floor, saga) == {"park": 0.5, "release_to_done": 0.8, "in_all": 0.75}
+
+
+def test_worker_figures_sum_counters_over_scopes_and_keep_the_cache_at_its_peak() -> None:
+    metrics = {
+        "q": {"sticky_cache_size": 700.0, "sticky_cache_total_forced_eviction": 3.0},
+        "q-erp": {"sticky_cache_size": 0.0},
+        "QuoteToCash": {"sticky_cache_hit": 90.0, "sticky_cache_total_forced_eviction": 2.0},
+    }
+    assert worker_figures(metrics) == {
+        "sticky_cache_size": 700.0,
+        "sticky_cache_total_forced_eviction": 5.0,
+        "sticky_cache_hit": 90.0,
     }
