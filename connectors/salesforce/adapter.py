@@ -4,10 +4,17 @@ from __future__ import annotations
 
 from datetime import date
 
+from pydantic import ValidationError
+
 from connectors.adapter import Adapter
-from connectors.errors import NotFound
+from connectors.errors import BusinessRuleError, NotFound
 from connectors.salesforce.client import SalesforceClient
-from connectors.salesforce.mapping import ACCOUNT_ATTRIBUTES, MILESTONE_FIELDS, RECORDED_MILESTONES
+from connectors.salesforce.mapping import (
+    ACCOUNT_ATTRIBUTES,
+    MILESTONE_FIELDS,
+    RECORDED_MILESTONES,
+    deal_from_salesforce,
+)
 from connectors.salesforce.renewal import open_renewal
 from models.crm import DealMilestones, DealPage, DealState
 from models.deal import Deal, DealLine
@@ -36,6 +43,24 @@ class SalesforceCrm(Adapter[SalesforceClient]):
 
     def legacy_milestones(self, properties: dict[str, str | None]) -> DealMilestones:
         return DealMilestones.named(properties, _LEGACY)
+
+    async def deals_with_states(self, deal_ids: list[str]) -> dict[str, tuple[Deal, DealState]]:
+        """One SOQL query per page: each deal with its account, lines and contact roles, and q2c's milestones."""
+        found: dict[str, tuple[Deal, DealState]] = {}
+        for record in await self.client.opportunities(deal_ids, tuple(MILESTONE_FIELDS.values())):
+            deal_id = str(record["Id"])
+            try:
+                deal = deal_from_salesforce(record)
+            except (ValidationError, ValueError) as exc:
+                raise BusinessRuleError(self.name, f"deal {deal_id} is not valid: {exc}", code="INVALID_DEAL") from exc
+            company = record.get("AccountId")
+            state = DealState(
+                deal_id=deal_id,
+                company_id=str(company) if company else None,
+                milestones=DealMilestones.held(record, _MILESTONE_OF),
+            )
+            found[deal_id] = (deal, state)
+        return found
 
     async def deal_state(self, deal_id: str) -> DealState:
         record = await self.client.opportunity_fields(deal_id, ["AccountId", *MILESTONE_FIELDS.values()])

@@ -23,6 +23,7 @@ from connectors.salesforce.auth import SessionAuth
 from connectors.salesforce.mapping import (
     MILESTONE_FIELDS,
     deal_from_salesforce,
+    opportunities_query,
     opportunity_query,
     soql_literal,
 )
@@ -41,6 +42,9 @@ REQUIRED = {
 }
 _TEXT = {"string", "textarea", "picklist", "email", "phone", "url"}
 _ID = re.compile(r"[A-Za-z0-9]{15}(?:[A-Za-z0-9]{3})?")
+
+
+OPPORTUNITIES_PER_QUERY = 200  # a reconciliation page in one query
 
 
 def record_id(obj: str, value: str) -> str:
@@ -161,6 +165,18 @@ class SalesforceClient(VendorClient):
             raise BusinessRuleError(
                 self.system, f"deal {opportunity_id} is not valid: {exc}", code="INVALID_DEAL"
             ) from exc
+
+    async def opportunities(self, opportunity_ids: list[str], extra_fields: tuple[str, ...]) -> list[dict[str, Any]]:
+        """Many opportunities with their account, lines and contact roles: one SOQL query per OPPORTUNITIES_PER_QUERY
+        (well within SOQL's 100,000-character statement limit); ids that cannot exist are left out."""
+        for obj in REQUIRED:
+            await self.check_schema(obj)
+        wanted = [i for i in dict.fromkeys(opportunity_ids) if _ID.fullmatch(i)]
+        found: list[dict[str, Any]] = []
+        for start in range(0, len(wanted), OPPORTUNITIES_PER_QUERY):
+            chunk = wanted[start : start + OPPORTUNITIES_PER_QUERY]
+            found += await self.query(opportunities_query(chunk, extra_fields))
+        return found
 
     async def opportunity_fields(self, opportunity_id: str, fields: list[str]) -> dict[str, Any]:
         return dict(

@@ -76,6 +76,20 @@ def opportunity_query(opportunity_id: str) -> str:
     )
 
 
+def opportunities_query(opportunity_ids: list[str], extra_fields: tuple[str, ...] = ()) -> str:
+    """Many deals in one SOQL round trip (a reconciliation page), as `opportunity_query` reads one, with
+    `extra_fields` of the Opportunity (q2c's milestones) beside them."""
+    account = ", ".join(f"Account.{f}" for f in ACCOUNT_FIELDS)
+    fields = ", ".join(dict.fromkeys([*OPPORTUNITY_FIELDS, *extra_fields]))
+    ids = ", ".join(f"'{soql_literal(i)}'" for i in opportunity_ids)
+    return (
+        f"SELECT {fields}, {account}, "
+        f"(SELECT {', '.join(LINE_FIELDS)} FROM OpportunityLineItems ORDER BY Id), "
+        f"(SELECT {', '.join(CONTACT_ROLE_FIELDS)} FROM OpportunityContactRoles ORDER BY IsPrimary DESC) "
+        f"FROM Opportunity WHERE Id IN ({ids}) ORDER BY Id"
+    )
+
+
 def soql_literal(value: str) -> str:
     """A value safe inside SOQL quotes (backslash and quote escaped, as Salesforce documents)."""
     return value.replace("\\", "\\\\").replace("'", "\\'")
