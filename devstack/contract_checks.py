@@ -167,10 +167,10 @@ class Checker:
         deal = self.store.get("hubspot", "deals", deal_id or "") or {"properties": {}}
         found = deal["properties"].get("q2c_status")
         self.add("CRM", f"deal {deal_id} q2c_status", status, found)
-        if order_id is not None:  # the sale writes the order's number (tranId), an amendment its id: either names it
+        if order_id is not None:  # every deal names its order by number (tranId), as the ERP's users see it
             number = deal["properties"].get("erp_order_number")
             named = next(
-                (o["id"] for o in self.store.all("netsuite", "salesOrder") if number in (o["id"], o.get("tranId"))),
+                (o["id"] for o in self.store.all("netsuite", "salesOrder") if o.get("tranId") == number),
                 f"{number} (no such order)",
             )
             self.add("CRM", f"deal {deal_id} erp_order_number {number}", f"order {order_id}", f"order {named}")

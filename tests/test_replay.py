@@ -41,6 +41,7 @@ def test_every_saga_path_has_a_kept_history():
         "continued_as_new",
         "amendment_expansion",
         "amendment_compensated",
+        "cancel_refund",
     } <= names
 
 

@@ -28,6 +28,7 @@ with workflow.unsafe.imports_passed_through():
         BilledItem,
         ChangeItems,
         ChangeOrder,
+        ChangeOrderCreated,
         ItemChange,
         ReadSubscription,
     )
@@ -70,7 +71,7 @@ class ContractAmendment(Endings):
             ),
         )
         self.billed: Money | None = None
-        self.order: tuple[str, Money] | None = None
+        self.order: ChangeOrderCreated | None = None  # the ERP order this change made
 
     @workflow.query(name="status")
     def status(self) -> SagaStatus:
@@ -94,8 +95,8 @@ class ContractAmendment(Endings):
             stage=stage.value,
             contract=self.contract if done else None,
             billing_amount=self.billed,
-            erp_amount=self.order[1] if self.order else None,
-            erp_order_id=self.order[0] if self.order else None,
+            erp_amount=self.order.total if self.order else None,
+            erp_order_id=self.order.order_id if self.order else None,
             error=self.state.error.message if self.state.error else None,
         )
 
@@ -221,7 +222,7 @@ class ContractAmendment(Endings):
             ),
             undo=steps.CANCEL_CHANGE_ORDER.using(lambda o, why: CloseOrder(order_id=o.order_id, reason=why)),
         )
-        self.order = (order.order_id, order.total)
+        self.order = order
         self.contract.erp_orders.append(order.order_id)
         if whole:
             await self.saga.step(
@@ -241,7 +242,8 @@ class ContractAmendment(Endings):
     async def milestone(self) -> None:
         if self.input.request is None:
             return
-        order = self.order[0] if self.order else None
+        # the order's number, as the sale writes it (the CRM shows what the ERP's users see, not its internal id)
+        order = self.order.order_number if self.order else None
         milestones = DealMilestones(status="completed", saga_id=self.state.workflow_id, order_number=order)
         await self.saga.step(
             steps.MILESTONE,

@@ -20,6 +20,7 @@ with workflow.unsafe.imports_passed_through():
         Cancellation,
         CancelNow,
         ChangeOrder,
+        ChangeOrderCreated,
         EndOfTerm,
         ItemChange,
         ReadSubscription,
@@ -38,7 +39,7 @@ class Endings:
     input: AmendmentInput
     contract: Contract
     saga: Saga
-    order: tuple[str, Money] | None
+    order: ChangeOrderCreated | None
     billed: Money | None
 
     if TYPE_CHECKING:
@@ -72,7 +73,7 @@ class Endings:
             ),
             undo=steps.CANCEL_CHANGE_ORDER.using(lambda o, why: CloseOrder(order_id=o.order_id, reason=why)),
         )
-        self.order = (order.order_id, order.total)
+        self.order = order
         for subscription in sorted({line.subscription_id for line in priced if line.subscription_id}):
             read = ReadSubscription(subscription_id=subscription)
             detail = (await self.saga.step(steps.READ_SUBSCRIPTION.named(f"read_{subscription}"), read)).subscription
@@ -155,7 +156,7 @@ class Endings:
                 erp_items=erp.erp_items,
             ),
         )  # no undo: billing's cancellation and credit cannot be taken back, so the ERP's credit stands with them
-        self.order = (order.order_id, order.total)
+        self.order = order
         self.contract.erp_orders.append(order.order_id)
 
 
