@@ -113,7 +113,7 @@ async def timed(kind: str, n: int, rig_: Rig, client: Client, task_queue: str, s
 async def parked(
     client: Client, rig_: Rig, task_queue: str, n: int, held: dict[str, Any], metrics: WorkerMetrics
 ) -> dict[str, Any]:
-    """n on credit hold at once, released in bulk: the engine floor (same steps, hold and signal), then the saga."""
+    """n on credit hold at once, released in bulk: the saga, then the engine floor (same steps, hold and signal)."""
     shape = FloorInput(steps=held["steps"], upserts=held["upserts"], hold_after=held["steps_before_decision"])
     floor_queue, tag = f"{task_queue}-floor", uuid.uuid4().hex[:6]
 
@@ -126,11 +126,11 @@ async def parked(
     async def start_saga(i: int) -> None:
         await start_deal(sagas, deals[i], deals[i])
 
-    metrics.window()
-    floor = await park_and_release(client, n, start_floor, floor_queue, "EngineFloor")
-    floor["worker_metrics"] = metrics.window()
+    metrics.window()  # the saga first: its RSS peak is then not the floor's high-water mark (Python keeps its heap)
     saga = await park_and_release(client, n, start_saga, task_queue, WORKFLOW_TYPE, "Q2CStage = 'completed'")
     saga["worker_metrics"] = metrics.window()
+    floor = await park_and_release(client, n, start_floor, floor_queue, "EngineFloor")
+    floor["worker_metrics"] = metrics.window()
     return {"n": n, "floor": floor, "saga": saga, "ratio_saga_to_floor": compared(floor, saga)}
 
 
