@@ -3,7 +3,10 @@ the end of a term, a cancellation now with its credit and a renewal's prices. Po
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
 from activities.errors import attempt, vendor_step
 from models.amendments import (
@@ -21,7 +24,7 @@ from models.amendments import (
     RenewalScheduled,
     SubscriptionRead,
 )
-from models.contract import Contract
+from models.contract import Contract, crm_of_contract
 from models.deal import DealLine
 from models.orders import OrderLine, SalesOrder
 from models.reconcile import DriftItem
@@ -31,13 +34,30 @@ from ports import Billing, Crm, Erp
 
 
 class ContractActivities:
-    def __init__(self, erp: Erp, billing: Billing, crm: Crm | None = None) -> None:
+    """Over the ERP and billing, and every CRM served: a renewal deal opens in its contract's CRM."""
+
+    def __init__(self, erp: Erp, billing: Billing, crm: Crm | None = None, crms: Mapping[str, Crm] | None = None):
         self.erp, self.billing, self.crm = erp, billing, crm
+        self.crms = {**({crm.name: crm} if crm else {}), **(crms or {})}
+
+    def crm_of(self, step: RenewalDeal) -> Crm:
+        """The CRM its contract id names (`q2c-contract-<crm>-...`), else the default one."""
+        name = crm_of_contract(step.contract_id)
+        if name is None or name == (self.crm.name if self.crm else None):
+            assert self.crm is not None, "ContractActivities needs the CRM port to open renewal deals"
+            return self.crm
+        try:
+            return self.crms[name]
+        except KeyError:  # a contract of a CRM this worker does not serve: no retry can fix it here
+            raise ApplicationError(
+                f"CRM {name!r} is not served by this worker (Q2C_CRMS: {', '.join(sorted(self.crms))})",
+                type="CrmNotServed",
+            ) from None
 
     @activity.defn(name="contract.open_renewal_deal")
     async def open_renewal_deal(self, step: RenewalDeal) -> DealOpened:
         """The CRM owns the pipeline: q2c opens the renewal deal with the current lines at the new term's prices."""
-        assert self.crm is not None, "ContractActivities needs the CRM port to open renewal deals"
+        crm = self.crm_of(step)
         lines = [
             DealLine(
                 id=line.sku,
@@ -53,7 +73,7 @@ class ContractActivities:
         ]
         currency = lines[0].unit_price.currency if lines else "USD"
         with vendor_step(step):
-            deal_id = await self.crm.open_renewal_deal(
+            deal_id = await crm.open_renewal_deal(
                 step.company_id, step.name, step.close_date, currency, lines, step.idempotency_key
             )
         return DealOpened(deal_id=deal_id, attempt=attempt())

@@ -28,6 +28,13 @@ def contract_id(crm: str, company_id: str) -> str:
     return f"q2c-contract-{crm}-{company_id}"
 
 
+def crm_of_contract(workflow_id: str) -> str | None:
+    """The CRM a contract id names (`q2c-contract-<crm>-...`; CRM names hold no dash), None for another id."""
+    prefix, _, rest = workflow_id.partition("q2c-contract-")
+    crm = rest.split("-", 1)[0]
+    return crm if not prefix and rest and crm else None
+
+
 class ContractState(StrEnum):
     ACTIVE = "active"
     ENDING = "ending"  # will end at term end (not renewed, or cancelled at term end)

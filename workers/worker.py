@@ -41,8 +41,8 @@ def activities_for(
     """
     ports: tuple[Any, Any, Any, Any] = (crm_port, erp_port, billing_port, support_port)  # names reused below
     crm, erp, billing, support = ports
-    reconcile, sync = ReconcileActivities(*ports, crms=crms), CustomerSyncActivities(crm, erp, support)
-    contract = ContractActivities(erp, billing, crm)
+    reconcile, sync = ReconcileActivities(*ports, crms=crms), CustomerSyncActivities(crm, erp, support, crms)
+    contract = ContractActivities(erp, billing, crm, crms)
     crm, erp = CrmActivities(crm, crms), ErpActivities(erp)
     billing, support = BillingActivities(billing), SupportActivities(support)
     return [

@@ -123,6 +123,7 @@ def company_change(event: HubSpotEvent) -> CustomerChange | None:
         at=event.occurred,
         correlation_id=event.correlation_id,
         lifecycle=lifecycle,
+        crm=NAME,
     )
 
 
