@@ -11,6 +11,7 @@ import argparse
 import asyncio
 import itertools
 import json
+import random
 import resource
 import statistics
 import time
@@ -77,7 +78,7 @@ class Sender:
             if status.startswith("2"):
                 return
             self.retried += 1
-            await asyncio.sleep(min(2**attempt, 30) * 0.5)
+            await asyncio.sleep(min(2**attempt, 30) * random.uniform(0.25, 0.75))  # spread, as senders are
         self.lost += 1
 
     def summary(self, deliveries: int, seconds: float) -> dict[str, Any]:

@@ -169,6 +169,8 @@ def render_ingress(report: dict[str, Any]) -> str:
             f"{p['answer_p95_ms']} | {p['answer_p99_ms']} | {p['answer_max_ms']} | {answers} | {p['sent_again']} | "
             f"{p['lost']} | {p['sagas_seen']} ({expected}) | {p['joined']} |"
         )
+    cpu = report["sustained"].get("ingress_cpu_ms_per_delivery")
+    lines += ["", f"The ingress's own CPU per delivery, sustained: {cpu} ms."]
     return "\n".join(lines) + "\n"
 
 
