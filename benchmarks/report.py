@@ -138,8 +138,8 @@ def render_scaleout(report: dict[str, Any]) -> str:
         "",
         "| workers | ERP limit /s | sagas | completed | seconds | sagas per second | ERP activities peak 1 s "
         "| ERP activities mean /s | NetSuite requests peak 1 s | NetSuite mean /s | requests per ERP activity "
-        "| worker CPU s |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| worker CPU s | sagas each worker completed |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for t in report["trials"]:
         limit = "none" if t["erp_limit_per_second"] is None else f"{t['erp_limit_per_second']:g}"
@@ -147,7 +147,8 @@ def render_scaleout(report: dict[str, Any]) -> str:
             f"| {t['workers']} | {limit} | {t['n']} | {t['completed']} | {t['seconds']} | {t['sagas_per_second']} | "
             f"{t['erp_activities_peak_1s']} | {t['erp_activities_mean_per_second']} | {t['netsuite_peak_1s']} | "
             f"{t['netsuite_mean_per_second']} | {t['netsuite_requests_per_erp_activity']} | "
-            f"{' + '.join(map(str, t['worker_cpu_s']))} |"
+            f"{' + '.join(map(str, t['worker_cpu_s']))} | "
+            f"{' + '.join(str(int(m.get('workflow_completed', 0))) for m in t['worker_metrics'])} |"
         )
     return "\n".join(lines) + "\n"
 
