@@ -218,13 +218,14 @@ class ReconcileActivities:
             bulk = await prefetch(self.billing, self.support, sagas, customers, self.erp)  # a few requests a page
             bulk.states = states
             book = ContractBook(worker_client(), self.billing)  # the customers' contracts, read once a page
+            await book.prepare(crm.name, read)
             for n, deal in enumerate(read):
                 activity.heartbeat(n)
                 records = await saga_records(
                     crm, self.erp, self.billing, self.support, deal.id, True, deal=deal, prefetched=bulk
                 )
                 await book.annotate(records)
-                items += drift(records) + await book.drift(deal, records)
+                items += drift(records) + await book.drift(records)
         names = list(self.crms)
         if deals.next_after is not None:
             next_after: str | None = f"{name}{CURSOR}{deals.next_after}"

@@ -29,7 +29,7 @@ from client.operations import report_table
 from models.amendments import BilledItem, SubscriptionDetail
 from models.catalog import BillingFrequency
 from models.common import Region
-from models.contract import Contract, ContractLine, ContractState, contract_id
+from models.contract import Contract, ContractInput, ContractLine, ContractState, contract_id
 from models.money import Money
 from models.party import Customer
 from models.proration import Period
@@ -63,6 +63,7 @@ async def expanded_contract(sagas: Any, customer: str, day: date) -> Contract:
     sale = sagas.new_deal(["PLAT-PRO"], company=customer, quantities={"PLAT-PRO": "2"}, close_date=day.isoformat())
     await completed(sagas, await start(sagas, sale))
     entity = sagas.client.get_workflow_handle(contract_id("hubspot", customer))
+    sagas.started.append(entity)  # ended with the test: no later reconciliation on this server asks it alone
     await history_until(entity, settled(1))
     more = sagas.new_deal(["PLAT-PRO"], company=customer, quantities={"PLAT-PRO": "3"}, close_date=day.isoformat())
     await completed(sagas, await start(sagas, typed(sagas, more, "expansion")))
@@ -167,6 +168,28 @@ class TestOnTheDevServer:
         seats_in_stripe(sagas, contract, 5)
         assert not quantity_mismatch(await reconcile(sagas, window), contract)
 
+    async def test_a_contract_that_does_not_answer_is_named_not_waited_for(self, sagas):
+        """A running contract whose worker is gone (here: on a queue no worker serves): the page goes on, and the
+        report says which contract could not be checked."""
+        entity = await sagas.client.start_workflow(
+            "Contract",
+            ContractInput(),
+            id=f"q2c-contract-hubspot-gone-{uuid.uuid4().hex[:6]}",
+            task_queue=f"no-worker-{uuid.uuid4().hex[:8]}",
+        )
+        try:
+            while not [e async for e in sagas.client.list_workflows(f"WorkflowId = '{entity.id}'")]:  # noqa: ASYNC110
+                await asyncio.sleep(0.1)  # visibility is eventually consistent
+            report = await reconcile(sagas, date(2031, 3, 2))
+        finally:
+            await entity.terminate("the test is over")
+        [found] = [i for i in report.items if i.contract_id == entity.id]
+        assert (found.kind, found.field, found.system) == (Drift.CONTRACT_MISMATCH, "unanswered", "q2c")
+        assert found.detail.startswith(f"not checked: {entity.id} did not answer its contract query")
+
+    async def test_a_running_saga_listed_by_visibility_is_not_missing(self, sagas):
+        await running_saga_is_not_missing(sagas, date(2031, 2, 5), listed=True)
+
 
 async def test_the_reconciliation_history_replays(sagas):
     day = date(2031, 2, 3)
@@ -183,8 +206,12 @@ async def test_the_reconciliation_history_replays(sagas):
 
 
 async def test_a_saga_running_before_its_first_milestone_is_not_a_missing_saga(sagas):
+    """Asked one by one (the time-skipping server lists nothing)."""
+    await running_saga_is_not_missing(sagas, date(2031, 2, 4))
+
+
+async def running_saga_is_not_missing(sagas: Any, day: date, listed: bool = False) -> None:
     """Its workflow runs (here: on a queue no worker serves yet), nothing written: in progress, not missing."""
-    day = date(2031, 2, 4)
     waiting, lost = (sagas.new_deal(["PLAT-TEAM"], close_date=day.isoformat()) for _ in range(2))
     handle = await sagas.client.start_workflow(
         "QuoteToCash",
@@ -193,6 +220,8 @@ async def test_a_saga_running_before_its_first_milestone_is_not_a_missing_saga(s
         task_queue=f"no-worker-{uuid.uuid4().hex[:8]}",
     )
     try:
+        while listed and not [e async for e in sagas.client.list_workflows(f"WorkflowId = '{handle.id}'")]:  # noqa: ASYNC110
+            await asyncio.sleep(0.1)  # visibility is eventually consistent
         report = await reconcile(sagas, day)
     finally:
         await handle.terminate("the test is over")
