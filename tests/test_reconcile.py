@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import AsyncIterator
 from datetime import date
+from pathlib import Path
 
 import pytest
 from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
@@ -16,6 +18,8 @@ from tests.conftest import time_skipping_server
 from tests.test_saga import FULL, business, wid
 from workflows.reconciliation import Reconciliation
 
+KEPT = Path(__file__).parent / "histories" / "reconciliation"
+
 
 @pytest.fixture(scope="module")
 async def ts_env() -> AsyncIterator[WorkflowEnvironment]:
@@ -24,13 +28,19 @@ async def ts_env() -> AsyncIterator[WorkflowEnvironment]:
         yield env
 
 
-async def reconcile(sagas, day: date, **options) -> ReconciliationReport:
-    return await sagas.client.execute_workflow(
+async def reconcile(sagas, day: date, keep_as: str | None = None, **options) -> ReconciliationReport:
+    handle = await sagas.client.start_workflow(
         Reconciliation.run,
         ReconcileInput(since=day, until=day, task_queue=sagas.task_queue, **options),
         id=f"q2c-reconcile-test-{uuid.uuid4().hex[:8]}",
         task_queue=sagas.task_queue,
     )
+    report = await handle.result()
+    if keep_as and os.environ.get("Q2C_WRITE_HISTORIES"):  # for the replay gate (tests/test_replay.py)
+        KEPT.mkdir(parents=True, exist_ok=True)
+        (KEPT / f"{keep_as}.json").write_text((await handle.fetch_history()).to_json())
+        (KEPT / f"{keep_as}.workflow_id").write_text(handle.id)
+    return report
 
 
 def a_day(n: int) -> date:
@@ -81,7 +91,7 @@ async def test_clean_after_honest_runs_then_names_the_drift_made_behind_q2cs_bac
     )
     orphan = sagas.new_deal(["PLAT-TEAM"], close_date=day.isoformat())  # closed-won; its webhook was lost
 
-    report = await reconcile(sagas, day)
+    report = await reconcile(sagas, day, keep_as="drift_named")
     kinds = {(i.kind, i.deal_id, i.system) for i in report.items}
     assert kinds == {
         (Drift.AMOUNT_MISMATCH, done, "billing"),
@@ -94,7 +104,7 @@ async def test_clean_after_honest_runs_then_names_the_drift_made_behind_q2cs_bac
     mismatch = next(i for i in report.items if i.kind is Drift.AMOUNT_MISMATCH)
     assert "monthly subscriptions bill" in mismatch.detail and mismatch.repair is None
 
-    repaired = await reconcile(sagas, day, repair=True)
+    repaired = await reconcile(sagas, day, keep_as="drift_repaired", repair=True)
     assert {i.kind: i.repaired for i in repaired.items if i.repair} == {
         Drift.SUPPORT_OUT_OF_DATE: f"update_support {customer}",
         Drift.LEFT_BEHIND: f"cancel_subscription {leftover['id']}",
@@ -110,7 +120,7 @@ async def test_clean_after_honest_runs_then_names_the_drift_made_behind_q2cs_bac
 async def test_it_pages_and_continues_as_new_without_losing_a_deal(sagas):
     day = a_day(2)
     deals = [sagas.new_deal(["PLAT-TEAM"], close_date=day.isoformat()) for _ in range(3)]
-    report = await reconcile(sagas, day, page_size=1, pages_per_run=1)
+    report = await reconcile(sagas, day, keep_as="paged", page_size=1, pages_per_run=1)
     assert report.runs == 3 and report.checked == 3
     assert {i.deal_id for i in report.items} == set(deals) and all(i.kind is Drift.MISSING_SAGA for i in report.items)
 

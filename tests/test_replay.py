@@ -14,6 +14,7 @@ from temporalio.worker import Replayer
 from models.saga import SagaInput
 from workflows.contract import ContractAmendment, ContractEntity
 from workflows.quote_to_cash import QuoteToCash
+from workflows.reconciliation import Reconciliation
 
 HISTORIES = sorted((Path(__file__).parent / "histories").rglob("*.json"))
 
@@ -42,13 +43,17 @@ def test_every_saga_path_has_a_kept_history():
         "amendment_expansion",
         "amendment_compensated",
         "cancel_refund",
+        # the scheduled reconciliation, before and after its contract checks (tests/histories/reconciliation/)
+        "before_contracts_drift_repaired",
+        "drift_repaired",
     } <= names
 
 
 @pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
 async def test_history_replays_on_current_code(path):
     replayer = Replayer(
-        workflows=[QuoteToCash, ContractEntity, ContractAmendment], data_converter=pydantic_data_converter
+        workflows=[QuoteToCash, ContractEntity, ContractAmendment, Reconciliation],
+        data_converter=pydantic_data_converter,
     )
     await replayer.replay_workflow(history(path))
 
