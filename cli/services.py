@@ -48,7 +48,12 @@ def worker() -> None:
             f"worker on task queue {config.task_queue} at {client.service_client.config.target_host}"
             + (f", metrics on http://{bind}/metrics" if bind else "")
         )
-        await run_worker(client, config.task_queue, erp_activities_per_second=config.erp_activities_per_second)
+        await run_worker(
+            client,
+            config.task_queue,
+            erp_activities_per_second=config.erp_activities_per_second,
+            max_cached_workflows=config.max_cached_workflows,
+        )
 
     asyncio.run(serve())
 

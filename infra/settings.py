@@ -33,9 +33,12 @@ class Q2CSettings(BaseSettings):
     erp_activities_per_second: float | None = Field(
         default=20.0, description="task-queue-wide rate limit of ERP calls (Temporal enforces it); unset: none"
     )
+    max_cached_workflows: int = Field(
+        default=1000, ge=0, description="workflows a worker keeps in memory (the SDK's default; BENCHMARKS.md: RSS)"
+    )
     policies: dict[Region, SagaPolicy] = Field(default_factory=dict, description="per-region saga policy")
     contracts: ContractPolicy | None = Field(
-        default=None, description='keep contracts: a completed sale opens its Contract entity (`{}`: the defaults)'
+        default=None, description="keep contracts: a completed sale opens its Contract entity (`{}`: the defaults)"
     )
     contract_policies: dict[Region, ContractPolicy] = Field(default_factory=dict, description="per-region contracts")
 

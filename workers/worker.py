@@ -138,11 +138,13 @@ def build_worker(
     activities: list[Callable[..., Any]],
     erp_activities_per_second: float | None = None,
     deployment_config: WorkerDeploymentConfig | None = None,
+    max_cached_workflows: int = 1000,
 ) -> Workers:
     """Sagas and CRM, billing and support calls on `task_queue`; ERP calls on `<task_queue>-erp`.
 
     `deployment_config`: this worker's version of the `q2c` deployment (workers/versioning.py; from
-    `Q2C_BUILD_ID` when run as `q2c worker`), or None for an unversioned worker.
+    `Q2C_BUILD_ID` when run as `q2c worker`), or None for an unversioned worker. `max_cached_workflows`
+    bounds the worker's memory: a saga out of the cache is replayed from its history when it next has work.
 
     The ERP queue's rate limit is enforced by the Temporal server across every worker polling it, so a
     month-end surge queues in Temporal instead of overloading the ERP. ERP activities stay registered on
@@ -164,6 +166,7 @@ def build_worker(
         ],
         activities=activities,
         workflow_runner=sandbox_runner(),
+        max_cached_workflows=max_cached_workflows,
         **common,
     )
     erp = Worker(
@@ -179,7 +182,11 @@ def build_worker(
 
 
 async def run_worker(
-    client: Client, task_queue: str, stop: asyncio.Event | None = None, erp_activities_per_second: float | None = None
+    client: Client,
+    task_queue: str,
+    stop: asyncio.Event | None = None,
+    erp_activities_per_second: float | None = None,
+    max_cached_workflows: int = 1000,
 ) -> None:
     """Run until SIGTERM/SIGINT (or `stop`), then let in-flight activities finish before exiting."""
     stop = stop or asyncio.Event()
@@ -193,7 +200,12 @@ async def run_worker(
         adapters = await stack.enter_async_context(open_adapters())  # Q2C_CRM, Q2C_ERP, ... say which
         crms = await stack.enter_async_context(open_crms(opened={adapters.crm.name: adapters.crm}))  # Q2C_CRMS
         worker = build_worker(
-            client, task_queue, activities_for(*adapters, crms=crms), erp_activities_per_second, deployment()
+            client,
+            task_queue,
+            activities_for(*adapters, crms=crms),
+            erp_activities_per_second,
+            deployment(),
+            max_cached_workflows,
         )
         async with worker:
             await stop.wait()
