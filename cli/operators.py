@@ -6,6 +6,7 @@ A saga is named by its deal (`1234`, of the configured CRM), `crm:deal` (`hubspo
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import date
@@ -24,6 +25,7 @@ from client.sagas import (
     SKIP,
     Answer,
     SagaClient,
+    SagaLike,
     SagaRef,
 )
 
@@ -39,7 +41,17 @@ QUERY = typer.Option(
     "-q",
     help="instead of one saga: every saga this visibility query matches, e.g. \"Q2CHold='exception:credentials'\"",
 )
-RATE = typer.Option(5.0, help="with --query: at most this many sagas a second")
+RATE = typer.Option(
+    None, help="with --query: at most this many sagas a second (default 5; with --batch, the server's limit)"
+)
+BATCH = typer.Option(
+    False,
+    "--batch",
+    help="with --query: one Temporal batch job signals every match at the server's rate. Much faster, but no "
+    "saga's answer is printed: a saga where the decision does not apply ignores it and records it as refused "
+    "(q2c status). Prints the job id; follow it with q2c batch status JOB. The same command twice starts one job.",
+)
+BY_DEFAULT = 5.0
 
 
 def _send(name: str, decision: Callable[[SagaClient], Awaitable[Answer]]) -> None:
@@ -54,7 +66,10 @@ def _send(name: str, decision: Callable[[SagaClient], Awaitable[Answer]]) -> Non
         raise typer.Exit(1)
 
 
-def _bulk(name: str, query: str, by: str, reason: str, per_second: float) -> None:
+Decide = Callable[[SagaClient, SagaLike], Awaitable[Answer]]
+
+
+def _bulk(name: str, query: str, decide: Decide, per_second: float) -> None:
     """One decision for every matching saga, at a bounded rate, each answer printed; exit 1 if any refused."""
     from client.operations import each_matching
 
@@ -62,7 +77,7 @@ def _bulk(name: str, query: str, by: str, reason: str, per_second: float) -> Non
         client = await sagas()
         accepted = refused = 0
         async for workflow_id, answer in each_matching(
-            client.client, query, lambda wid: client.decide(wid, name, by, reason), per_second=per_second
+            client.client, query, lambda wid: decide(client, wid), per_second=per_second
         ):
             ok = isinstance(answer, Answer) and answer.accepted
             accepted, refused = accepted + ok, refused + (not ok)
@@ -76,14 +91,50 @@ def _bulk(name: str, query: str, by: str, reason: str, per_second: float) -> Non
         raise typer.Exit(1)
 
 
-def _one_or_all(name: str, saga: SagaRef | None, query: str | None, by: str, reason: str, per_second: float) -> None:
+def _batch(name: str, query: str, by: str, reason: str, per_second: float | None) -> None:
+    """The decision as one Temporal batch job (a signal to every running match); prints how to follow it."""
+    from client.batch import BatchRefused, send, shown
+
+    async def start() -> None:
+        try:
+            sent = await send(await temporal(), name, query, by, reason, per_second=per_second)
+        except BatchRefused as error:
+            console.print(str(error), markup=False)
+            raise typer.Exit(1) from None
+        job = sent.job.job_id
+        said = "started" if sent.new else "already started by the same decision (nothing new started):"
+        console.print(f"{name}: batch job {said} {job}", markup=False)
+        console.print(shown(sent.job), markup=False)
+        console.print(f"follow it: q2c batch status {job} --wait   (or: temporal batch describe --job-id {job})")
+        console.print("each saga records the decision, accepted or refused, in q2c status; no answer is printed")
+        if not sent.new:
+            console.print("to send it again over the sagas matching now, give another --reason", markup=False)
+
+    run(start)
+
+
+def _decider(action: str, by: str, reason: str) -> Decide:
+    if action in (APPROVE_CREDIT, REJECT_CREDIT):
+        credit = SagaClient.approve_credit if action == APPROVE_CREDIT else SagaClient.reject_credit
+        return lambda client, saga: credit(client, saga, by, reason)
+    return lambda client, saga: client.decide(saga, action, by, reason)
+
+
+def _one_or_all(
+    action: str, saga: SagaRef | None, query: str | None, batch: bool, rate: float | None, by: str, reason: str
+) -> None:
     if (saga is None) == (query is None):
         raise typer.BadParameter("name one saga, or give --query (not both)")
-    if query is not None:
-        _bulk(name, query, by, reason, per_second)
+    if batch and query is None:
+        raise typer.BadParameter("--batch goes with --query")
+    decide = _decider(action, by, reason)
+    if query is not None and batch:
+        _batch(action, query, by, reason, rate)
+    elif query is not None:
+        _bulk(action, query, decide, rate or BY_DEFAULT)
     else:
         assert saga is not None
-        _send(name, lambda c: c.decide(saga, name, by, reason))
+        _send(action, lambda client: decide(client, saga))
 
 
 @app.command()
@@ -121,41 +172,30 @@ def status(saga: SagaRef = SAGA, as_json: bool = typer.Option(False, "--json", h
     run(show)
 
 
-@app.command("approve-credit")
-def approve_credit(saga: SagaRef = SAGA, approver: str = typer.Option(user()), reason: str = typer.Option("")) -> None:
-    """Release a credit-review hold."""
-    _send(APPROVE_CREDIT, lambda c: c.approve_credit(saga, approver, reason))
-
-
-@app.command("reject-credit")
-def reject_credit(saga: SagaRef = SAGA, approver: str = typer.Option(user()), reason: str = typer.Option("")) -> None:
-    """Reject a credit-review hold: the saga compensates and ends."""
-    _send(REJECT_CREDIT, lambda c: c.reject_credit(saga, approver, reason))
-
-
 DECISIONS = (
+    ("approve-credit", APPROVE_CREDIT, "Release a credit-review hold (or every --query match's), e.g. after a review."),
+    ("reject-credit", REJECT_CREDIT, "Reject a credit-review hold (or every --query match's): compensate and end."),
     ("cancel", CANCEL, "Cancel a saga (or all matching --query): completed steps are undone in reverse order."),
     ("retry", RETRY, "Run a parked saga's step again (or every matching --query's), once the cause is fixed."),
     ("skip", SKIP, "Go on without a parked step, where the step allows it (e.g. it was done by hand)."),
-    (
-        "compensate",
-        COMPENSATE,
-        "Give up on a parked step: undo what the saga did and end it (or every matching --query's).",
-    ),
+    ("compensate", COMPENSATE, "Give up on a parked step: undo what was done and end (or every --query match's)."),
 )
 
 
 def _decision(name: str, action: str, summary: str) -> None:
-    """One operator decision as a command: on one saga, or on every saga a visibility query matches."""
+    """One operator decision as a command: on one saga, or on every saga a visibility query matches (one
+    Workflow Update at a time, each answer printed; or, with --batch, one Temporal batch job of signals)."""
+    who = "--approver" if action in (APPROVE_CREDIT, REJECT_CREDIT) else "--by"
 
     def decide(
         saga: SagaRef | None = OPTIONAL_SAGA,
         query: str | None = QUERY,
-        by: str = typer.Option(user()),
+        by: str = typer.Option(user(), who, help="who decides, for the saga's record"),
         reason: str = typer.Option(""),
-        rate: float = RATE,
+        rate: float | None = RATE,
+        batch: bool = BATCH,
     ) -> None:
-        _one_or_all(action, saga, query, by, reason, rate)
+        _one_or_all(action, saga, query, batch, rate, by, reason)
 
     decide.__doc__ = summary
     app.command(name)(decide)
@@ -221,3 +261,34 @@ def reconcile(
         report.with_suffix(".txt").write_text(table + "\n")
         console.print(f"wrote {report} and {report.with_suffix('.txt')}")
     raise typer.Exit(0 if done.clean else 1)
+
+
+batch_jobs = typer.Typer(help="Temporal batch jobs started by a decision with --batch.", no_args_is_help=True)
+app.add_typer(batch_jobs, name="batch")
+
+
+@batch_jobs.command("status")
+def batch_status(
+    job: str = typer.Argument(..., metavar="JOB", help="the job id a --batch decision printed"),
+    wait: bool = typer.Option(False, "--wait", help="poll until the job is done, printing its progress"),
+) -> None:
+    """A batch job's progress (DescribeBatchOperation): state, sagas signalled of the total, failures.
+    Exit 1 if the job failed or a signal could not be sent, 2 if there is no such job."""
+    from client.batch import BatchJob, BatchNotFound, describe, shown
+
+    async def show() -> BatchJob:
+        client = await temporal()
+        try:
+            job_now = await describe(client, job)
+            while wait and not job_now.done:
+                console.print(shown(job_now), markup=False)
+                await asyncio.sleep(1)
+                job_now = await describe(client, job)
+        except BatchNotFound as error:
+            console.print(str(error), markup=False)
+            raise typer.Exit(2) from None
+        console.print(shown(job_now), markup=False)
+        return job_now
+
+    done = run(show)
+    raise typer.Exit(1 if done.state == "failed" or done.failed else 0)
