@@ -173,7 +173,7 @@ def status(saga: SagaRef = SAGA, as_json: bool = typer.Option(False, "--json", h
 
 
 DECISIONS = (
-    ("approve-credit", APPROVE_CREDIT, "Release a credit-review hold (or every --query match's), e.g. after a review."),
+    ("approve-credit", APPROVE_CREDIT, "Release a credit-review hold (or every --query match's): the order goes on."),
     ("reject-credit", REJECT_CREDIT, "Reject a credit-review hold (or every --query match's): compensate and end."),
     ("cancel", CANCEL, "Cancel a saga (or all matching --query): completed steps are undone in reverse order."),
     ("retry", RETRY, "Run a parked saga's step again (or every matching --query's), once the cause is fixed."),
@@ -263,7 +263,10 @@ def reconcile(
     raise typer.Exit(0 if done.clean else 1)
 
 
-batch_jobs = typer.Typer(help="Temporal batch jobs started by a decision with --batch.", no_args_is_help=True)
+batch_jobs = typer.Typer(
+    help="Batch jobs of --batch decisions: fast, but no saga's answer (each saga records it, accepted or refused).",
+    no_args_is_help=True,
+)
 app.add_typer(batch_jobs, name="batch")
 
 
