@@ -9,9 +9,9 @@ from datetime import timedelta
 
 from models.saga import SagaPolicy, Stage
 from tests.conftest import Sagas
-from tests.test_cli import dev_env, live, q2c, until, worker
+from tests.test_cli import live, q2c, until, worker
 
-__all__ = ["dev_env", "live", "worker"]  # the fixtures, shared with tests/test_cli.py
+__all__ = ["live", "worker"]  # the fixtures, shared with tests/test_cli.py
 
 
 async def test_a_403_is_listed_shown_and_bulk_retried_from_the_cli(live: Sagas) -> None:
