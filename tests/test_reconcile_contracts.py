@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -36,7 +35,6 @@ from models.proration import Period
 from models.reconcile import Drift, DriftItem, ReconcileInput, ReconciliationReport
 from models.reconcile_contracts import contract_mismatches
 from models.saga import SagaInput, saga_id
-from tests.conftest import dev_server
 from tests.test_contract import env as env  # a server per test (the contract's timers are months away)
 from tests.test_contract import history_until, item, settled
 from tests.test_contract_handoff import completed, start, typed
@@ -112,12 +110,6 @@ async def test_an_expanded_contract_reconciles_clean_and_a_seat_change_in_stripe
     assert "PLAT-PRO" in found.detail and "4" in found.detail and "5" in found.detail
     table = report_table(report)  # what `q2c reconcile` prints
     assert "contract_mismatch" in table and "billing bills 4, the contract says 5" in table
-
-
-@pytest.fixture(scope="module")
-async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
-    async with dev_server() as started:
-        yield started
 
 
 async def q2c_reconcile(day: date) -> Result:

@@ -7,7 +7,6 @@ import uuid
 from collections.abc import AsyncIterator
 
 import pytest
-from temporalio.testing import WorkflowEnvironment
 from typer.testing import CliRunner, Result
 
 from cli.app import app
@@ -16,7 +15,7 @@ from connectors.roles import Roles
 from devstack.rig import simulated_worker
 from models.common import Region
 from models.saga import SagaPolicy, SagaStatus, Stage
-from tests.conftest import Sim, dev_server
+from tests.conftest import Sim
 from tests.test_salesforce_saga import SalesforceSagas, wid
 
 RUNNER = CliRunner()
@@ -25,12 +24,6 @@ BOTH = Roles(crm="hubspot", crms=("hubspot", "salesforce"))  # HubSpot the defau
 
 async def q2c(*args: str) -> Result:
     return await asyncio.to_thread(lambda: RUNNER.invoke(app, list(args)))
-
-
-@pytest.fixture(scope="module")
-async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
-    async with dev_server() as env:
-        yield env
 
 
 @pytest.fixture(scope="module")
