@@ -32,12 +32,15 @@ class BillingActivities:
 
     @activity.defn(name="billing.subscribe")
     async def subscribe(self, step: Subscribe) -> Subscribed:
+        """The subscription and its first invoice; a term starting later has none yet (billed from its start)."""
         key = step.idempotency_key
         with vendor_step(step):
             customer_id = await self.billing.ensure_customer(step.customer)
             items = [SubscriptionItem(price_id=price, quantity=quantity) for price, quantity in step.items.items()]
             saga_id = key.rsplit(":", 1)[0]
-            subscription = await self.billing.subscribe(customer_id, items, saga_id, step.deal_id, key)
+            subscription = await self.billing.subscribe(
+                customer_id, items, saga_id, step.deal_id, key, bills_from=step.term_start
+            )
         return Subscribed(
             billing_customer_id=customer_id,
             subscription_id=subscription.id,

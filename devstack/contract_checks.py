@@ -19,11 +19,6 @@ from models.money import Money
 from models.proration import Period, proration_lines
 from simulators.store import Store
 
-UNANCHORED = (
-    "billing's period runs from the sale, not from the term's start (Stripe subscriptions are not anchored to "
-    "the deal's start date), so the uplifted prices begin when that period ends"
-)
-
 
 @dataclass
 class Check:
@@ -116,7 +111,7 @@ class Checker:
 
     def renewal_phase(self, contract: Contract) -> None:
         """The new term's prices are a schedule phase that begins when billing's period ends (Stripe applies it
-        then, never before); that moment is set against the term's start too."""
+        then, never before); that moment must be the new term's first day (billing is anchored to the term)."""
         for subscription in sorted({line.subscription_id for line in contract.lines if line.subscription_id}):
             sub = self.subscription(subscription)
             schedule = self.store.get("stripe", "subscription_schedule", sub.get("schedule") or "") or {}
@@ -128,7 +123,7 @@ class Checker:
             )
             self.add("billing", f"{subscription} schedule phase at period end", expected, found)
             begins = datetime.fromtimestamp(end, UTC).date() if phase else None
-            self.add("billing", f"{subscription} new prices from", contract.term_start, begins, known=UNANCHORED)
+            self.add("billing", f"{subscription} new prices from", contract.term_start, begins)
 
     def phase_items(self, phase: dict[str, Any], contract: Contract) -> str:
         parts = []

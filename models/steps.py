@@ -115,6 +115,9 @@ class Subscribe(StepInput):
     customer: Customer
     deal_id: str
     items: dict[str, int] = Field(description="billing price id -> quantity")
+    term_start: date | None = Field(
+        default=None, description="a term that starts after the sale: billing starts then (00:00 UTC), nothing before"
+    )
 
 
 class Subscribed(StepOutput):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Protocol, runtime_checkable
 
 from models.amendments import Cancellation, ItemChange, ItemsChanged, Proration, SubscriptionDetail
@@ -25,9 +26,17 @@ class Billing(Protocol):
         ...
 
     async def subscribe(
-        self, customer_id: str, items: list[SubscriptionItem], saga_id: str, deal_id: str, idempotency_key: str
+        self,
+        customer_id: str,
+        items: list[SubscriptionItem],
+        saga_id: str,
+        deal_id: str,
+        idempotency_key: str,
+        bills_from: date | None = None,
     ) -> Subscription:
-        """Create a subscription tagged with its saga and deal, once per key."""
+        """Create a subscription tagged with its saga and deal, once per key. With `bills_from` (a term starting
+        after today) its billing periods start on that day at 00:00 UTC and nothing is charged before it: the
+        subscription exists now, its first invoice comes then (so `latest_invoice` may be None)."""
         ...
 
     async def get_invoice(self, invoice_id: str) -> Invoice: ...

@@ -11,7 +11,8 @@ from temporalio.testing import WorkflowEnvironment
 from models.common import Region
 from models.saga import BillingEvent, EntitlementGate, SagaPolicy, Stage
 from tests.conftest import workflow_environment
-from tests.test_saga import FULL, deal_properties, wid
+from tests.test_billing_term_start import deal_starting
+from tests.test_saga import BILLED_AT_SALE, FULL, deal_properties, wid
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +54,7 @@ def pay_stripe(sagas, invoice: dict) -> dict:
 
 
 async def test_entitlement_waits_for_payment_by_webhook_and_by_erp_polling(sagas):
-    deal_id = sagas.new_deal(FULL)
+    deal_id = deal_starting(sagas, FULL, BILLED_AT_SALE)  # its subscriptions invoiced at the sale
     handle = await sagas.start(deal_id, policies=policy(entitlement_gate=EntitlementGate.ON_PAYMENT))
     status = await sagas.wait_for(handle, lambda s: s.stage is Stage.AWAITING_PAYMENT)
     assert status.step("provision_entitlement") is None and status.payment == "awaiting"
@@ -78,7 +79,7 @@ async def test_entitlement_waits_for_payment_by_webhook_and_by_erp_polling(sagas
 
 
 async def test_events_twice_late_out_of_order_or_unknown_are_recorded_and_applied_once(sagas):
-    deal_id = sagas.new_deal(["PLAT-PRO"])  # one annual subscription invoice, no ERP invoice
+    deal_id = deal_starting(sagas, ["PLAT-PRO"], BILLED_AT_SALE)  # one annual subscription invoice, no ERP invoice
     handle = await sagas.start(deal_id, policies=policy())
     await sagas.wait_for(handle, lambda s: s.stage is Stage.AWAITING_PAYMENT)
     [invoice] = stripe_invoices(sagas, deal_id)
@@ -106,7 +107,7 @@ async def test_events_twice_late_out_of_order_or_unknown_are_recorded_and_applie
 
 async def test_an_unpaid_invoice_past_the_deadline_flags_support_and_opens_a_finance_ticket(sagas, time_skipping):
     # Subscription invoices only: a running ERP poller would keep the test server from skipping time.
-    deal_id = sagas.new_deal(["PLAT-PRO", "PLAT-TEAM"])
+    deal_id = deal_starting(sagas, ["PLAT-PRO", "PLAT-TEAM"], BILLED_AT_SALE)
     handle = await sagas.start(deal_id, policies=policy())
     result = await sagas.finish(handle, "payment_overdue")  # the test server skips the 14 days
     assert result.stage is Stage.COMPLETED

@@ -36,6 +36,7 @@ def test_every_saga_path_has_a_kept_history():
         "rate_limited",
         "business_failure_at_milestone_support",
         "cancel_during_invoice_erp",
+        "billed_from_term_start",  # a term starting after the sale: billed from its first day
         # the contract entity and its change saga (tests/histories/contract/)
         "three_years",
         "two_expansions_in_order",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -12,6 +12,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from models.saga import CancelRequest, CreditDecision, EntitlementGate, SagaPolicy, Stage, StepState
 from tests.conftest import workflow_environment
+from tests.test_billing_term_start import deal_starting
 from workflows import search
 
 
@@ -24,6 +25,7 @@ async def env(request: pytest.FixtureRequest) -> AsyncIterator[WorkflowEnvironme
 
 
 FULL = ["PLAT-PRO", "IMPL-STD", "PLAT-TEAM"]  # annual + one-time + monthly: every path of the saga
+BILLED_AT_SALE = date(2026, 11, 25)  # a term begun by the sale is billed at once (later: test_billing_term_start)
 
 
 def one(sim: Any, system: str, kind: str, field: str, value: str) -> dict[str, Any]:
@@ -37,7 +39,7 @@ def deal_properties(sim: Any, deal_id: str) -> dict[str, Any]:
 
 
 async def test_happy_path_creates_each_record_once_and_writes_milestones_back(sagas):
-    deal_id = sagas.new_deal(FULL)
+    deal_id = deal_starting(sagas, FULL, BILLED_AT_SALE)
     handle = await sagas.start(deal_id)
     result = await sagas.finish(handle, "happy_path")
     sim, wid = sagas.sim, f"q2c-hubspot-{deal_id}"
@@ -62,8 +64,8 @@ async def test_happy_path_creates_each_record_once_and_writes_milestones_back(sa
             "service_tier": "premium",
             "entitlement_status": "active",
             "invoice_status": "posted",
-            "contract_start": "2026-12-01",
-            "contract_end": "2027-11-30",
+            "contract_start": "2026-11-25",
+            "contract_end": "2027-11-24",
         }.items()
     )
     properties = deal_properties(sim, deal_id)

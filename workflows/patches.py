@@ -34,6 +34,7 @@ CONTRACT_ENTITY = "contract-entity"
 CONTRACT_RENEWAL_DEAL = "contract-renewal-deal"
 RECONCILE_CONTRACTS = "reconcile-contracts"
 CONTRACT_CANCEL_REFUND = "contract-cancel-refund"
+BILLED_FROM_TERM_START = "subscription-billed-from-term-start"
 
 # The kept histories (tests/histories/): the top level is today's saga shape, v2/ the shape before the ERP
 # queue and the workbench, v1/ the one before any patch; fewer_upserts/ the shape since FEWER_UPSERTS (the top
@@ -70,6 +71,7 @@ _OPERATIONS_V2 = (  # tests/test_operations_v2.py
     "parked_vendor_unavailable_then_retry",
 )
 FEWER_UPSERTS_RUNS = ("fewer_upserts/straight_through", "fewer_upserts/credit_hold_released")  # test_search_upserts
+TERM_START_RUNS = ("billed_from_term_start", "billed_from_term_start_payment_gate")  # test_billing_term_start
 
 REGISTER: dict[str, Patch] = {
     p.id: p
@@ -78,7 +80,16 @@ REGISTER: dict[str, Patch] = {
             LOCAL_STEPS,
             date(2026, 11, 25),
             "idempotent reads and milestone writes run as local activities",
-            (*FAILURES, *SUCCESSES, *PAYMENTS, *WORKBENCH_RUNS, *V2, *_OPERATIONS_V2, *FEWER_UPSERTS_RUNS),
+            (
+                *FAILURES,
+                *SUCCESSES,
+                *PAYMENTS,
+                *WORKBENCH_RUNS,
+                *V2,
+                *_OPERATIONS_V2,
+                *FEWER_UPSERTS_RUNS,
+                *TERM_START_RUNS,
+            ),
         ),
         Patch(
             ERP_QUEUE,
@@ -88,7 +99,8 @@ REGISTER: dict[str, Patch] = {
                 n
                 for n in (*FAILURES, *SUCCESSES, *PAYMENTS, *WORKBENCH_RUNS, *_OPERATIONS_V2, *FEWER_UPSERTS_RUNS)
                 if n not in STOPPED_BEFORE_THE_ERP
-            ),
+            )
+            + TERM_START_RUNS,
         ),
         Patch(
             WORKBENCH,
@@ -113,7 +125,7 @@ REGISTER: dict[str, Patch] = {
             UNFIXABLE_PARKS,
             date(2026, 11, 28),
             "401/403/404-route/internal errors and retries past the region's patience park, re-tried by timer",
-            (*_OPERATIONS_V2, *FEWER_UPSERTS_RUNS),
+            (*_OPERATIONS_V2, *FEWER_UPSERTS_RUNS, *TERM_START_RUNS),
         ),
         Patch(
             CONTRACT_ENTITY,
@@ -141,10 +153,17 @@ REGISTER: dict[str, Patch] = {
             ("contract/cancel_refund",),
         ),
         Patch(
+            BILLED_FROM_TERM_START,
+            date(2026, 11, 28),
+            "a term starting after the sale is billed from its first day (Stripe's billing_cycle_anchor, nothing "
+            "charged before); with no invoice yet a payment gate entitles, nothing being due",
+            TERM_START_RUNS,
+        ),
+        Patch(
             FEWER_UPSERTS,
             date(2026, 11, 28),
             "search attributes upserted on a hold, an exception, payment, an undo and the end, not every stage",
-            FEWER_UPSERTS_RUNS,
+            FEWER_UPSERTS_RUNS + TERM_START_RUNS,
         ),
     )
 }

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime, time
+
 from connectors.adapter import Adapter
 from connectors.stripe import changes as sub_changes
 from connectors.stripe.client import StripeClient
@@ -24,10 +26,17 @@ class StripeBilling(Adapter[StripeClient]):
         return await self.client.ensure_customer(customer)
 
     async def subscribe(
-        self, customer_id: str, items: list[SubscriptionItem], saga_id: str, deal_id: str, idempotency_key: str
+        self,
+        customer_id: str,
+        items: list[SubscriptionItem],
+        saga_id: str,
+        deal_id: str,
+        idempotency_key: str,
+        bills_from: date | None = None,
     ) -> Subscription:
         tags = {SAGA_TAG: saga_id, DEAL_TAG: deal_id}
-        return await self.client.create_subscription(customer_id, items, tags, idempotency_key)
+        anchor = int(datetime.combine(bills_from, time(), UTC).timestamp()) if bills_from else None
+        return await self.client.create_subscription(customer_id, items, tags, idempotency_key, anchor)
 
     async def get_invoice(self, invoice_id: str) -> Invoice:
         return await self.client.get_invoice(invoice_id)

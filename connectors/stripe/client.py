@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
@@ -179,21 +180,31 @@ class StripeClient(VendorClient):
         return price_from_stripe(found[0])
 
     async def create_subscription(
-        self, customer_id: str, items: list[SubscriptionItem], metadata: dict[str, str], idempotency_key: str
+        self,
+        customer_id: str,
+        items: list[SubscriptionItem],
+        metadata: dict[str, str],
+        idempotency_key: str,
+        anchor: int | None = None,
     ) -> Subscription:
-        record = await self.post(
-            "/v1/subscriptions",
-            {
-                "customer": customer_id,
-                "collection_method": "send_invoice",
-                "days_until_due": self.stripe_settings.days_until_due,
-                "metadata": metadata,
-                "items": [{"price": item.price_id, "quantity": item.quantity} for item in items],
-                "expand": ["latest_invoice"],
-            },
-            idempotency_key,
-        )
-        return await self._subscription(record)
+        """With `anchor` (Unix second, a term's start after today): `billing_cycle_anchor` there and
+        `proration_behavior=none`, so the time until it is free and Stripe makes no invoice now (not even 0 USD);
+        the first full invoice comes on the anchor and every period after it follows the term. Stripe's own
+        "start a subscription in the future" is a schedule with a future `start_date`, but that makes no
+        subscription until then: nothing for the saga to undo, the contract to hold, reconciliation to find.
+        Stripe refuses an anchor past the next natural billing date (one interval from now), and one already
+        past: a step retried after the term began (parked for days) bills from now, as a term starting today."""
+        params: dict[str, Any] = {
+            "customer": customer_id,
+            "collection_method": "send_invoice",
+            "days_until_due": self.stripe_settings.days_until_due,
+            "metadata": metadata,
+            "items": [{"price": item.price_id, "quantity": item.quantity} for item in items],
+            "expand": ["latest_invoice"],
+        }
+        if anchor is not None and anchor > time.time():
+            params.update(billing_cycle_anchor=anchor, proration_behavior="none")
+        return await self._subscription(await self.post("/v1/subscriptions", params, idempotency_key))
 
     async def get_subscription(self, subscription_id: str) -> Subscription:
         """One round trip: the latest invoice comes expanded."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 import calendar
 import time
 from datetime import UTC, datetime
+from decimal import ROUND_HALF_UP, Decimal
 
 from fastapi import APIRouter, Request
 
@@ -37,6 +38,32 @@ def period_end(start: int, interval: str, count: int) -> int:
     year, month = moment.year + year, month + 1
     day = min(moment.day, calendar.monthrange(year, month)[1])
     return int(moment.replace(year=year, month=month, day=day).timestamp())
+
+
+def anchored(p: Record, now: int, natural: int) -> tuple[int | None, str]:
+    """A `billing_cycle_anchor` in the future (the first full invoice's date) and `proration_behavior` for the time
+    until it. Stripe refuses an anchor in the past or later than the next natural billing date (one interval)."""
+    behavior = str(p.get("proration_behavior") or "create_prorations")
+    if behavior not in ("always_invoice", "create_prorations", "none"):
+        message = "Invalid proration_behavior: must be one of always_invoice, create_prorations, or none"
+        raise invalid(message, "proration_behavior")
+    anchor = integer(p.get("billing_cycle_anchor"), "billing_cycle_anchor")
+    if anchor is None or anchor == now:
+        return None, behavior
+    if anchor < now:
+        raise invalid("billing_cycle_anchor cannot be in the past.", "billing_cycle_anchor")
+    if anchor > natural:
+        raise invalid(
+            f"billing_cycle_anchor cannot be later than next natural billing date ({natural}) for plan",
+            "billing_cycle_anchor",
+        )
+    return anchor, behavior
+
+
+def stub_amount(unit: int, quantity: int, now: int, anchor: int, natural: int) -> int:
+    """The time until the anchor as a share of a natural period, by the second, to the minor unit (halves up)."""
+    exact = Decimal(unit * quantity) * Decimal(anchor - now) / Decimal(natural - now)
+    return int(exact.quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
 def defaults(now: int) -> Record:
@@ -113,7 +140,9 @@ def router(st: Stripe) -> APIRouter:
             raise invalid("Missing required param: days_until_due.", "days_until_due", "parameter_missing")
         now = int(time.time())
         recurring = prices[0][0]["recurring"]
-        end = period_end(now, recurring["interval"], int(recurring.get("interval_count", 1)))
+        natural = period_end(now, recurring["interval"], int(recurring.get("interval_count", 1)))
+        anchor, behavior = anchored(p, now, natural)
+        end = anchor or natural  # a future anchor: the first period is the time until it, then periods from it
         currency = prices[0][0]["currency"]
         sub = st.new(
             "subscription",
@@ -127,7 +156,7 @@ def router(st: Stripe) -> APIRouter:
                 "current_period_start": now,
                 "current_period_end": end,
                 "start_date": now,
-                "billing_cycle_anchor": now,
+                "billing_cycle_anchor": anchor or now,
             },
         )
         items = [
@@ -144,17 +173,24 @@ def router(st: Stripe) -> APIRouter:
             }
             for price, quantity in prices
         ]
+        url = f"/v1/subscription_items?subscription={sub['id']}"
+        sub.update(items={"object": "list", "data": items, "has_more": False, "url": url})
+        if anchor is not None and behavior == "none":  # free until the anchor, and no 0 USD invoice (Stripe's docs)
+            return st.one(st.save(sub), request, p.get("expand"))
         lines = [
             line(
                 st,
                 price,
                 quantity,
-                int(price["unit_amount"] or 0) * quantity,
+                stub_amount(int(price["unit_amount"] or 0), quantity, now, anchor, natural)
+                if anchor
+                else int(price["unit_amount"] or 0) * quantity,
                 currency,
                 type="subscription",
                 subscription=sub["id"],
                 subscription_item=item["id"],
                 period={"start": now, "end": end},
+                proration=anchor is not None,
                 description=f"{quantity} x {price.get('nickname') or price['product']}",
             )
             for (price, quantity), item in zip(prices, items, strict=True)
@@ -173,8 +209,7 @@ def router(st: Stripe) -> APIRouter:
             # Stripe keeps a subscription's metadata on its invoices here, not in the invoice's own metadata.
             subscription_details={"metadata": metadata(p)},
         )
-        url = f"/v1/subscription_items?subscription={sub['id']}"
-        sub.update(items={"object": "list", "data": items, "has_more": False, "url": url}, latest_invoice=invoice["id"])
+        sub.update(latest_invoice=invoice["id"])
         return st.one(st.save(sub), request, p.get("expand"))
 
     @api.get("/v1/subscriptions")

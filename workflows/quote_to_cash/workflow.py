@@ -6,6 +6,7 @@ Shaped as setup (state, the kit's saga configured, the parts; handlers) then `ru
 
 from __future__ import annotations
 
+from datetime import date
 from functools import partial
 from typing import Any
 
@@ -96,6 +97,7 @@ class QuoteToCash(Operators):
         self.collection = Collection(self.saga, self.state, self.provision)
         self.provision_input: Provision | None = None
         self.problems: list[FieldProblem] | None = None  # the deal's, by field, once read (`submit` answers)
+        self.billed_later = False  # a subscription bills from a term that starts after the sale
 
     # ---- the process ----
     @workflow.run
@@ -241,9 +243,10 @@ class QuoteToCash(Operators):
             invoice_id = subscribed.invoice.id if subscribed.invoice else None
             return CancelSubscription(subscription_id=subscribed.subscription_id, invoice_id=invoice_id, reason=why)
 
+        term_start = self.billed_from()
         subscribed = await self.saga.step(
             steps.SUBSCRIBE.named(f"subscribe_{frequency}"),
-            Subscribe(customer=customer, deal_id=self.input.deal_id, items=items),
+            Subscribe(customer=customer, deal_id=self.input.deal_id, items=items, term_start=term_start),
             undo=steps.CANCEL_SUBSCRIPTION.named(f"cancel_subscription_{frequency}").using(cancel),
         )
         self.state.external_ids["billing_customer"] = subscribed.billing_customer_id
@@ -253,6 +256,16 @@ class QuoteToCash(Operators):
                 steps.FINALIZE_INVOICE.named(f"finalize_invoice_{frequency}"), InvoiceRef(invoice_id=invoice_id)
             )
             self.state.invoices[invoice_id] = InvoiceState(system="billing", updated_at=workflow.now())
+
+    def billed_from(self) -> date | None:
+        """The term's first day when it comes after today: billing starts then, nothing is charged before (the
+        contract's term is the truth, so a renewal's new prices and an ending follow it). A term starting today
+        or earlier is billed from now, as before."""
+        start = self.provision_input.start if self.provision_input else None
+        if start is None or start <= workflow.now().date() or not workflow.patched(patches.BILLED_FROM_TERM_START):
+            return None
+        self.billed_later = True
+        return start
 
     # 7. the entitlement, gated by policy [revoked]
     async def provision(self) -> None:
@@ -273,6 +286,8 @@ class QuoteToCash(Operators):
         await self.saga.step(steps.MILESTONE_SUPPORT, invoiced)
         if self.policy.payment_deadline is not None and self.state.invoices:
             await self.collection.collect(customer, self.policy)
+        elif self.billed_later and self.policy.entitlement_gate is EntitlementGate.ON_PAYMENT:
+            await self.provision()  # nothing is due before the term: its first invoice comes on its first day
         await self.collection.apply_billing_events(customer)
         entitled = "active" if self.state.step("provision_entitlement") else "pending_payment"
         await self.saga.step(
