@@ -79,7 +79,8 @@ def live_records(store: Store, object_type: str, chunk: int = 5_000) -> Iterator
 
 def keyset(object_type: str, body: Record) -> tuple[str, int, bool] | None:
     """(the query without its keyset bound, the bound, whether it is inclusive) when the search pages by id:
-    every group has the same one `hs_object_id` GT/GTE filter and the only sort is `hs_object_id` ascending."""
+    every group has the same one `hs_object_id` GT/GTE filter (or none has one: the first page) and the only
+    sort is `hs_object_id` ascending."""
     groups = body.get("filterGroups") or []
     sorts = body.get("sorts") or []
     if not groups or sorts not in ([{"propertyName": KEYSET, "direction": "ASCENDING"}], [KEYSET]):
@@ -89,11 +90,11 @@ def keyset(object_type: str, body: Record) -> tuple[str, int, bool] | None:
     for group in groups:
         filters = group.get("filters") or []
         mine = [f for f in filters if f.get("propertyName") == KEYSET]
-        if len(mine) != 1 or mine[0].get("operator") not in ("GT", "GTE"):
+        if len(mine) > 1 or (mine and mine[0].get("operator") not in ("GT", "GTE")):
             return None
-        bounds.add((str(mine[0]["operator"]), str(mine[0].get("value"))))
+        bounds.add((str(mine[0]["operator"]), str(mine[0].get("value"))) if mine else ("GTE", "0"))
         rest.append([f for f in filters if f.get("propertyName") != KEYSET])
-    if len(bounds) != 1:
+    if len(bounds) != 1:  # the first page (no bound in any group) asks the same question from id 0
         return None
     operator, value = bounds.pop()
     if not value.isdigit():

@@ -68,16 +68,17 @@ def test_keyset_pages_by_id_see_every_write_between_them(client, sim):
     tag = uuid.uuid4().hex[:8]
     made = [hs.create("deals", {"dealname": f"keyset {tag}", "dealstage": "closedwon"}) for _ in range(5)]
 
-    def page(after: str) -> PublicObjectSearchRequest:
+    def page(after: str | None) -> PublicObjectSearchRequest:
         group = [
             Filter(property_name="dealname", operator="CONTAINS_TOKEN", value=tag),
             Filter(property_name="dealstage", operator="EQ", value="closedwon"),
-            Filter(property_name="hs_object_id", operator="GT", value=after),
         ]
+        if after is not None:  # the first page has no bound
+            group.append(Filter(property_name="hs_object_id", operator="GT", value=after))
         sorts = [{"propertyName": "hs_object_id", "direction": "ASCENDING"}]
         return PublicObjectSearchRequest(filter_groups=[FilterGroup(filters=group)], sorts=sorts, limit=2)
 
-    first = client.crm.deals.search_api.do_search(page("0"))
+    first = client.crm.deals.search_api.do_search(page(None))
     assert first.total == 5 and [d.id for d in first.results] == [made[0]["id"], made[1]["id"]]
     hs.update("deals", hs.load("deals", made[3]["id"]), {"dealstage": "contractsent"})  # no longer matches
     second = client.crm.deals.search_api.do_search(page(made[1]["id"]))
