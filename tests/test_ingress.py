@@ -15,6 +15,8 @@ from connectors.hubspot import webhooks as hubspot_webhooks
 from connectors.stripe import webhooks as stripe_webhooks
 from infra.settings import Q2CSettings
 from tests.conftest import HUBSPOT_APP_SECRET
+from tests.test_billing_term_start import deal_starting
+from tests.test_saga import BILLED_AT_SALE
 from workers.ingress import create_ingress
 
 SECRET = HUBSPOT_APP_SECRET
@@ -164,7 +166,7 @@ async def test_a_payment_webhook_reaches_the_running_saga(ingress, sagas):
 
     from models.saga import SagaPolicy, Stage
 
-    deal_id = sagas.new_deal(["PLAT-PRO"])
+    deal_id = deal_starting(sagas, ["PLAT-PRO"], BILLED_AT_SALE)  # its subscription invoiced at the sale
     handle = await sagas.start(deal_id, policy=SagaPolicy(payment_deadline=timedelta(days=30)))
     status = await sagas.wait_for(handle, lambda s: s.stage is Stage.AWAITING_PAYMENT)
     [invoice_id] = status.invoices
@@ -180,7 +182,7 @@ async def test_a_payment_webhook_reaches_the_running_saga(ingress, sagas):
 async def test_events_after_the_saga_are_applied_once_forward_only_and_unmatched_ones_kept(ingress, sagas):
     from models.saga import Stage
 
-    deal_id = sagas.new_deal(["PLAT-PRO"])
+    deal_id = deal_starting(sagas, ["PLAT-PRO"], BILLED_AT_SALE)  # its subscription invoiced at the sale
     handle = await sagas.start(deal_id)  # no payment follow-up: the saga ends at invoicing
     assert (await handle.result()).stage is Stage.COMPLETED
     [subscription] = [
