@@ -14,6 +14,11 @@ from collections import Counter
 from pathlib import Path
 
 BUCKETS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    # the sandbox's two per-run costs, by the SDK call that pays them (both run the importer's checks below):
+    # a new or replayed run imports what is not passed through; every payload in or out asks the run, inside
+    # its sandbox, for a serialization context (SDK 1.35: exec of a code string, about 75 us a call)
+    ("sandbox: new run (imports not passed through)", ("SandboxedWorkflowRunner.create_instance",)),
+    ("sandbox: per-payload context calls", ("_Instance.get_serialization_context", "get_external_store_context")),
     ("sandbox: module restore / import checks", ("temporalio/worker/workflow_sandbox/_importer", "_restrictions")),
     ("pydantic (validate / serialise)", ("pydantic/", "pydantic_core", "temporalio/contrib/pydantic")),
     ("payload codec / JSON", ("temporalio/converter", "json/", "infra/codec")),
