@@ -144,7 +144,7 @@ REGISTER: dict[str, Patch] = {
             date(2026, 11, 28),
             "Reconciliation also pages through the running Contract entities (visibility), checking billing against "
             "each contract",
-            (),
+            ("reconciliation/drift_named", "reconciliation/drift_repaired", "reconciliation/paged"),
         ),
         Patch(
             CONTRACT_CANCEL_REFUND,
