@@ -204,7 +204,8 @@ def support_drift(records: SagaRecords) -> list[DriftItem]:
                 ),
             )
         )
-    elif expected is EntitlementStatus.ACTIVE and not records.invoiced:
+    elif expected is EntitlementStatus.ACTIVE and not records.invoiced and not any(s.bills_from for s in records.live):
+        # a term starting after the sale is billed from its first day: nothing is invoiced before it, rightly
         found.append(
             DriftItem(
                 kind=Drift.ENTITLEMENT_UNBILLED,

@@ -25,6 +25,9 @@ class BilledSubscription(BaseModel):
     amount: Money = Field(description="charged each period: unit price x quantity over all items")
     latest_invoice_id: str | None = None
     saga_id: str | None = Field(default=None, description="the saga that made it, from its tags")
+    bills_from: int | None = Field(
+        default=None, description="Unix second its billing starts (a term after the sale), while nothing is invoiced"
+    )
 
     @property
     def live(self) -> bool:

@@ -154,3 +154,21 @@ async def test_a_renewals_uplifted_prices_begin_on_the_new_terms_first_day(sagas
     uplifted = (Money(amount=Decimal(18000), currency="USD") * (1 + uplift)).rounded()
     price = sagas.sim.store.get("stripe", "price", phase["items"][0]["price"])
     assert price["unit_amount"] == uplifted.to_minor_units() and phase["items"][0]["quantity"] == 3
+
+
+async def test_reconciliation_finds_nothing_unbilled_in_a_sale_billed_from_a_later_term(sagas, adapters, env):
+    """Entitled, with nothing invoiced yet: right for a term that starts later (billing starts on its first day),
+    so reconciliation names no `entitlement_unbilled`; a term already begun with no invoice still is named."""
+    from activities.reconcile import saga_records
+    from models.postconditions import drift
+    from models.reconcile import Drift
+
+    start = first_of_next_month(await today(env))
+    deal_id = deal_starting(sagas, ["PLAT-PRO"], start)  # recurring only: no ERP invoice either
+    assert (await sagas.finish(await sagas.start(deal_id))).stage is Stage.COMPLETED
+    records = await saga_records(*adapters, deal_id)
+    [billed] = records.subscriptions
+    assert billed.bills_from == midnight(start) and not records.invoiced
+    assert [d.kind for d in drift(records)] == []
+    begun = records.model_copy(update={"subscriptions": [billed.model_copy(update={"bills_from": None})]})
+    assert [d.kind for d in drift(begun)] == [Drift.ENTITLEMENT_UNBILLED]

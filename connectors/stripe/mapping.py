@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -82,6 +83,8 @@ def billed_subscription_from_stripe(record: dict[str, Any]) -> BilledSubscriptio
     minor = sum(int(i["price"]["unit_amount"]) * int(i["quantity"]) for i in items)
     interval = (items[0]["price"].get("recurring") or {}).get("interval", "") if items else ""
     latest = record.get("latest_invoice")
+    anchor = record.get("billing_cycle_anchor")
+    later = int(anchor) if not latest and isinstance(anchor, int) and anchor > time.time() else None  # a later term
     return BilledSubscription(
         id=record["id"],
         status=SubscriptionStatus(record["status"]),
@@ -89,4 +92,5 @@ def billed_subscription_from_stripe(record: dict[str, Any]) -> BilledSubscriptio
         amount=Money.from_minor_units(minor, currency),
         latest_invoice_id=(latest.get("id") if isinstance(latest, dict) else latest) or None,
         saga_id=(record.get("metadata") or {}).get(SAGA_TAG),
+        bills_from=later,
     )
