@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -12,6 +13,12 @@ from simulators.store import Store
 
 FX = {"USD": Decimal(1), "EUR": Decimal("0.92"), "GBP": Decimal("0.79")}
 REGIONS = {"na": ("USD", "1", ["US"]), "emea": ("EUR", "2", ["DE", "FR", "NL", "ES"]), "uk": ("GBP", "3", ["GB"])}
+
+
+def service_starts() -> str:
+    """A seeded deal's service starts the day it is seeded, so its subscriptions are billed at the sale on any
+    date the demo runs (a term starting later is billed from that day: tests/test_billing_term_start.py)."""
+    return datetime.now(UTC).date().isoformat()
 
 
 @dataclass(frozen=True)
@@ -231,7 +238,7 @@ def _seed_deal(create: Any, associate: Any, company_id: str, company: SeedCompan
         properties = {"name": product.name, "quantity": str(quantity), "price": str(unit), "hs_sku": sku}
         if product.frequency != "one_time":
             properties["recurringbillingfrequency"] = product.frequency
-            properties["hs_recurring_billing_start_date"] = "2026-12-01"
+            properties["hs_recurring_billing_start_date"] = service_starts()
         lines.append(create("line_items", properties))
     deal = create(
         "deals",

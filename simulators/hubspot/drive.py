@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from simulators.seed import BY_SKU
+from simulators.seed import BY_SKU, service_starts
 from simulators.store import Store
 
 NAME = "hubspot"
@@ -65,7 +65,10 @@ def _line(sku: str) -> dict[str, str]:
     product = BY_SKU[sku]
     properties = {"name": sku, "quantity": "1", "price": str(product.price("USD")), "hs_sku": sku}
     if product.frequency != "one_time":
-        properties |= {"recurringbillingfrequency": product.frequency, "hs_recurring_billing_start_date": "2026-12-01"}
+        properties |= {
+            "recurringbillingfrequency": product.frequency,
+            "hs_recurring_billing_start_date": service_starts(),
+        }
     return properties
 
 

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from simulators.salesforce.records import Records
-from simulators.seed import _BUNDLES, BY_SKU, CATALOG, FX, SeedCompany, companies
+from simulators.seed import _BUNDLES, BY_SKU, CATALOG, FX, SeedCompany, companies, service_starts
 
 FREQUENCY = {"one_time": "One-Time", "monthly": "Monthly", "annually": "Annual"}
 CITIES = {"US": "Austin", "DE": "Berlin", "FR": "Paris", "NL": "Utrecht", "ES": "Madrid", "GB": "Manchester"}
@@ -105,5 +105,5 @@ def add_line(records: Records, opportunity_id: str, entry_id: str, sku: str, sal
     quantity = 1 + (salt % 3) * 4 if sku == "SEAT-ADD" else (2 if sku == "TRAIN-DAY" else 1)
     line: dict[str, Any] = {"OpportunityId": opportunity_id, "PricebookEntryId": entry_id, "Quantity": quantity}
     if product.frequency != "one_time":
-        line["ServiceDate"] = "2026-12-01"
+        line["ServiceDate"] = service_starts()
     records.create("OpportunityLineItem", line)
