@@ -166,7 +166,7 @@ async def test_reconciliation_finds_nothing_unbilled_in_a_sale_billed_from_a_lat
     start = first_of_next_month(await today(env))
     deal_id = deal_starting(sagas, ["PLAT-PRO"], start)  # recurring only: no ERP invoice either
     assert (await sagas.finish(await sagas.start(deal_id))).stage is Stage.COMPLETED
-    records = await saga_records(*adapters, deal_id)
+    records = await saga_records(adapters.crm, adapters.erp, adapters.billing, adapters.support, deal_id)
     [billed] = records.subscriptions
     assert billed.bills_from == midnight(start) and not records.invoiced
     assert [d.kind for d in drift(records)] == []
