@@ -32,7 +32,7 @@ from models.common import Region
 from models.saga import SagaPolicy, SagaResult, SagaStatus
 from simulators.app import create_app
 from simulators.context import SimulatorSettings
-from simulators.seed import BY_SKU
+from simulators.seed import BY_SKU, service_starts
 from simulators.server import BackgroundServer, free_port
 from simulators.store import Store
 from workers.worker import activities_for, build_worker
@@ -257,7 +257,7 @@ class Sagas:
             }
             if product.frequency != "one_time":
                 properties["recurringbillingfrequency"] = product.frequency
-                properties["hs_recurring_billing_start_date"] = "2026-12-01"
+                properties["hs_recurring_billing_start_date"] = service_starts()  # at the sale
             lines.append(hs.create("line_items", properties))
         amount = sum(Decimal(line["properties"]["price"]) * Decimal(line["properties"]["quantity"]) for line in lines)
         deal = hs.create(

@@ -16,7 +16,7 @@ from connectors.registry import Adapters, make_adapter
 from models.common import Region
 from models.saga import CreditDecision, SagaPolicy, SagaResult, Stage
 from ports import Crm
-from simulators.seed import BY_SKU
+from simulators.seed import BY_SKU, service_starts
 from tests.conftest import Sagas, Sim
 from tests.test_saga import FULL, business, one
 from workers.worker import activities_for, build_worker
@@ -77,7 +77,7 @@ class SalesforceSagas(Sagas):
         for sku in skus:
             line = {"OpportunityId": created["Id"], "PricebookEntryId": manifest["entries"][f"{sku}:{currency}"]}
             if BY_SKU[sku].frequency != "one_time":
-                line["ServiceDate"] = "2026-12-01"
+                line["ServiceDate"] = service_starts()
             self.records.create("OpportunityLineItem", {**line, "Quantity": 1})
         if won:  # won after its lines, as a rep closes it
             self.records.update("Opportunity", created["Id"], {"StageName": "Closed Won"})

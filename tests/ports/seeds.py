@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Callable
 from decimal import Decimal
 
-from simulators.seed import BY_SKU
+from simulators.seed import BY_SKU, service_starts
 from tests.conftest import Sim
 
 # (sim, skus, stage: "won" or "open", close date) -> deal id
@@ -22,7 +22,7 @@ def hubspot_deal(sim: Sim, skus: list[str], stage: str, close_date: str) -> str:
         properties = {"name": product.name, "quantity": "2", "price": str(product.price("USD")), "hs_sku": sku}
         if product.frequency != "one_time":
             properties["recurringbillingfrequency"] = product.frequency
-            properties["hs_recurring_billing_start_date"] = "2026-12-01"
+            properties["hs_recurring_billing_start_date"] = service_starts()
         lines.append(hs.create("line_items", properties))
     amount = sum(Decimal(line["properties"]["price"]) * 2 for line in lines)
     deal = hs.create(
@@ -64,7 +64,7 @@ def salesforce_deal(sim: Sim, skus: list[str], stage: str, close_date: str) -> s
             "Quantity": 2,
         }
         if BY_SKU[sku].frequency != "one_time":
-            line["ServiceDate"] = "2026-12-01"
+            line["ServiceDate"] = service_starts()
         records.create("OpportunityLineItem", line)
     return str(opportunity["Id"])
 
