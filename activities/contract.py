@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
 
+from activities.crms import ServedCrms
 from activities.errors import attempt, vendor_step
 from models.amendments import (
     Cancelled,
@@ -37,22 +37,13 @@ class ContractActivities:
     """Over the ERP and billing, and every CRM served: a renewal deal opens in its contract's CRM."""
 
     def __init__(self, erp: Erp, billing: Billing, crm: Crm | None = None, crms: Mapping[str, Crm] | None = None):
-        self.erp, self.billing, self.crm = erp, billing, crm
-        self.crms = {**({crm.name: crm} if crm else {}), **(crms or {})}
+        self.erp, self.billing = erp, billing
+        self.served = ServedCrms(crm, crms) if crm is not None else None
 
     def crm_of(self, step: RenewalDeal) -> Crm:
         """The CRM its contract id names (`q2c-contract-<crm>-...`), else the default one."""
-        name = crm_of_contract(step.contract_id)
-        if name is None or name == (self.crm.name if self.crm else None):
-            assert self.crm is not None, "ContractActivities needs the CRM port to open renewal deals"
-            return self.crm
-        try:
-            return self.crms[name]
-        except KeyError:  # a contract of a CRM this worker does not serve: no retry can fix it here
-            raise ApplicationError(
-                f"CRM {name!r} is not served by this worker (Q2C_CRMS: {', '.join(sorted(self.crms))})",
-                type="CrmNotServed",
-            ) from None
+        assert self.served is not None, "ContractActivities needs the CRM port to open renewal deals"
+        return self.served.named(crm_of_contract(step.contract_id))
 
     @activity.defn(name="contract.open_renewal_deal")
     async def open_renewal_deal(self, step: RenewalDeal) -> DealOpened:

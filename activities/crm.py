@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.crms import ServedCrms
 from activities.errors import attempt, vendor_step
 from models.crm import DealMilestones
 from models.customer_sync import Version, order
@@ -27,8 +28,7 @@ class CrmActivities:
     """Over the default CRM, and every other CRM served (`Q2C_CRMS`): each call goes to its saga's CRM."""
 
     def __init__(self, crm: Crm, crms: Mapping[str, Crm] | None = None) -> None:
-        self.default = crm
-        self.crms = {crm.name: crm, **(crms or {})}
+        self.served = ServedCrms(crm, crms)
 
     @property
     def crm(self) -> Crm:
@@ -41,15 +41,7 @@ class CrmActivities:
         if name is None and activity.in_activity():
             parsed = parse_saga_id(activity.info().workflow_id)
             name = parsed[0] if parsed else None
-        if name is None:
-            return self.default
-        try:
-            return self.crms[name]
-        except KeyError:  # a saga of a CRM this worker does not serve: no retry can fix it here
-            served = ", ".join(sorted(self.crms))
-            raise ApplicationError(
-                f"CRM {name!r} is not served by this worker (Q2C_CRMS: {served})", type="CrmNotServed"
-            ) from None
+        return self.served.named(name)
 
     @activity.defn(name="crm.fetch_deal")
     async def fetch_deal(self, step: FetchDeal) -> DealFetched:

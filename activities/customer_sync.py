@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
 
+from activities.crms import ServedCrms
 from activities.errors import vendor_step
 from connectors.errors import NotFound
 from models.common import System
@@ -20,19 +20,11 @@ class CustomerSyncActivities:
 
     def __init__(self, crm: Crm, erp: Erp, support: Support, crms: Mapping[str, Crm] | None = None) -> None:
         self.crm, self.erp, self.support = crm, erp, support
-        self.crms = {crm.name: crm, **(crms or {})}
+        self.served = ServedCrms(crm, crms)
 
     def crm_for(self, name: str | None) -> Crm:
         """The named CRM (the customer's, as its entity knows it), else the default one."""
-        if name is None:
-            return self.crm
-        try:
-            return self.crms[name]
-        except KeyError:  # a customer of a CRM this worker does not serve: no retry can fix it here
-            served = ", ".join(sorted(self.crms))
-            raise ApplicationError(
-                f"CRM {name!r} is not served by this worker (Q2C_CRMS: {served})", type="CrmNotServed"
-            ) from None
+        return self.served.named(name)
 
     @activity.defn(name="customer_sync.propagate")
     async def propagate(self, change: Propagate) -> list[System]:
