@@ -56,19 +56,9 @@ def build_deal(record: Record, lines: list[Record], company: Customer | None, sy
 async def read_many(
     client: HubSpotClient, object_type: str, ids: Iterable[str], properties: list[str]
 ) -> dict[str, Record]:
-    """Records by id, BATCH_READ_MAX a request; an id HubSpot does not find (a 207 error entry) is left out."""
-    wanted = list(dict.fromkeys(ids))
-    found: dict[str, Record] = {}
-    for start in range(0, len(wanted), BATCH_READ_MAX):
-        chunk = wanted[start : start + BATCH_READ_MAX]
-        response = await client.request(
-            "POST",
-            f"/crm/v3/objects/{object_type}/batch/read",
-            json={"inputs": [{"id": i} for i in chunk], "properties": properties},
-            ok=(200, 207),
-        )
-        found |= {str(r["id"]): r for r in client.json(response).get("results", [])}
-    return found
+    """Records by id; an id HubSpot does not find (a 207 error entry) is left out."""
+    records = await client.read_batch(object_type, list(dict.fromkeys(ids)), properties, missing_ok=True)
+    return {str(r["id"]): r for r in records}
 
 
 async def linked_many(client: HubSpotClient, from_type: str, ids: list[str], to_type: str) -> dict[str, list[str]]:

@@ -145,8 +145,11 @@ class HubSpotClient(VendorClient):
                 self.system, f"company {company_id} is not valid: {exc}", code="INVALID_COMPANY"
             ) from exc
 
-    async def read_batch(self, object_type: str, ids: list[str], properties: list[str]) -> list[dict[str, Any]]:
-        """Records by id, in the order asked, 100 per request (HubSpot's batch size)."""
+    async def read_batch(
+        self, object_type: str, ids: list[str], properties: list[str], missing_ok: bool = False
+    ) -> list[dict[str, Any]]:
+        """Records by id, in the order asked, 100 per request (HubSpot's batch size). An id HubSpot does not
+        find (its 207 answer) is an error, or, with `missing_ok`, left out."""
         by_id: dict[str, dict[str, Any]] = {}
         for start in range(0, len(ids), BATCH_READ_MAX):
             chunk = ids[start : start + BATCH_READ_MAX]
@@ -157,14 +160,14 @@ class HubSpotClient(VendorClient):
                 ok=(200, 207),
             )
             body = self.json(response)
-            if response.status_code == 207:
+            if response.status_code == 207 and not missing_ok:
                 raise BusinessRuleError(
                     self.system,
                     f"some {object_type} are missing: {body.get('errors')}",
                     code="OBJECT_NOT_FOUND",
                     status=207,
                 )
-            by_id |= {str(r["id"]): r for r in body["results"]}
+            by_id |= {str(r["id"]): r for r in body.get("results", [])}
         return [by_id[i] for i in ids if i in by_id]
 
     async def deal_properties(self, deal_id: str, names: list[str]) -> tuple[dict[str, Any], str | None]:
