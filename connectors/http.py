@@ -24,7 +24,9 @@ from connectors.errors import (
     TransientError,
     Unauthorized,
 )
+from connectors.pacing import Pacer
 from connectors.settings import VendorSettings
+from connectors.transport import vendor_transport
 from infra.correlation import outbound
 
 correlation_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("q2c_correlation_id", default=None)
@@ -117,8 +119,9 @@ class VendorClient:
             base_url=settings.base_url.rstrip("/"),
             timeout=settings.timeout_s,
             headers=self.auth_headers(),
-            transport=transport,
+            transport=transport if transport is not None else vendor_transport(),
         )
+        self._pacer = Pacer(settings.requests_per_second) if settings.requests_per_second else None
 
     def auth_headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.settings.token.get_secret_value()}"}
@@ -147,6 +150,8 @@ class VendorClient:
         if cid := correlation_id.get():
             sent[self.settings.correlation_header] = outbound(cid)
         what = f"{method} {path}"
+        if self._pacer is not None:
+            await self._pacer.wait_turn()
         try:
             response = await self._http.request(method, path, json=json, content=content, params=params, headers=sent)
         except httpx.TimeoutException as exc:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SIMULATORS = "http://127.0.0.1:8100"
@@ -16,6 +16,9 @@ class VendorSettings(BaseSettings):
     token: SecretStr
     timeout_s: float = 10.0
     correlation_header: str = "X-Correlation-Id"
+    # At most this many requests begun in any second by this process (connectors/pacing.py); unset: no ceiling.
+    # With several worker processes, each gets the vendor's limit divided by their number.
+    requests_per_second: int | None = Field(default=None, ge=1)
 
 
 class HubSpotSettings(VendorSettings):

@@ -14,9 +14,10 @@ from typing import Any
 import httpx
 import pytest
 import structlog
-from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
+from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.util._once import Once
 from temporalio.client import Client
 from temporalio.contrib.opentelemetry import TracingInterceptor
 
@@ -38,14 +39,19 @@ def url(span: dict[str, Any]) -> str:
 
 @pytest.fixture
 def traced(tmp_path):
-    """A tracer provider writing JSON lines to a file, with httpx instrumented for the test's duration."""
+    """A tracer provider writing JSON lines to a file, as the process's provider for the test's duration: the
+    connectors' transport traces under whatever provider the process has (`infra.telemetry.configure_tracing`
+    sets it in a worker). Restored after, as OpenTelemetry's own test utilities reset it."""
     path = tmp_path / "spans.jsonl"
     out = path.open("w")
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(JsonLinesExporter(out)))
-    HTTPXClientInstrumentor().instrument(tracer_provider=provider)
+    trace._TRACER_PROVIDER_SET_ONCE = Once()
+    trace._TRACER_PROVIDER = None
+    trace.set_tracer_provider(provider)
     yield provider, path
-    HTTPXClientInstrumentor().uninstrument()
+    trace._TRACER_PROVIDER_SET_ONCE = Once()
+    trace._TRACER_PROVIDER = None
     provider.shutdown()
     out.close()
 

@@ -1,0 +1,42 @@
+"""How every connector's requests reach the wire: aiohttp's connection pool under httpx's API, traced.
+
+Why not httpx's own transport: httpcore's pool asks every pooled connection whether it has expired (a
+`getpeername` and a `poll` each) twice per request, so a request costs more the more connections are open. At a
+worker's concurrency (a hundred steps in flight, a connection each) that was 33-42% of the worker's CPU in a
+py-spy profile of the saga benchmark (BENCHMARKS.md, "HTTP transport"). aiohttp's pool does not scan. Connectors
+keep httpx's request and response types, its timeouts and error classes, and tests keep `httpx.MockTransport`.
+"""
+
+from __future__ import annotations
+
+import aiohttp
+import httpx
+from httpx_aiohttp import AiohttpTransport
+from opentelemetry.instrumentation.httpx import AsyncOpenTelemetryTransport
+
+# A vendor's pool: at most this many connections open at once (more requests wait for one, within the pool
+# timeout); idle ones are kept this long. httpx's defaults.
+LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20, keepalive_expiry=5.0)
+
+
+class PooledTransport(AiohttpTransport):
+    """httpx-aiohttp's transport, its failures made the httpx errors httpx's own transport raises: a refused or
+    dropped connection a `ConnectError` (httpx-aiohttp 0.2 calls it a `ConnectTimeout`), anything it leaves
+    unmapped (a malformed answer) a `RemoteProtocolError`, so connectors classify them as before."""
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        try:
+            return await super().handle_async_request(request)
+        except httpx.TimeoutException as error:
+            cause = error.__cause__
+            if isinstance(cause, aiohttp.ClientConnectionError) and not isinstance(cause, TimeoutError):
+                raise httpx.ConnectError(f"{type(cause).__name__}: {cause}", request=request) from cause
+            raise
+        except aiohttp.ClientError as error:
+            raise httpx.RemoteProtocolError(f"{type(error).__name__}: {error}", request=request) from error
+
+
+def vendor_transport(limits: httpx.Limits = LIMITS) -> httpx.AsyncBaseTransport:
+    """The pooled transport, each request a client span under the process's tracer provider (the same spans
+    `HTTPXClientInstrumentor` makes for httpx's own transport, which it cannot see inside this one)."""
+    return AsyncOpenTelemetryTransport(PooledTransport(limits=limits))
