@@ -163,6 +163,36 @@ async def test_netsuite_unknown_product(netsuite):
     assert info.value.code == "UNKNOWN_PRODUCT"
 
 
+def vendor_requests(client: NetSuiteClient) -> list[str]:
+    """Every request the client sends from now on, as `METHOD path` (an httpx event hook)."""
+    sent: list[str] = []
+
+    async def record(request: httpx.Request) -> None:
+        sent.append(f"{request.method} {request.url.path}")
+
+    client._http.event_hooks["request"].append(record)
+    return sent
+
+
+async def test_netsuite_catalog_of_three_skus_is_one_suiteql_request(netsuite):
+    """Resolving a 3-line deal's catalog costs one NetSuite request (it was one REST GET per SKU)."""
+    sent = vendor_requests(netsuite)
+    ids, tiers = await netsuite.resolve_catalog(["PLAT-PRO", "IMPL-STD", "TRAIN-DAY", "PLAT-PRO"])
+    assert len(sent) == 1 and sent[0] == "POST /netsuite/services/rest/query/v1/suiteql", sent
+    assert list(ids) == ["PLAT-PRO", "IMPL-STD", "TRAIN-DAY"] and all(ids.values())
+    assert tiers == {"PLAT-PRO": "premium"}  # the one-time items have no tier: NetSuite leaves the null out
+
+
+async def test_netsuite_catalog_refuses_an_absent_and_an_inactive_sku_by_name(netsuite, sim):
+    retired = {"id": "9901", "externalId": "RETIRED-1", "itemId": "RETIRED-1", "displayName": "Retired"}
+    sim.store.put("netsuite", "nonInventorySaleItem", "9901", {**retired, "basePrice": 1.0, "isInactive": True})
+    for skus, refused in ((["IMPL-STD", "NOPE-2"], "NOPE-2"), (["IMPL-STD", "RETIRED-1"], "RETIRED-1")):
+        with pytest.raises(BusinessRuleError) as info:
+            await netsuite.resolve_catalog(skus)
+        assert info.value.code == "UNKNOWN_PRODUCT" and not info.value.retryable
+        assert f"product {refused!r} has no active ERP item" in info.value.message
+
+
 @pytest.mark.parametrize(
     ("fault", "error", "code", "delay"),
     [

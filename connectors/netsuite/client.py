@@ -14,9 +14,10 @@ from typing import Any
 
 import httpx
 
-from connectors.errors import BusinessRuleError, NotFound, SchemaDrift, TransientError
+from connectors.errors import BusinessRuleError, ConnectorError, NotFound, SchemaDrift, TransientError
 from connectors.http import VendorClient
 from connectors.netsuite import fields
+from connectors.netsuite import suiteql as suiteql_text
 from connectors.netsuite.auth import netsuite_auth
 from connectors.netsuite.mapping import (
     RECORDS,
@@ -25,16 +26,20 @@ from connectors.netsuite.mapping import (
     order_from_netsuite,
     order_to_netsuite,
 )
+from connectors.netsuite.suiteql import quote as _quote
+from connectors.netsuite.suiteql import refused_column
 from connectors.settings import NetSuiteSettings
 from models.money import Money
 from models.orders import Invoice, OrderStatus, SalesOrder
 from models.party import CreditPosition, Customer
 
-SUITEQL = "/services/rest/query/v1/suiteql"
+SUITEQL = suiteql_text.PATH
 PAGE_SIZE = 1000  # NetSuite's largest page
 STRICT = {"X-NetSuite-PropertyNameValidation": "Error"}
 TRANSACTION_TYPES = {"salesOrder": "SalesOrd", "invoice": "CustInvc", "creditMemo": "CustCred"}
 SAGAS_PER_QUERY = 200  # external ids named in one SuiteQL query: a reconciliation page (200 deals) in one
+SKUS_PER_QUERY = 500  # SKUs named in one catalog query's IN list; a deal names a handful
+TIER = "custitem_q2c_service_tier"  # the item's custom field, queried by its lower-case script id
 
 
 class NetSuiteClient(VendorClient):
@@ -68,6 +73,11 @@ class NetSuiteClient(VendorClient):
         if response.status_code == 401 and refusal:
             message += f" ({refusal})"
         return code, message + (f" (at {path})" if path else "")
+
+    def business_error(self, response: httpx.Response, code: str | None, message: str) -> ConnectorError:
+        """A SuiteQL query refused for a column the account lacks is schema drift, not a business refusal."""
+        drift = refused_column(response, self.body(response))
+        return drift if drift is not None else super().business_error(response, code, message)
 
     @staticmethod
     def parse(response: httpx.Response) -> Any:
@@ -124,10 +134,14 @@ class NetSuiteClient(VendorClient):
         return ids
 
     async def suiteql(self, query: str) -> list[dict[str, Any]]:
-        """Every row of a SuiteQL SELECT, all pages read; NetSuite sends the values as strings."""
+        """Every row of a SuiteQL SELECT, all pages read; NetSuite sends the values as strings.
+
+        Column names are lower-cased here: Oracle warns their casing in results "may not always be consistent
+        and can change" (https://docs.oracle.com/en/cloud/saas/netsuite/ns-online-help/section_156257796125.html).
+        """
         rows: list[dict[str, Any]] = []
         async for items in self._pages("POST", SUITEQL, json_body={"q": query}, Prefer="transient"):
-            rows += [{k: v for k, v in item.items() if k != "links"} for item in items]
+            rows += [{k.lower(): v for k, v in item.items() if k != "links"} for item in items]
         return rows
 
     async def transactions(
@@ -212,18 +226,36 @@ class NetSuiteClient(VendorClient):
         return (await self.resolve_catalog(skus))[0]
 
     async def resolve_catalog(self, skus: list[str]) -> tuple[dict[str, str], dict[str, str]]:
-        """(SKU -> item id, SKU -> support tier it entitles) for active ERP items."""
+        """(SKU -> item id, SKU -> support tier it entitles) for active ERP items, in the SKUs' first order.
+
+        One SuiteQL query per SKUS_PER_QUERY SKUs, not a record GET per SKU: NetSuite limits the requests an
+        account has in flight, and each costs a round trip. SuiteQL via REST
+        (https://docs.oracle.com/en/cloud/saas/netsuite/ns-online-help/section_157909186990.html) answers
+        strings, a checkbox as "T"/"F", and leaves a null column (an item without a tier) out of its row.
+        """
+        wanted = list(dict.fromkeys(skus))
+        found = await self._items(wanted)
         ids, tiers = {}, {}
-        for sku in dict.fromkeys(skus):
-            item = await self.find("nonInventorySaleItem", f"eid:{sku}")
-            if item is not None:
-                fields.check("nonInventorySaleItem", item)
-            if item is None or item.get("isInactive"):
+        for sku in wanted:
+            item = found.get(sku)
+            if item is None:
                 raise BusinessRuleError(self.system, f"product {sku!r} has no active ERP item", code="UNKNOWN_PRODUCT")
             ids[sku] = str(item["id"])
-            if item.get("custitem_q2c_service_tier"):
-                tiers[sku] = str(item["custitem_q2c_service_tier"])
+            if item.get(TIER):
+                tiers[sku] = str(item[TIER])
         return ids, tiers
+
+    async def _items(self, skus: list[str]) -> dict[str, dict[str, Any]]:
+        """SKU (external id) -> its active item's SuiteQL row, each row checked for schema drift."""
+        active: dict[str, dict[str, Any]] = {}
+        for start in range(0, len(skus), SKUS_PER_QUERY):
+            names = ", ".join(f"'{_quote(sku)}'" for sku in skus[start : start + SKUS_PER_QUERY])
+            query = f"SELECT id, externalid, isinactive, {TIER} FROM item WHERE externalid IN ({names}) ORDER BY id"
+            for row in await self.suiteql(query):
+                fields.check("item", row)
+                if row.get("isinactive") != "T":
+                    active.setdefault(str(row["externalid"]), row)
+        return active
 
     async def _create_once(self, record_type: str, external_id: str, path: str, body: dict[str, Any]) -> str:
         """Create, or take the record an earlier attempt made: NetSuite refuses a second external id.
@@ -286,8 +318,3 @@ class NetSuiteClient(VendorClient):
         return await self._create_once(
             "creditMemo", external_id, f"{RECORDS}/invoice/{invoice_id}/!transform/creditMemo", {"memo": memo}
         )
-
-
-def _quote(text: str) -> str:
-    """A SuiteQL string literal's content, quotes doubled."""
-    return text.replace("'", "''")

@@ -1,7 +1,8 @@
 """The record fields q2c reads, checked before mapping: a missing or retyped one is schema drift.
 
 Fields NetSuite adds change nothing. Amounts must be JSON numbers (read as exact Decimals): a string where
-NetSuite sends a number is a retyped field, not something to coerce.
+NetSuite sends a number is a retyped field, not something to coerce. A SuiteQL row (`item`) is the other
+dialect: lower-case column names, every value a string, a checkbox "T"/"F", a null column left out.
 """
 
 from __future__ import annotations
@@ -33,9 +34,10 @@ _NEEDS: dict[str, list[tuple[str, str, bool]]] = {
         ("currency.refName", "text", True),
         ("total", "number", True),
     ],
-    "nonInventorySaleItem": [
+    "item": [  # a SuiteQL row of the item table, not a REST record
         ("id", "id", True),
-        ("isInactive", "flag", False),
+        ("externalid", "text", True),
+        ("isinactive", "checkbox", False),
         ("custitem_q2c_service_tier", "text", False),
     ],
     "customer": [
@@ -52,7 +54,9 @@ _KINDS: dict[str, tuple[type, ...]] = {
     "number": (Decimal, int),
     "list": (list,),
     "flag": (bool,),
+    "checkbox": (str,),
 }
+_VALUES: dict[str, set[str]] = {"checkbox": {"T", "F"}}  # SuiteQL answers a checkbox as "T" or "F"
 
 
 def _walk(value: Any, parts: list[str]) -> list[tuple[str, Any]]:
@@ -85,6 +89,8 @@ def check(record_type: str, record: dict[str, Any]) -> dict[str, Any]:
                 continue
             if (isinstance(value, bool) and kind != "flag") or not isinstance(value, _KINDS[kind]):
                 raise SchemaDrift(SYSTEM, record_type, where, f"expected a {kind}, got {type(value).__name__}")
+            if kind in _VALUES and value not in _VALUES[kind]:
+                raise SchemaDrift(SYSTEM, record_type, where, f"expected one of {sorted(_VALUES[kind])}, got {value!r}")
     return record
 
 

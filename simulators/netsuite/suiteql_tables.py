@@ -4,7 +4,8 @@ A reference column answers the referenced record's internal id, as NetSuite's do
 is the currency's id ("1"), never its ISO code; the code is `currency.symbol`
 (https://timdietrich.me/blog/netsuite-suiteql-currency-exchange-rates). Rows named by external id (an IN
 list, `=` or a `LIKE 'prefix%'`) are read through an index on the external id, so a page's orders cost one
-index lookup per saga instead of a scan of every transaction.
+index lookup per saga instead of a scan of every transaction. A custom field is a column named by its
+lower-case script id (`item.custitem_q2c_service_tier`); like every column, it is left out of a row when null.
 """
 
 from __future__ import annotations
@@ -41,6 +42,11 @@ def _ref(field: str) -> Callable[[Record], Any]:
 
 def _plain(field: str) -> Callable[[Record], Any]:
     return lambda r: r.get(field)
+
+
+def _custom(field: str) -> Callable[[Record], Any]:
+    """A custom field's column, named by its lower-case script id; an empty value is NetSuite's null."""
+    return lambda r: r.get(field) if r.get(field) not in ("", None) else None
 
 
 def _flag(field: str) -> Callable[[Record], Any]:
@@ -83,6 +89,7 @@ COLUMNS: dict[str, dict[str, Callable[[Record], Any]]] = {
         "displayname": _plain("displayName"),
         "isinactive": _flag("isInactive"),
         "itemtype": lambda r: "NonInvtPart",
+        "custitem_q2c_service_tier": _custom("custitem_q2c_service_tier"),
     },
     "currency": {
         "id": _plain("id"),

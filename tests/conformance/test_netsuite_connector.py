@@ -9,10 +9,14 @@ must behave as a real NetSuite account would need it to.
 from __future__ import annotations
 
 import asyncio
+import json
 import time
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
+import httpx
 import pytest
 from cryptography.hazmat.primitives import serialization
 from pydantic import SecretStr
@@ -21,10 +25,12 @@ from connectors.errors import BusinessRuleError, SchemaDrift, Unauthorized
 from connectors.netsuite import client as client_module
 from connectors.netsuite.client import NetSuiteClient
 from connectors.settings import NetSuiteSettings
+from connectors.transport import vendor_transport
 from models.common import Region
 from models.money import Money
 from models.orders import OrderLine, SalesOrder
 from models.party import Customer
+from simulators.netsuite import suiteql_tables
 from tests.conformance.test_netsuite_simulator import (  # noqa: F401
     ACCOUNT,
     CERTIFICATE_ID,
@@ -202,16 +208,76 @@ async def test_a_retyped_line_amount_is_schema_drift(ns_sim):
     assert info.value.field == "item.items[0].rate" and "expected a number" in info.value.problem
 
 
-async def test_a_retyped_item_flag_is_schema_drift(ns_sim):
-    item = ns_sim.store.find("netsuite", "nonInventorySaleItem", "externalId", "TRAIN-DAY")[0]
-    _drift(ns_sim, "nonInventorySaleItem", item["id"], {"isInactive": "F"})  # text where NetSuite sends a boolean
-    try:
-        async with NetSuiteClient(tba_settings(ns_sim)) as netsuite:
-            with pytest.raises(SchemaDrift) as info:
-                await netsuite.resolve_items(["TRAIN-DAY"])
-    finally:
-        _drift(ns_sim, "nonInventorySaleItem", item["id"], {"isInactive": False})
-    assert (info.value.object, info.value.field) == ("nonInventorySaleItem", "isInactive")
+class RewrittenSuiteQL(httpx.AsyncBaseTransport):
+    """The wire, with each SuiteQL row changed by `change` on its way back: a drifted NetSuite answer."""
+
+    def __init__(self, change: Callable[[dict[str, Any]], None]) -> None:
+        self.inner, self.change = vendor_transport(), change
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await self.inner.handle_async_request(request)
+        if not request.url.path.endswith("/query/v1/suiteql") or response.status_code != 200:
+            return response
+        body = json.loads(await response.aread())
+        for row in body["items"]:
+            self.change(row)
+        return httpx.Response(200, json=body, request=request)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "problem"),
+    [
+        (lambda row: row.update(isinactive=False), "isinactive", "expected a checkbox"),  # JSON boolean
+        (lambda row: row.update(isinactive="No"), "isinactive", "expected one of"),
+        (lambda row: row.pop("id"), "id", "missing"),
+        (lambda row: row.update(custitem_q2c_service_tier=3), "custitem_q2c_service_tier", "expected a text"),
+    ],
+)
+async def test_a_drifted_item_row_is_schema_drift(ns_sim, change, field, problem):
+    async with NetSuiteClient(tba_settings(ns_sim), transport=RewrittenSuiteQL(change)) as netsuite:
+        with pytest.raises(SchemaDrift) as info:
+            await netsuite.resolve_items(["PLAT-PRO", "TRAIN-DAY"])
+    assert (info.value.system, info.value.object, info.value.field) == ("netsuite", "item", field)
+    assert problem in info.value.problem and not info.value.retryable
+
+
+async def test_an_item_column_the_account_lacks_is_schema_drift_not_a_business_error(ns_sim, monkeypatch):
+    """The custom field deleted or renamed in the account: SuiteQL answers 400 "Field '...' for record 'item'
+    was not found."; a person must map it, so it is SchemaDrift naming the column."""
+    monkeypatch.delitem(suiteql_tables.COLUMNS["item"], "custitem_q2c_service_tier")
+    async with NetSuiteClient(tba_settings(ns_sim)) as netsuite:
+        with pytest.raises(SchemaDrift) as info:
+            await netsuite.resolve_catalog(["PLAT-PRO"])
+    assert (info.value.object, info.value.field, info.value.status) == ("item", "custitem_q2c_service_tier", 400)
+
+
+async def test_a_suiteql_unknown_identifier_is_schema_drift_on_the_queried_table(ns_sim):
+    """The wording community write-ups report from NetSuite names only the column: the table is the query's."""
+    async with NetSuiteClient(tba_settings(ns_sim)) as netsuite:
+        refusal = {"o:errorDetails": [{"detail": "Invalid search query. Unknown identifier 'balance'."}]}
+        request = httpx.Request(
+            "POST", f"{ns_sim.url}/netsuite{client_module.SUITEQL}", json={"q": "SELECT id, balance FROM Customer"}
+        )
+        drift = netsuite.business_error(httpx.Response(400, json=refusal, request=request), "INVALID_PARAMETER", "x")
+    assert isinstance(drift, SchemaDrift) and (drift.object, drift.field) == ("customer", "balance")
+
+
+async def test_catalog_skus_are_chunked_into_few_queries_and_keep_their_order(ns_sim, monkeypatch):
+    monkeypatch.setattr(client_module, "SKUS_PER_QUERY", 2)
+    async with NetSuiteClient(tba_settings(ns_sim)) as netsuite:
+        sent: list[str] = []
+
+        async def record(request: httpx.Request) -> None:
+            sent.append(request.url.path)
+
+        netsuite._http.event_hooks["request"].append(record)
+        ids, tiers = await netsuite.resolve_catalog(["TRAIN-DAY", "PLAT-PRO", "SUP-247", "TRAIN-DAY"])
+    assert len(sent) == 2 and all(path.endswith("/query/v1/suiteql") for path in sent)
+    assert list(ids) == ["TRAIN-DAY", "PLAT-PRO", "SUP-247"]
+    assert tiers == {"PLAT-PRO": "premium", "SUP-247": "enterprise"}
 
 
 async def test_added_fields_change_nothing(ns_sim):

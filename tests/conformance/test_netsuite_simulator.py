@@ -279,8 +279,31 @@ def test_suiteql_ors_external_ids_and_answers_a_currency_as_its_internal_id(ns_s
     assert [(c["id"], c["symbol"]) for c in currencies] == [("1", "USD")]
 
 
+def test_suiteql_item_answers_a_custom_field_by_script_id_and_leaves_nulls_out(ns_sim):
+    """SuiteQL via REST (section_157909186990): a custom field is a column named by its lower-case script id,
+    values are strings, a checkbox is "T"/"F", a null column is left out of its row, and a column the record
+    lacks is refused with 400 naming it."""
+    retired = {"id": "9801", "externalId": "QL-RETIRED", "itemId": "QL-RETIRED", "isInactive": True}
+    ns_sim.store.put("netsuite", "nonInventorySaleItem", "9801", {**retired, "custitem_q2c_service_tier": ""})
+    query = (
+        "SELECT id, externalid, isinactive, custitem_q2c_service_tier FROM item "
+        "WHERE externalid IN ('PLAT-PRO', 'IMPL-STD', 'QL-RETIRED', 'NO-SUCH') ORDER BY id"
+    )
+    items = suiteql(ns_sim, query).json()["items"]
+    rows = {row["externalid"]: {k: v for k, v in row.items() if k != "links"} for row in items}
+    assert set(rows) == {"PLAT-PRO", "IMPL-STD", "QL-RETIRED"}
+    assert rows["PLAT-PRO"]["custitem_q2c_service_tier"] == "premium" and rows["PLAT-PRO"]["isinactive"] == "F"
+    assert set(rows["IMPL-STD"]) == {"id", "externalid", "isinactive"}  # no tier: the null column is left out
+    assert rows["QL-RETIRED"] == {"id": "9801", "externalid": "QL-RETIRED", "isinactive": "T"}
+    assert all(isinstance(value, str) for row in rows.values() for value in row.values())
+    refused = suiteql(ns_sim, "SELECT id, custitem_no_such FROM item WHERE externalid IN ('PLAT-PRO')")
+    assert refused.status_code == 400 and error_code(refused) == "INVALID_PARAMETER"
+    detail = refused.json()["o:errorDetails"][0]["detail"]
+    assert "Field 'custitem_no_such' for record 'item' was not found." in detail
+
+
 def test_suiteql_reaches_at_most_100000_rows(ns_sim):
-    """"Using SuiteQL queries, you can return a maximum of 100,000 results" (section_157909186990)."""
+    """ "Using SuiteQL queries, you can return a maximum of 100,000 results" (section_157909186990)."""
     response = suiteql(ns_sim, "SELECT id FROM customer", limit=1000, offset=100_000)
     assert response.status_code == 400 and error_code(response) == "INVALID_PARAMETER"
     assert suiteql(ns_sim, "SELECT id FROM customer", limit=1000, offset=99_000).status_code == 200
