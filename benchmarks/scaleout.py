@@ -5,8 +5,11 @@ requests per second as the NetSuite simulator saw them, each as the worst 1 s sl
 The limit (`Q2C_ERP_ACTIVITIES_PER_SECOND`, the worker's `max_task_queue_activities_per_second`) is enforced by
 the Temporal server's matching service for the whole `<queue>-erp` task queue, across every worker polling it;
 it counts activity dispatches, not HTTP requests, so NetSuite sees it times the requests an ERP activity makes.
+The third pass sets NetSuite's ceiling instead (`Q2C_NETSUITE_REQUESTS_PER_SECOND`, connectors/pacing.py), the
+cap divided among the worker processes: what a vendor that counts requests per second needs.
 
-Usage: python -m benchmarks.scaleout [--sagas 1000] [--erp-limit 20] [--out benchmarks/results/scaleout.json]
+Usage: python -m benchmarks.scaleout [--sagas 1000] [--erp-limit 20] [--netsuite-cap 20] [--workers 1 2]
+       [--out benchmarks/results/scaleout.json]
 """
 
 from __future__ import annotations
@@ -63,10 +66,17 @@ async def erp_dispatches(client: Client, workflow_ids: list[str], queue: str) ->
     return times
 
 
-async def trial(rig_: Rig, client: Client, workers: int, n: int, limit: float | None) -> dict[str, Any]:
-    """n sagas through `workers` worker processes on a fresh task queue; the ERP queue limited to `limit`."""
+async def trial(
+    rig_: Rig, client: Client, workers: int, n: int, limit: float | None, cap: int | None = None
+) -> dict[str, Any]:
+    """n sagas through `workers` worker processes on a fresh task queue; the ERP queue limited to `limit`
+    activities a second, NetSuite to `cap` requests a second (each process `cap // workers`)."""
     task_queue = f"scale-{workers}w-{uuid.uuid4().hex[:6]}"
-    processes = [WorkerProcess(rig_, task_queue, UNLIMITED if limit is None else limit) for _ in range(workers)]
+    share = None if cap is None else cap // workers
+    processes = [
+        WorkerProcess(rig_, task_queue, UNLIMITED if limit is None else limit, netsuite_per_second=share)
+        for _ in range(workers)
+    ]
     try:
         for process in processes:
             process.wait_up()
@@ -91,6 +101,8 @@ async def trial(rig_: Rig, client: Client, workers: int, n: int, limit: float | 
             "workers": workers,
             "n": n,
             "erp_limit_per_second": limit,
+            "netsuite_cap_per_second": cap,
+            "netsuite_cap_per_worker": share,
             "completed": completed,
             "seconds": round(seconds, 2),
             "sagas_per_second": round(n / seconds, 2),
@@ -109,18 +121,20 @@ async def trial(rig_: Rig, client: Client, workers: int, n: int, limit: float | 
             process.process.stop()
 
 
-async def main(n: int, limit: float, out: Path, worker_counts: list[int]) -> dict[str, Any]:
+async def main(n: int, limit: float, cap: int, out: Path, worker_counts: list[int]) -> dict[str, Any]:
     report: dict[str, Any] = {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "command": f"python -m benchmarks.scaleout --sagas {n} --erp-limit {limit:g} --workers "
+        "command": f"python -m benchmarks.scaleout --sagas {n} --erp-limit {limit:g} --netsuite-cap {cap} --workers "
         + " ".join(map(str, worker_counts)),
         "trials": [],
     }
+    # throughput first, then the Temporal limit's honour across processes, then NetSuite's ceiling
+    passes: tuple[tuple[float | None, int | None], ...] = ((None, None), (limit, None), (None, cap))
     with rig(counted=True) as rig_:
         client = await rig_.client()
-        for limited in (None, limit):  # throughput first, then the limit's honour across processes
+        for limited, capped in passes:
             for workers in worker_counts:
-                result = await trial(rig_, client, workers, n, limited)
+                result = await trial(rig_, client, workers, n, limited, capped)
                 report["trials"].append(result)
                 print(json.dumps({k: v for k, v in result.items() if k != "worker_metrics"}), flush=True)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -137,7 +151,8 @@ if __name__ == "__main__":
         default=Q2CSettings().erp_activities_per_second or 20.0,
         help="ERP activities per second (default: the configured Q2C_ERP_ACTIVITIES_PER_SECOND)",
     )
+    parser.add_argument("--netsuite-cap", type=int, default=20, help="NetSuite requests per second, all workers")
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/scaleout.json"))
     args = parser.parse_args()
-    asyncio.run(main(args.sagas, args.erp_limit, args.out, args.workers))
+    asyncio.run(main(args.sagas, args.erp_limit, args.netsuite_cap, args.out, args.workers))

@@ -28,10 +28,14 @@ QUIET = {"Q2C_LOG_LEVEL": "WARNING", "Q2C_TRACES": "off"}
 
 
 class WorkerProcess:
-    """`q2c worker` on `task_queue`, its ERP queue limited to `erp_per_second`, its metrics on a free port."""
+    """`q2c worker` on `task_queue`, its ERP queue limited to `erp_per_second`, NetSuite to `netsuite_per_second`
+    requests (this process's share of the cap), its metrics on a free port."""
 
-    def __init__(self, rig_: Rig, task_queue: str, erp_per_second: float) -> None:
+    def __init__(
+        self, rig_: Rig, task_queue: str, erp_per_second: float, netsuite_per_second: int | None = None
+    ) -> None:
         self.metrics_port = free_port()
+        ceiling = {} if netsuite_per_second is None else {"Q2C_NETSUITE_REQUESTS_PER_SECOND": str(netsuite_per_second)}
         self.process: Process = spawn(
             [sys.executable, "-m", "cli.app", "worker"],
             **rig_.vendor_env(),
@@ -39,6 +43,7 @@ class WorkerProcess:
             Q2C_TASK_QUEUE=task_queue,
             Q2C_ERP_ACTIVITIES_PER_SECOND=str(erp_per_second),
             Q2C_METRICS_BIND=f"127.0.0.1:{self.metrics_port}",
+            **ceiling,
         )
 
     def wait_up(self) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import email.utils
 import functools
@@ -150,10 +151,11 @@ class VendorClient:
         if cid := correlation_id.get():
             sent[self.settings.correlation_header] = outbound(cid)
         what = f"{method} {path}"
-        if self._pacer is not None:
-            await self._pacer.wait_turn()
         try:
-            response = await self._http.request(method, path, json=json, content=content, params=params, headers=sent)
+            async with self._pacer.turn() if self._pacer is not None else contextlib.nullcontext():
+                response = await self._http.request(
+                    method, path, json=json, content=content, params=params, headers=sent
+                )
         except httpx.TimeoutException as exc:
             raise TransientError(self.system, f"{what} timed out ({type(exc).__name__})", code="timeout") from exc
         except httpx.TransportError as exc:

@@ -13,6 +13,7 @@ with workflow.unsafe.imports_passed_through():
     from models.saga import LATE_EVENT_TYPE, LateBillingEvent, parse_saga_id
     from models.steps import OrganizationFields, RecordPayment
 
+
 def crm_of(saga_workflow_id: str | None) -> str | None:
     """The CRM of the saga the event belongs to (a late payment goes to that deal, in that CRM)."""
     parsed = parse_saga_id(saga_workflow_id) if saga_workflow_id else None
