@@ -19,6 +19,7 @@ import asyncio
 import json
 import time
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,7 @@ from infra.settings import Q2CSettings
 from models.saga import WORKFLOW_TYPE
 from workers.worker import erp_queue
 
+PASSES = ("throughput", "limit", "ceiling")
 UNLIMITED = 100_000.0  # an env var cannot unset the limit; this high it never binds
 
 
@@ -121,15 +123,19 @@ async def trial(
             process.process.stop()
 
 
-async def main(n: int, limit: float, cap: int, out: Path, worker_counts: list[int]) -> dict[str, Any]:
+async def main(
+    n: int, limit: float, cap: int, out: Path, worker_counts: list[int], kinds: Sequence[str] = PASSES
+) -> dict[str, Any]:
     report: dict[str, Any] = {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "command": f"python -m benchmarks.scaleout --sagas {n} --erp-limit {limit:g} --netsuite-cap {cap} --workers "
-        + " ".join(map(str, worker_counts)),
+        + " ".join(map(str, worker_counts))
+        + ("" if list(kinds) == list(PASSES) else " --passes " + " ".join(kinds)),
         "trials": [],
     }
     # throughput first, then the Temporal limit's honour across processes, then NetSuite's ceiling
-    passes: tuple[tuple[float | None, int | None], ...] = ((None, None), (limit, None), (None, cap))
+    settings = {"throughput": (None, None), "limit": (limit, None), "ceiling": (None, cap)}
+    passes = [settings[kind] for kind in PASSES if kind in kinds]
     with rig(counted=True) as rig_:
         client = await rig_.client()
         for limited, capped in passes:
@@ -153,6 +159,7 @@ if __name__ == "__main__":
     )
     parser.add_argument("--netsuite-cap", type=int, default=20, help="NetSuite requests per second, all workers")
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--passes", nargs="+", choices=PASSES, default=list(PASSES))
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/scaleout.json"))
     args = parser.parse_args()
-    asyncio.run(main(args.sagas, args.erp_limit, args.netsuite_cap, args.out, args.workers))
+    asyncio.run(main(args.sagas, args.erp_limit, args.netsuite_cap, args.out, args.workers, args.passes))

@@ -17,6 +17,11 @@ class Adapter(Generic[C]):
     def __init__(self, client: C) -> None:
         self.client = client
 
+    @property
+    def requests_per_second(self) -> int | None:
+        """The ceiling on this vendor's requests per second in this process (`Q2C_<VENDOR>_REQUESTS_PER_SECOND`)."""
+        return self.client.settings.requests_per_second
+
     async def aclose(self) -> None:
         await self.client.aclose()
 

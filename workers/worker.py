@@ -147,6 +147,7 @@ def build_worker(
     erp_activities_per_second: float | None = None,
     deployment_config: WorkerDeploymentConfig | None = None,
     max_cached_workflows: int = 1000,
+    erp_steps_at_once: int | None = None,
 ) -> Workers:
     """Sagas and CRM, billing and support calls on `task_queue`; ERP calls on `<task_queue>-erp`.
 
@@ -157,6 +158,9 @@ def build_worker(
     The ERP queue's rate limit is enforced by the Temporal server across every worker polling it, so a
     month-end surge queues in Temporal instead of overloading the ERP. ERP activities stay registered on
     the main queue too, for sagas started before the ERP queue existed.
+
+    `erp_steps_at_once`: ERP steps this process runs at once (the SDK's default, 100, when None). With a ceiling on
+    the ERP's requests (`erp_steps_for`), the rest wait in Temporal's queue, where no step timeout runs.
     """
     common: dict[str, Any] = {"interceptors": [ActivityContext()], "graceful_shutdown_timeout": timedelta(seconds=30)}
     if deployment_config is not None:
@@ -184,9 +188,18 @@ def build_worker(
             a for a in activities if isinstance(getattr(a, "__self__", None), ErpActivities | ContractActivities)
         ],
         max_task_queue_activities_per_second=erp_activities_per_second,
+        max_concurrent_activities=erp_steps_at_once or 100,
         **common,
     )
     return Workers(main, erp)
+
+
+def erp_steps_for(ceiling: int | None) -> int | None:
+    """ERP steps at once under a ceiling of `ceiling` ERP requests a second: as many as the ceiling, so a step
+    waits for the connector's pacer about a second at most. More would queue past the 20 s step timeout and be
+    retried while the first attempt still sends (300 sagas, two workers at 10 a second each: 3,605 NetSuite
+    requests instead of 2,100)."""
+    return ceiling
 
 
 async def run_worker(
@@ -214,6 +227,7 @@ async def run_worker(
             erp_activities_per_second,
             deployment(),
             max_cached_workflows,
+            erp_steps_for(getattr(adapters.erp, "requests_per_second", None)),  # an adapter may declare one
         )
         async with worker:
             await stop.wait()
