@@ -136,16 +136,19 @@ def render_scaleout(report: dict[str, Any]) -> str:
     lines = [
         f"Measured {report['date']}. Command: `{report['command']}`.",
         "",
-        "| workers | ERP limit /s | sagas | completed | seconds | sagas per second | ERP activities peak 1 s "
-        "| ERP activities mean /s | NetSuite requests peak 1 s | NetSuite mean /s | requests per ERP activity "
-        "| worker CPU s | sagas each worker completed |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| workers | ERP limit /s | NetSuite ceiling /s (each worker) | sagas | completed | seconds | sagas per second "
+        "| ERP activities peak 1 s | ERP activities mean /s | NetSuite requests | NetSuite requests peak 1 s "
+        "| NetSuite mean /s | requests per ERP activity | worker CPU s | sagas each worker completed |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for t in report["trials"]:
         limit = "none" if t["erp_limit_per_second"] is None else f"{t['erp_limit_per_second']:g}"
+        cap = t.get("netsuite_cap_per_second")  # older runs had no ceiling
+        ceiling = "none" if cap is None else f"{cap} ({t['netsuite_cap_per_worker']})"
         lines.append(
-            f"| {t['workers']} | {limit} | {t['n']} | {t['completed']} | {t['seconds']} | {t['sagas_per_second']} | "
-            f"{t['erp_activities_peak_1s']} | {t['erp_activities_mean_per_second']} | {t['netsuite_peak_1s']} | "
+            f"| {t['workers']} | {limit} | {ceiling} | {t['n']} | {t['completed']} | {t['seconds']} | "
+            f"{t['sagas_per_second']} | {t['erp_activities_peak_1s']} | {t['erp_activities_mean_per_second']} | "
+            f"{t.get('netsuite_requests', '')} | {t['netsuite_peak_1s']} | "
             f"{t['netsuite_mean_per_second']} | {t['netsuite_requests_per_erp_activity']} | "
             f"{' + '.join(map(str, t['worker_cpu_s']))} | "
             f"{' + '.join(str(int(m.get('workflow_completed', 0))) for m in t['worker_metrics'])} |"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from infra.settings import Q2CSettings
 from connectors.registry import make_adapter
+from infra.settings import Q2CSettings
 from workers.worker import activities_for, build_worker, erp_steps_for
 
 
