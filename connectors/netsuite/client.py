@@ -17,7 +17,6 @@ import httpx
 from connectors.errors import BusinessRuleError, ConnectorError, NotFound, SchemaDrift, TransientError
 from connectors.http import VendorClient
 from connectors.netsuite import fields
-from connectors.netsuite import suiteql as suiteql_text
 from connectors.netsuite.auth import netsuite_auth
 from connectors.netsuite.mapping import (
     RECORDS,
@@ -26,6 +25,7 @@ from connectors.netsuite.mapping import (
     order_from_netsuite,
     order_to_netsuite,
 )
+from connectors.netsuite.suiteql import PATH as SUITEQL
 from connectors.netsuite.suiteql import quote as _quote
 from connectors.netsuite.suiteql import refused_column
 from connectors.settings import NetSuiteSettings
@@ -33,7 +33,6 @@ from models.money import Money
 from models.orders import Invoice, OrderStatus, SalesOrder
 from models.party import CreditPosition, Customer
 
-SUITEQL = suiteql_text.PATH
 PAGE_SIZE = 1000  # NetSuite's largest page
 STRICT = {"X-NetSuite-PropertyNameValidation": "Error"}
 TRANSACTION_TYPES = {"salesOrder": "SalesOrd", "invoice": "CustInvc", "creditMemo": "CustCred"}
