@@ -1,10 +1,10 @@
 """How every connector's requests reach the wire: aiohttp's connection pool under httpx's API, traced.
 
 Why not httpx's own transport: httpcore's pool asks every pooled connection whether it has expired (a
-`getpeername` and a `poll` each) twice per request, so a request costs more the more connections are open. At a
-worker's concurrency (a hundred steps in flight, a connection each) that was 33-42% of the worker's CPU in a
-py-spy profile of the saga benchmark (BENCHMARKS.md, "HTTP transport"). aiohttp's pool does not scan. Connectors
-keep httpx's request and response types, its timeouts and error classes, and tests keep `httpx.MockTransport`.
+`getpeername` and a `poll` each) twice per request, so a request costs more the more connections are open
+(encode/httpcore #924, #928; unfixed in 1.0.9). aiohttp's pool does not scan. Measured (BENCHMARKS.md, "Second
+pass"): the saga's workflow tasks a third to a half shorter, the worker's CPU 1-13% lower. Connectors keep
+httpx's request and response types, its timeouts and error classes, and tests keep `httpx.MockTransport`.
 """
 
 from __future__ import annotations
@@ -13,10 +13,6 @@ import aiohttp
 import httpx
 from httpx_aiohttp import AiohttpTransport
 from opentelemetry.instrumentation.httpx import AsyncOpenTelemetryTransport
-
-# A vendor's pool: at most this many connections open at once (more requests wait for one, within the pool
-# timeout); idle ones are kept this long. httpx's defaults.
-LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20, keepalive_expiry=5.0)
 
 
 class PooledTransport(AiohttpTransport):
@@ -36,7 +32,8 @@ class PooledTransport(AiohttpTransport):
             raise httpx.RemoteProtocolError(f"{type(error).__name__}: {error}", request=request) from error
 
 
-def vendor_transport(limits: httpx.Limits = LIMITS) -> httpx.AsyncBaseTransport:
+def vendor_transport() -> httpx.AsyncBaseTransport:
     """The pooled transport, each request a client span under the process's tracer provider (the same spans
-    `HTTPXClientInstrumentor` makes for httpx's own transport, which it cannot see inside this one)."""
-    return AsyncOpenTelemetryTransport(PooledTransport(limits=limits))
+    `HTTPXClientInstrumentor` makes for httpx's own transport, which it cannot see inside this one). The pool's
+    limits are httpx's defaults: 100 connections open at once, 20 kept idle for 5 s."""
+    return AsyncOpenTelemetryTransport(PooledTransport())

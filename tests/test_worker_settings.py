@@ -6,7 +6,7 @@ import pytest
 
 from connectors.registry import make_adapter
 from infra.settings import Q2CSettings
-from workers.worker import activities_for, build_worker, erp_steps_for
+from workers.worker import activities_for, build_worker
 
 
 def test_the_cache_size_and_the_erp_rate_come_from_the_environment(monkeypatch):
@@ -36,7 +36,7 @@ async def test_a_ceiling_on_the_erps_requests_bounds_the_erp_steps_a_worker_runs
     async with make_adapter("erp", "netsuite") as erp:
         assert erp.requests_per_second == 7
     assert adapters.erp.requests_per_second is None  # made before the variable was set: no ceiling
-    workers = build_worker(env.client, "q2c-ceiling", activities_for(*adapters), erp_steps_at_once=erp_steps_for(7))
+    workers = build_worker(env.client, "q2c-ceiling", activities_for(*adapters), erp_steps_at_once=7)
     assert workers.erp.config()["max_concurrent_activities"] == 7
     unbounded = build_worker(env.client, "q2c-no-ceiling", activities_for(*adapters), erp_steps_at_once=None)
     assert unbounded.erp.config()["max_concurrent_activities"] == 100  # the SDK's default

@@ -159,8 +159,11 @@ def build_worker(
     month-end surge queues in Temporal instead of overloading the ERP. ERP activities stay registered on
     the main queue too, for sagas started before the ERP queue existed.
 
-    `erp_steps_at_once`: ERP steps this process runs at once (the SDK's default, 100, when None). With a ceiling on
-    the ERP's requests (`erp_steps_for`), the rest wait in Temporal's queue, where no step timeout runs.
+    `erp_steps_at_once`: ERP steps this process runs at once (the SDK's default, 100, when None). Under a ceiling
+    on the ERP's requests per second `run_worker` passes the ceiling, so a step waits for the connector's pacer
+    about a second at most and the rest wait in Temporal's queue, where no step timeout runs; more would queue in
+    the pacer past the 20 s step timeout and be retried while the first attempt still sends (300 sagas, two
+    workers at 10 a second each: 3,605 NetSuite requests instead of 2,100).
     """
     common: dict[str, Any] = {"interceptors": [ActivityContext()], "graceful_shutdown_timeout": timedelta(seconds=30)}
     if deployment_config is not None:
@@ -194,14 +197,6 @@ def build_worker(
     return Workers(main, erp)
 
 
-def erp_steps_for(ceiling: int | None) -> int | None:
-    """ERP steps at once under a ceiling of `ceiling` ERP requests a second: as many as the ceiling, so a step
-    waits for the connector's pacer about a second at most. More would queue past the 20 s step timeout and be
-    retried while the first attempt still sends (300 sagas, two workers at 10 a second each: 3,605 NetSuite
-    requests instead of 2,100)."""
-    return ceiling
-
-
 async def run_worker(
     client: Client,
     task_queue: str,
@@ -227,7 +222,7 @@ async def run_worker(
             erp_activities_per_second,
             deployment(),
             max_cached_workflows,
-            erp_steps_for(getattr(adapters.erp, "requests_per_second", None)),  # an adapter may declare one
+            getattr(adapters.erp, "requests_per_second", None),  # an ERP adapter may declare a ceiling
         )
         async with worker:
             await stop.wait()
