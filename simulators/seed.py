@@ -9,6 +9,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from simulators.netsuite.currencies import reference as currency_reference
 from simulators.store import Store
 
 FX = {"USD": Decimal(1), "EUR": Decimal("0.92"), "GBP": Decimal("0.79")}
@@ -270,7 +271,7 @@ def erp_customer(store: Store, external_id: str, company: SeedCompany) -> None:
             "externalId": external_id,
             "entityId": f"CUST{ns_id}",
             "companyName": company.name,
-            "currency": {"refName": company.currency},
+            "currency": currency_reference(company.currency),
             "subsidiary": {"id": REGIONS[company.region][1]},
             "defaultTaxReg": company.vat,
             "overdueBalance": 0.0,

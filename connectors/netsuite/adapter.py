@@ -8,9 +8,7 @@ from connectors.adapter import Adapter
 from connectors.netsuite.client import NetSuiteClient
 from connectors.netsuite.mapping import (
     CUSTOMER_ATTRIBUTES,
-    invoice_from_netsuite,
     invoice_from_suiteql,
-    order_from_netsuite,
     order_from_suiteql,
     saga_orders_query,
 )
@@ -55,15 +53,14 @@ class NetSuiteErp(Adapter[NetSuiteClient]):
 
     async def find_invoice(self, external_id: str) -> Invoice | None:
         found = await self.client.find("invoice", f"eid:{external_id}")
-        return invoice_from_netsuite(found) if found else None
+        return await self.client.invoice_from(found) if found else None
 
     async def credit_invoice(self, invoice_id: str, external_id: str, reason: str) -> str:
         return await self.client.credit_invoice(invoice_id, external_id, reason)
 
     async def orders_for(self, saga_id: str) -> list[SalesOrder]:
-        return [
-            order_from_netsuite(r) for r in await self.client.records_where("salesOrder", saga_orders_query(saga_id))
-        ]
+        found = await self.client.records_where("salesOrder", saga_orders_query(saga_id))
+        return [await self.client.order_from(record) for record in found]
 
     async def orders_for_sagas(self, saga_ids: list[str]) -> dict[str, list[SalesOrder]]:
         """Every order of many sagas by SuiteQL (one query per 200 sagas), headers only: no lines."""

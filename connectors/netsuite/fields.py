@@ -18,7 +18,7 @@ _NEEDS: dict[str, list[tuple[str, str, bool]]] = {
     "salesOrder": [
         ("id", "id", True),
         ("tranDate", "text", True),
-        ("currency.refName", "text", True),
+        ("currency.id", "id", True),
         ("entity.id", "id", True),
         ("orderStatus.id", "text", True),
         ("total", "number", True),
@@ -31,7 +31,7 @@ _NEEDS: dict[str, list[tuple[str, str, bool]]] = {
     "invoice": [
         ("id", "id", True),
         ("status.id", "text", True),
-        ("currency.refName", "text", True),
+        ("currency.id", "id", True),
         ("total", "number", True),
     ],
     "item": [  # a SuiteQL row of the item table, not a REST record
@@ -42,7 +42,7 @@ _NEEDS: dict[str, list[tuple[str, str, bool]]] = {
     ],
     "customer": [
         ("id", "id", True),
-        ("currency.refName", "text", True),
+        ("currency.id", "id", True),
         ("creditLimit", "number", False),
         ("balance", "number", False),
         ("unbilledOrders", "number", False),

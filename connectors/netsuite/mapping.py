@@ -8,6 +8,7 @@ from typing import Any
 
 from connectors.errors import SchemaDrift
 from connectors.netsuite import fields
+from connectors.netsuite.currencies import Currencies
 from models.common import Region
 from models.money import Money
 from models.orders import Invoice, InvoiceStatus, OrderLine, OrderStatus, SalesOrder
@@ -26,11 +27,11 @@ _ORDER_STATUS = {
 _INVOICE_STATUS = {"A": InvoiceStatus.OPEN, "B": InvoiceStatus.PAID, "V": InvoiceStatus.VOID}
 
 
-def customer_to_netsuite(customer: Customer) -> dict[str, Any]:
+def customer_to_netsuite(customer: Customer, currencies: Currencies) -> dict[str, Any]:
     address = customer.billing_address
     body: dict[str, Any] = {
         "companyName": customer.legal_name,
-        "currency": {"refName": customer.currency},
+        "currency": currencies.ref(customer.currency),
         "subsidiary": {"id": SUBSIDIARY_BY_REGION[customer.region]},
         "defaultTaxReg": customer.tax_registration.number if customer.tax_registration else None,
     }
@@ -41,12 +42,12 @@ def customer_to_netsuite(customer: Customer) -> dict[str, Any]:
     return body
 
 
-def order_to_netsuite(order: SalesOrder) -> dict[str, Any]:
+def order_to_netsuite(order: SalesOrder, currencies: Currencies) -> dict[str, Any]:
     return {
         "entity": {"id": order.customer_id},
         "externalId": order.external_id,
         "tranDate": order.order_date.isoformat(),
-        "currency": {"refName": order.currency},
+        "currency": currencies.ref(order.currency),
         "item": {
             "items": [
                 {
@@ -60,9 +61,9 @@ def order_to_netsuite(order: SalesOrder) -> dict[str, Any]:
     }
 
 
-def order_from_netsuite(record: dict[str, Any]) -> SalesOrder:
+def order_from_netsuite(record: dict[str, Any], currencies: Currencies) -> SalesOrder:
     record = fields.check("salesOrder", record)  # a missing or retyped field is SchemaDrift, not a KeyError
-    currency = record["currency"]["refName"]
+    currency = currencies.code(record["currency"], "salesOrder")
     return SalesOrder(
         id=record["id"],
         number=record.get("tranId"),
@@ -84,7 +85,7 @@ def order_from_netsuite(record: dict[str, Any]) -> SalesOrder:
     )
 
 
-def invoice_from_netsuite(record: dict[str, Any]) -> Invoice:
+def invoice_from_netsuite(record: dict[str, Any], currencies: Currencies) -> Invoice:
     record = fields.check("invoice", record)
     return Invoice(
         id=record["id"],
@@ -92,7 +93,7 @@ def invoice_from_netsuite(record: dict[str, Any]) -> Invoice:
         number=record.get("tranId"),
         external_id=record.get("externalId"),
         status=_INVOICE_STATUS.get(record["status"]["id"], InvoiceStatus.OPEN),
-        total=Money(amount=Decimal(record["total"]), currency=record["currency"]["refName"]),
+        total=Money(amount=Decimal(record["total"]), currency=currencies.code(record["currency"], "invoice")),
     )
 
 

@@ -10,6 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from simulators.context import SimContext
+from simulators.netsuite.currencies import SUBSIDIARY_CURRENCY, resolve
 from simulators.netsuite.errors import SYSTEM, NetSuiteError
 
 Record = dict[str, Any]
@@ -105,6 +106,8 @@ class Books:
         raise NetSuiteError(400, "USER_ERROR", f"{record_type} records are created by transforming another record.")
 
     def _customer(self, record: Record, body: Record) -> Record:
+        if body.get("currency") is not None:  # null leaves the subsidiary's base currency (below)
+            body = {**body, "currency": resolve(body["currency"])}
         record.update({k: v for k, v in body.items() if k not in _READ_ONLY})
         if not record.get("companyName"):
             raise NetSuiteError(400, "USER_ERROR", "Please enter value(s) for: Company Name", "companyName")
@@ -112,6 +115,8 @@ class Books:
             record.setdefault(field, "0")
         record.setdefault("isInactive", False)
         record.setdefault("subsidiary", {"id": "1"})
+        if not record.get("currency"):  # a customer's primary currency defaults to its subsidiary's base currency
+            record["currency"] = resolve({"id": SUBSIDIARY_CURRENCY.get(str(record["subsidiary"].get("id")), "1")})
         record.setdefault("entityId", f"CUST{record['id']}")
         return record
 
@@ -131,7 +136,7 @@ class Books:
                 "Tax registration number is required for customers of this subsidiary.",
                 "entity.defaultTaxReg",
             )
-        currency = (body.get("currency") or {}).get("refName") or (customer.get("currency") or {}).get("refName")
+        currency = resolve(body["currency"]) if body.get("currency") else customer["currency"]
         items = (body.get("item") or {}).get("items") or []
         if not items:
             raise NetSuiteError(
@@ -166,7 +171,7 @@ class Books:
                 "entity": {"id": customer["id"], "refName": customer["companyName"]},
                 "externalId": body.get("externalId", record.get("externalId")),
                 "tranDate": body.get("tranDate") or date.today().isoformat(),
-                "currency": {"refName": currency},
+                "currency": currency,
                 "item": {"items": lines},
                 "total": str(order_total),
                 "memo": body.get("memo"),

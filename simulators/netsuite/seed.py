@@ -16,6 +16,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from simulators.netsuite.currencies import reference
 from simulators.netsuite.errors import SYSTEM
 from simulators.netsuite.rules import ORDER_STATUS
 
@@ -59,7 +60,7 @@ def _customer(conn: sqlite3.Connection, key: str, currency: str, now: float) -> 
         "externalId": key,
         "entityId": f"CUST{ns_id}",
         "companyName": f"Seeded customer {key}",
-        "currency": {"refName": currency},
+        "currency": reference(currency),
         "subsidiary": {"id": SUBSIDIARY.get(currency, "1")},
         "defaultTaxReg": "GB123456789" if currency != "USD" else None,
         "overdueBalance": 0.0,
@@ -98,7 +99,7 @@ def bulk_seed(conn: sqlite3.Connection, orders: Iterable[OrderSeed], count: int)
             "externalId": f"{order.saga_id}:create_order",
             "entity": {"id": customer["id"], "refName": customer["companyName"]},
             "tranDate": order.order_date.isoformat(),
-            "currency": {"refName": order.currency},
+            "currency": reference(order.currency),
             "item": {"items": lines},
             "total": str(total),
             "memo": None,

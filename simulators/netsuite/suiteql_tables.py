@@ -14,22 +14,13 @@ import json
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from simulators.netsuite.currencies import CURRENCIES
 from simulators.netsuite.errors import SYSTEM
 from simulators.store import Store
 
 Record = dict[str, Any]
 Range = tuple[str, str]  # inclusive external id bounds
 TRAN_TYPES = {"salesOrder": "SalesOrd", "invoice": "CustInvc", "creditMemo": "CustCred"}
-# The account's currencies: internal id, name, ISO code (`symbol`), display symbol; USD is the base currency.
-CURRENCIES = [
-    ("1", "US Dollar", "USD", "$"),
-    ("2", "British pound", "GBP", "£"),
-    ("3", "Canadian Dollar", "CAD", "$"),
-    ("4", "Euro", "EUR", "€"),
-    ("5", "Australian Dollar", "AUD", "$"),
-    ("6", "Japanese Yen", "JPY", "¥"),
-]
-CURRENCY_ID = {code: currency_id for currency_id, _, code, _ in CURRENCIES}
 _INDEX = (
     "CREATE INDEX IF NOT EXISTS records_netsuite_external_id "
     "ON records (system, kind, json_extract(data, '$.externalId'))"
@@ -53,11 +44,6 @@ def _flag(field: str) -> Callable[[Record], Any]:
     return lambda r: "T" if r.get(field) else "F"
 
 
-def _currency(r: Record) -> Any:
-    code = (r.get("currency") or {}).get("refName")
-    return CURRENCY_ID.get(str(code)) if code else None
-
-
 _COMMON = {"id": _plain("id"), "externalid": _plain("externalId"), "lastmodifieddate": _plain("lastModifiedDate")}
 COLUMNS: dict[str, dict[str, Callable[[Record], Any]]] = {
     "customer": _COMMON
@@ -67,7 +53,7 @@ COLUMNS: dict[str, dict[str, Callable[[Record], Any]]] = {
         "email": _plain("email"),
         "isinactive": _flag("isInactive"),
         "subsidiary": _ref("subsidiary"),
-        "currency": _currency,
+        "currency": _ref("currency"),
         "creditlimit": _plain("creditLimit"),
     },
     "transaction": _COMMON
@@ -76,7 +62,7 @@ COLUMNS: dict[str, dict[str, Callable[[Record], Any]]] = {
         "type": _plain("type"),
         "trandate": _plain("tranDate"),
         "entity": _ref("entity"),
-        "currency": _currency,
+        "currency": _ref("currency"),
         "status": lambda r: (r.get("orderStatus") or r.get("status") or {}).get("id"),
         "foreigntotal": _plain("total"),
         "foreignamountremaining": _plain("amountRemaining"),

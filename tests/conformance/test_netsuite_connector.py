@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives import serialization
 from pydantic import SecretStr
 
 from connectors.errors import BusinessRuleError, SchemaDrift, Unauthorized
-from connectors.netsuite import client as client_module
+from connectors.netsuite import queries as client_module
 from connectors.netsuite.client import NetSuiteClient
 from connectors.settings import NetSuiteSettings
 from connectors.transport import vendor_transport

@@ -76,7 +76,7 @@ def error_code(response: Any) -> str:
 def new_customer(ns_sim: NetSuiteSim, external_id: str, **fields: Any) -> str:
     response = requests.put(
         f"{ns_sim.url}{RECORDS}/customer/eid:{external_id}",
-        json={"companyName": f"Co {external_id}", "currency": {"refName": "USD"}, **fields},
+        json={"companyName": f"Co {external_id}", "currency": {"id": "1"}, **fields},
         auth=oauth1(),
         timeout=10,
     )
