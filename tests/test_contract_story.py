@@ -6,7 +6,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from devstack.contract_checks import Checker
-from devstack.contract_story import rig, story
+from devstack.contract_rig import rig
+from devstack.contract_story import story
 from models.contract import Contract, contract_id
 
 
