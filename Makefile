@@ -34,8 +34,8 @@ conformance: install
 # worker processes with the ERP rate limit; the ingress; reconciliation of 100,000 deals. Tables: results/tables.md.
 BENCH_RESULTS := benchmarks/results
 bench: install
-	@echo "make bench: about 3 hours on a quiet 2-core machine (from earlier runs: N=100+1,000+5,000 about 55 min,"
-	@echo "  10,000 parked about 60 min, scale-out about 15 min, ingress about 3 min, 100,000 reconciled about 5 min)"
+	@echo "make bench: about 3.5 hours on a quiet 2-core machine (from earlier runs: N=100+1,000+5,000 about 55 min,"
+	@echo "  10,000 parked about 95 min, scale-out about 15 min, ingress about 3 min, 100,000 reconciled about 5 min)"
 	$(BIN)/python -m benchmarks.run --sizes 100 1000 5000 --parked 0 --out $(BENCH_RESULTS)/latest.json
 	$(BIN)/python -m benchmarks.run --sizes --parked 10000 --out $(BENCH_RESULTS)/parked.json
 	$(BIN)/python -m benchmarks.scaleout --sagas 300 --netsuite-cap 20 --out $(BENCH_RESULTS)/scaleout.json
