@@ -3,6 +3,7 @@ account's currencies. Every amount is an exact Decimal, also where NetSuite send
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator, Iterable, Sequence
 from datetime import date
@@ -19,6 +20,7 @@ from connectors.netsuite.currencies import Currencies
 from connectors.netsuite.mapping import RECORDS
 from connectors.netsuite.suiteql import PATH as SUITEQL
 from connectors.netsuite.suiteql import quote as _quote
+from connectors.settings import VendorSettings
 
 PAGE_SIZE = 1000  # NetSuite's largest page
 TRANSACTION_TYPES = {"salesOrder": "SalesOrd", "invoice": "CustInvc", "creditMemo": "CustCred"}
@@ -29,7 +31,11 @@ TIER = "custitem_q2c_service_tier"  # the item's custom field, queried by its lo
 
 class NetSuiteQueries(VendorClient):
     system = "netsuite"
-    _currencies: Currencies | None = None  # read on first use
+
+    def __init__(self, settings: VendorSettings, transport: httpx.AsyncBaseTransport | None = None) -> None:
+        super().__init__(settings, transport)
+        self._currencies: Currencies | None = None  # read on first use
+        self._currency_read = asyncio.Lock()
 
     @staticmethod
     def parse(response: httpx.Response) -> Any:
@@ -102,15 +108,19 @@ class NetSuiteQueries(VendorClient):
 
     async def currencies(self, ids: Iterable[Any] = (), codes: Iterable[str] = ()) -> Currencies:
         """The account's currencies, read once per client and again when a record names one not yet seen
-        (an administrator may add a currency while the worker runs)."""
+        (an administrator may add a currency while the worker runs). Concurrent first calls share one read."""
+        wanted = ([str(i) for i in ids], [c.upper() for c in codes])
         known = self._currencies
-        if (
-            known is None
-            or any(str(i) not in known.code_by_id for i in ids)
-            or any(c.upper() not in known.id_by_code for c in codes)
-        ):
-            known = self._currencies = Currencies(await self.suiteql(CURRENCY_QUERY))
+        if known is None or not self._knows(known, *wanted):
+            async with self._currency_read:
+                known = self._currencies  # another call may have read them while this one waited
+                if known is None or not self._knows(known, *wanted):
+                    known = self._currencies = Currencies(await self.suiteql(CURRENCY_QUERY))
         return known
+
+    @staticmethod
+    def _knows(known: Currencies, ids: list[str], codes: list[str]) -> bool:
+        return all(i in known.code_by_id for i in ids) and all(c in known.id_by_code for c in codes)
 
     async def by_external_ids(
         self, record_types: list[str], *, prefixes: Sequence[str] = (), exact: Sequence[str] = ()

@@ -8,6 +8,7 @@ ISO code fails here as it would on such an account.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from decimal import Decimal
 from typing import Any
@@ -74,12 +75,17 @@ async def test_a_currency_the_account_lacks_is_a_business_error_naming_it(ns_sim
     assert info.value.code == "NO_CURRENCY" and "CHF" in info.value.message
 
 
-def _account(currencies: list[tuple[str, str]], customer_currency: str) -> httpx.MockTransport:
+def _account(
+    currencies: list[tuple[str, str]], customer_currency: str, queries: list[str] | None = None
+) -> httpx.MockTransport:
     """An account whose currency list grows after the first read: SuiteQL answers `currencies` as they are
     when asked; the customer record names `customer_currency` by id."""
 
-    def answer(request: httpx.Request) -> httpx.Response:
+    async def answer(request: httpx.Request) -> httpx.Response:
         if request.url.path.endswith("/query/v1/suiteql"):
+            if queries is not None:
+                queries.append(json.loads(request.content)["q"])
+            await asyncio.sleep(0.01)  # a round trip: other steps run meanwhile
             items = [{"id": i, "symbol": s} for i, s in currencies]
             return httpx.Response(200, json={"items": items, "hasMore": False, "count": len(items)})
         body = {"id": "7", "currency": {"id": customer_currency, "refName": "whatever the admin typed"}, "balance": 0}
@@ -103,3 +109,13 @@ async def test_a_currency_id_the_account_does_not_list_is_schema_drift():
         with pytest.raises(SchemaDrift) as info:
             await netsuite.credit_position("7")
     assert (info.value.object, info.value.field) == ("customer", "currency.id")
+
+
+async def test_concurrent_first_reads_share_one_currency_query():
+    """A worker starting under load asks for the list once, not once per step in flight (NetSuite limits the
+    requests an account has in flight)."""
+    queries: list[str] = []
+    settings = NetSuiteSettings(base_url="https://1234567.suitetalk.api.netsuite.com", auth_mode="bearer")
+    async with NetSuiteClient(settings, transport=_account([("1", "USD")], "1", queries)) as netsuite:
+        positions = await asyncio.gather(*(netsuite.credit_position("7") for _ in range(10)))
+    assert {p.balance.currency for p in positions} == {"USD"} and len(queries) == 1
