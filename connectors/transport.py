@@ -16,17 +16,21 @@ from opentelemetry.instrumentation.httpx import AsyncOpenTelemetryTransport
 
 
 class PooledTransport(AiohttpTransport):
-    """httpx-aiohttp's transport, its failures made the httpx errors httpx's own transport raises: a refused or
-    dropped connection a `ConnectError` (httpx-aiohttp 0.2 calls it a `ConnectTimeout`), anything it leaves
-    unmapped (a malformed answer) a `RemoteProtocolError`, so connectors classify them as before."""
+    """httpx-aiohttp's transport, its failures made the httpx errors httpx's own transport raises: a refused
+    connection a `ConnectError` (httpx-aiohttp 0.2 calls it a `ConnectTimeout`), a connection closed after the
+    request went out, or anything it leaves unmapped (a malformed answer), a `RemoteProtocolError`, so
+    connectors classify them as before and a log does not say "connect" of a request the vendor may have had."""
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         try:
             return await super().handle_async_request(request)
         except httpx.TimeoutException as error:
             cause = error.__cause__
+            said = f"{type(cause).__name__}: {cause}"
+            if isinstance(cause, aiohttp.ServerDisconnectedError):  # after the request was sent: it may have landed
+                raise httpx.RemoteProtocolError(said, request=request) from cause
             if isinstance(cause, aiohttp.ClientConnectionError) and not isinstance(cause, TimeoutError):
-                raise httpx.ConnectError(f"{type(cause).__name__}: {cause}", request=request) from cause
+                raise httpx.ConnectError(said, request=request) from cause
             raise
         except aiohttp.ClientError as error:
             raise httpx.RemoteProtocolError(f"{type(error).__name__}: {error}", request=request) from error
