@@ -23,13 +23,17 @@ class Period(BaseModel):
     start: int
     end: int
 
-    def fraction_left(self, at: int) -> Decimal:
-        """The share of the period from `at` to its end: 1 at the start, 0 at the end."""
+    def seconds_left(self, at: int) -> int:
+        """The seconds from `at` to the period's end; `at` must lie in a non-empty period."""
         if self.end <= self.start:
             raise ValueError(f"period {self.start}..{self.end} is empty")
         if not self.start <= at <= self.end:
             raise ValueError(f"proration date {at} is outside the period {self.start}..{self.end}")
-        return Decimal(self.end - at) / Decimal(self.end - self.start)
+        return self.end - at
+
+    def fraction_left(self, at: int) -> Decimal:
+        """The share of the period from `at` to its end: 1 at the start, 0 at the end."""
+        return Decimal(self.seconds_left(at)) / Decimal(self.end - self.start)
 
 
 class ProrationLine(BaseModel):
@@ -42,8 +46,12 @@ class ProrationLine(BaseModel):
 
 
 def prorated_minor(unit_minor: int, quantity: int, period: Period, at: int) -> int:
-    """unit x quantity x share of the period left, to the minor unit (halves away from zero)."""
-    exact = Decimal(unit_minor * quantity) * period.fraction_left(at)
+    """unit x quantity x share of the period left, to the minor unit (halves away from zero).
+
+    Multiplied out before the one division: a share divided first is rounded to the context's 28 digits, and
+    an exact half could then round the wrong way (7,269,234 x 261 x 61,398 / 463,896 is 251,109,274.5).
+    """
+    exact = Decimal(unit_minor * quantity * period.seconds_left(at)) / Decimal(period.end - period.start)
     return int(exact.quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 

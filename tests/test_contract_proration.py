@@ -39,6 +39,13 @@ def test_half_a_period_of_a_plan_doubled_is_half_its_price():
     assert [line.amount.amount for line in lines] == [Decimal("-5.00"), Decimal("10.00")]  # Stripe's own example
 
 
+def test_an_exact_half_rounds_away_from_zero_however_long_the_share():
+    """Found by the property above: the share 61,398/463,896 does not end, the amount is exactly ...274.5."""
+    period = Period(start=0, end=463_896)
+    assert prorated_minor(7_269_234, 261, period, 402_498) == 251_109_275
+    assert stripe_prorated(7_269_234, 261, 0, 463_896, 402_498) == 251_109_275
+
+
 def test_by_the_second_and_halves_away_from_zero():
     period = Period(start=0, end=3)
     assert prorated_minor(1, 1, period, 1) == 1  # 2/3 of a cent rounds up
