@@ -123,13 +123,12 @@ class NetSuiteClient(NetSuiteQueries):
             raise
 
     async def order_from(self, record: dict[str, Any]) -> SalesOrder:
-        """A sales order read by any route (record GET or list query), mapped with the account's currencies."""
-        record = fields.check("salesOrder", record)
-        return order_from_netsuite(record, await self.currencies(ids=[record["currency"]["id"]]))
+        """A sales order read by any route (record GET or list query), mapped with the account's currencies
+        (the mapping checks the record for drift, a missing currency included)."""
+        return order_from_netsuite(record, await self.currencies(ids=_currency_of(record)))
 
     async def invoice_from(self, record: dict[str, Any]) -> Invoice:
-        record = fields.check("invoice", record)
-        return invoice_from_netsuite(record, await self.currencies(ids=[record["currency"]["id"]]))
+        return invoice_from_netsuite(record, await self.currencies(ids=_currency_of(record)))
 
     async def _order(self, ref: str) -> SalesOrder:
         return await self.order_from(await self.get("salesOrder", ref))
@@ -178,3 +177,9 @@ class NetSuiteClient(NetSuiteQueries):
         return await self._create_once(
             "creditMemo", external_id, f"{RECORDS}/invoice/{invoice_id}/!transform/creditMemo", {"memo": memo}
         )
+
+
+def _currency_of(record: dict[str, Any]) -> list[str]:
+    """The currency id a record names, if it names one: the mapping reports a record without one as drift."""
+    reference = record.get("currency")
+    return [str(reference["id"])] if isinstance(reference, dict) and "id" in reference else []
