@@ -14,8 +14,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from connectors.errors import BusinessRuleError, SchemaDrift
+from connectors.netsuite.fields import SYSTEM
 
-SYSTEM = "netsuite"
 QUERY = "SELECT id, symbol FROM currency ORDER BY id"
 
 
