@@ -35,12 +35,14 @@ conformance: install
 BENCH_RESULTS := benchmarks/results
 bench: install
 	@echo "make bench: about 3.5 hours on a quiet 2-core machine (from earlier runs: N=100+1,000+5,000 about 55 min,"
-	@echo "  10,000 parked about 95 min, scale-out about 15 min, ingress about 3 min, 100,000 reconciled about 5 min)"
+	@echo "  10,000 parked about 95 min, scale-out about 15 min, ingress about 3 min, 100,000 reconciled about 5 min,"
+	@echo "  the sandbox on and off about 7 min)"
 	$(BIN)/python -m benchmarks.run --sizes 100 1000 5000 --parked 0 --out $(BENCH_RESULTS)/latest.json
 	$(BIN)/python -m benchmarks.run --sizes --parked 10000 --out $(BENCH_RESULTS)/parked.json
 	$(BIN)/python -m benchmarks.scaleout --sagas 300 --netsuite-cap 20 --out $(BENCH_RESULTS)/scaleout.json
 	$(BIN)/python -m benchmarks.ingress --sustained 2000 --burst 1000 --out $(BENCH_RESULTS)/ingress.json
 	$(BIN)/python -m benchmarks.reconcile_scale --deals 100000 --out $(BENCH_RESULTS)/reconcile-100000.json
+	$(BIN)/python -m benchmarks.sandbox --sagas 300 --pairs 2 --out $(BENCH_RESULTS)/sandbox.json
 	$(BIN)/python -m benchmarks.report $(BENCH_RESULTS)/latest.json $(BENCH_RESULTS)/parked.json \
 		$(BENCH_RESULTS)/scaleout.json $(BENCH_RESULTS)/ingress.json > $(BENCH_RESULTS)/tables.md
 

@@ -93,9 +93,11 @@ async def park_and_release(
     queue: str,
     workflow_type: str,
     ended_as: str | None = None,
+    cpu: Callable[[], dict[str, float]] | None = None,
 ) -> dict[str, Any]:
     """Start n (50 in flight), wait until all n are on hold, release them in bulk, wait until none runs;
-    `ended_as` narrows what counts as completed (the saga: `Q2CStage = 'completed'`)."""
+    `ended_as` narrows what counts as completed (the saga: `Q2CStage = 'completed'`). `cpu`: CPU seconds so far of
+    each process that works for the run (the worker, the simulators, Temporal), read before and after."""
     mine = f"TaskQueue = '{queue}' AND WorkflowType = '{workflow_type}'"
     gate, peak = asyncio.Semaphore(50), PeakRss()
     sampling = asyncio.create_task(peak.sample())
@@ -106,6 +108,7 @@ async def park_and_release(
         async with gate:
             await start(index)
 
+    cpu_before = cpu() if cpu else {}
     began = time.perf_counter()
     await asyncio.gather(*(begin(i) for i in range(n)))
     await settle(client, f"{mine} AND Q2CHold = '{HOLD}'", lambda seen: seen >= n)
@@ -115,6 +118,7 @@ async def park_and_release(
     await settle(client, f"{mine} AND ExecutionStatus = 'Running'", lambda running: running == 0)
     release_s = time.perf_counter() - released
     sampling.cancel()
+    spent = {name: seconds - cpu_before[name] for name, seconds in cpu().items()} if cpu else {}
     return {
         "n": n,
         "seconds_to_park_all": round(parked_s, 1),
@@ -124,13 +128,28 @@ async def park_and_release(
         "rss_mb_parked": round(rss_parked, 1),
         "rss_mb_peak": round(peak.peak, 1),
         "batch": await batch_job(client, job),
+        **(
+            {
+                "cpu_per_saga_s": {
+                    **{k: round(v / n, 4) for k, v in spent.items()},
+                    "in_all": round(sum(spent.values()) / n, 4),
+                }
+            }
+            if spent
+            else {}
+        ),
     }
 
 
 def compared(floor: dict[str, Any], saga: dict[str, Any]) -> dict[str, float]:
-    """Saga / floor, as rates (n over seconds) for each phase and in all: 1.0 is the engine's own speed."""
-    return {
+    """Saga / floor, as rates (n over seconds) for each phase and in all: 1.0 is the engine's own speed.
+
+    `cpu_allows`: floor CPU per saga over the saga's, the rate ratio a machine whose cores are the limit allows."""
+    ratios = {
         "park": round(floor["seconds_to_park_all"] / saga["seconds_to_park_all"], 3),
         "release_to_done": round(floor["seconds_release_to_done"] / saga["seconds_release_to_done"], 3),
         "in_all": round(saga["per_second"] / floor["per_second"], 3),
     }
+    if "cpu_per_saga_s" in floor and "cpu_per_saga_s" in saga:
+        ratios["cpu_allows"] = round(floor["cpu_per_saga_s"]["in_all"] / saga["cpu_per_saga_s"]["in_all"], 3)
+    return ratios

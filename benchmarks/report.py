@@ -124,12 +124,20 @@ def parked_lines(parked: dict[str, Any]) -> list[str]:
             f"{f.get('sticky_cache_total_forced_eviction', 0):.0f} | {f.get('sticky_cache_miss', 0):.0f} |"
         )
     ratio = parked["ratio_saga_to_floor"]
-    return [
-        *lines,
+    lines += [
         "",
         f"Saga / floor: parking {ratio['park']}, release to done {ratio['release_to_done']}, in all "
         f"{ratio['in_all']} (target >= 0.9). RSS is the benchmark process's, which hosts the worker.",
     ]
+    if "cpu_allows" in ratio:  # runs before 2026-11-29 kept no CPU figures
+        floor, saga = parked["floor"]["cpu_per_saga_s"], parked["saga"]["cpu_per_saga_s"]
+        lines.append(
+            f"CPU per saga (worker + simulators + Temporal): saga {saga['in_all']} s "
+            f"({saga['worker']} + {saga['simulators']} + {saga['temporal']}), floor {floor['in_all']} s "
+            f"({floor['worker']} + {floor['simulators']} + {floor['temporal']}): where the cores are the limit, "
+            f"the saga can reach {ratio['cpu_allows']} of the floor's rate."
+        )
+    return lines
 
 
 def render_scaleout(report: dict[str, Any]) -> str:

@@ -126,10 +126,17 @@ async def parked(
     async def start_saga(i: int) -> None:
         await start_deal(sagas, deals[i], deals[i])
 
+    def cpu() -> dict[str, float]:
+        return {
+            "worker": time.process_time(),
+            "simulators": cpu_seconds(rig_.simulators.pid),
+            "temporal": cpu_seconds(rig_.server.pid),
+        }
+
     metrics.window()  # the saga first: its RSS peak is then not the floor's high-water mark (Python keeps its heap)
-    saga = await park_and_release(client, n, start_saga, task_queue, WORKFLOW_TYPE, "Q2CStage = 'completed'")
+    saga = await park_and_release(client, n, start_saga, task_queue, WORKFLOW_TYPE, "Q2CStage = 'completed'", cpu)
     saga["worker_metrics"] = metrics.window()
-    floor = await park_and_release(client, n, start_floor, floor_queue, "EngineFloor")
+    floor = await park_and_release(client, n, start_floor, floor_queue, "EngineFloor", cpu=cpu)
     floor["worker_metrics"] = metrics.window()
     return {"n": n, "floor": floor, "saga": saga, "ratio_saga_to_floor": compared(floor, saga)}
 

@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import pytest
+from temporalio.worker import UnsandboxedWorkflowRunner
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
+import workers.worker
 from benchmarks.parked import compared
 from benchmarks.rates import peak_in_window, per_second, percentile, prometheus, within
-from benchmarks.report import worker_figures
+from benchmarks.report import parked_lines, worker_figures
+from benchmarks.sandbox import sandboxed, summary
+
+RUN = {"completed": 1, "rss_mb_parked": 1, "rss_mb_peak": 1, "batch": {"seconds": 1}}
 
 
 def test_the_peak_is_found_in_a_window_that_straddles_two_clock_seconds() -> None:
@@ -69,6 +75,52 @@ def test_saga_to_floor_is_a_ratio_of_rates_per_phase_and_in_all() -> None:
     floor = {"seconds_to_park_all": 10.0, "seconds_release_to_done": 20.0, "per_second": 4.0}
     saga = {"seconds_to_park_all": 20.0, "seconds_release_to_done": 25.0, "per_second": 3.0}
     assert compared(floor, saga) == {"park": 0.5, "release_to_done": 0.8, "in_all": 0.75}
+
+
+def test_with_cpu_figures_the_comparison_says_what_rate_the_cores_allow() -> None:
+    cpu = {"worker": 0.1, "simulators": 0.0, "temporal": 0.2}
+    floor = {
+        "seconds_to_park_all": 10.0,
+        "seconds_release_to_done": 20.0,
+        "per_second": 4.0,
+        "cpu_per_saga_s": {**cpu, "in_all": 0.3},
+    }
+    saga = {
+        "seconds_to_park_all": 20.0,
+        "seconds_release_to_done": 25.0,
+        "per_second": 3.0,
+        "cpu_per_saga_s": {**cpu, "in_all": 0.4},
+    }
+    assert compared(floor, saga)["cpu_allows"] == 0.75
+    assert parked_lines(
+        {"n": 1, "floor": floor | RUN, "saga": saga | RUN, "ratio_saga_to_floor": compared(floor, saga)}
+    )[-1].endswith("the saga can reach 0.75 of the floor's rate.")
+
+
+def test_the_sandbox_summary_is_what_turning_it_off_saves_averaged_over_the_pairs() -> None:
+    def run(sandbox: bool, worker: float, in_all: float, rate: float) -> dict[str, object]:
+        return {"sandbox": sandbox, "per_second": rate, "cpu_per_saga_s": {"worker": worker, "in_all": in_all}}
+
+    runs = [
+        run(True, 0.2, 0.5, 3.0),
+        run(False, 0.16, 0.46, 3.2),
+        run(True, 0.22, 0.54, 3.0),
+        run(False, 0.18, 0.5, 2.8),
+    ]
+    assert summary(runs) == {
+        "worker_cpu_per_saga_on_s": 0.21,
+        "worker_cpu_per_saga_off_s": 0.17,
+        "sandbox_share_of_worker_cpu": 0.19,
+        "sandbox_share_of_all_cpu": 0.077,
+        "rate_on_to_off": 1.0,
+    }
+
+
+def test_the_sandbox_is_switched_off_only_inside_the_experiment() -> None:
+    shipped = workers.worker.sandbox_runner
+    with sandboxed(False):
+        assert isinstance(workers.worker.sandbox_runner(), UnsandboxedWorkflowRunner)
+    assert workers.worker.sandbox_runner is shipped and isinstance(shipped(), SandboxedWorkflowRunner)
 
 
 def test_worker_figures_sum_counters_over_scopes_and_keep_the_cache_at_its_peak() -> None:
