@@ -26,7 +26,8 @@ from models.amendments import (
 )
 from models.contract import Contract, crm_of_contract
 from models.deal import DealLine
-from models.orders import OrderLine, SalesOrder
+from models.money import Money
+from models.orders import CreditMemo, OrderLine, SalesOrder
 from models.reconcile import DriftItem
 from models.reconcile_contracts import contract_mismatches
 from models.steps import Done
@@ -86,22 +87,48 @@ class ContractActivities:
 
     @activity.defn(name="contract.create_change_order")
     async def create_change_order(self, step: ChangeOrder) -> ChangeOrderCreated:
-        """The ERP's record of a change: one line per SKU at the amount billing prorated (or the whole line)."""
+        """The ERP's record of a change: one line per SKU at the amount billing prorated (or the whole line).
+
+        A change that owes the customer (its total below zero: a cancellation's unused time, a contraction) is a
+        credit memo, its lines as credited; an ERP keeps no order with a negative total."""
+        lines = [
+            OrderLine(sku=line.sku, item_id=step.erp_items[line.sku], quantity=line.quantity, rate=line.unit_price)
+            for line in step.lines
+        ]
+        total = sum((line.amount for line in lines), start=Money.zero(step.currency))
+        if total.amount < 0:
+            return await self._credit(step, lines)
         order = SalesOrder(
             external_id=step.idempotency_key,
             customer_id=step.erp_customer_id,
             order_date=step.order_date,
             currency=step.currency,
-            lines=[
-                OrderLine(sku=line.sku, item_id=step.erp_items[line.sku], quantity=line.quantity, rate=line.unit_price)
-                for line in step.lines
-            ],
+            lines=lines,
         )
         with vendor_step(step):
             created = await self.erp.create_sales_order(order)
         assert created.id and created.total is not None
         return ChangeOrderCreated(
             order_id=created.id, order_number=created.number or created.id, total=created.total, attempt=attempt()
+        )
+
+    async def _credit(self, step: ChangeOrder, lines: list[OrderLine]) -> ChangeOrderCreated:
+        memo = CreditMemo(
+            external_id=step.idempotency_key,
+            customer_id=step.erp_customer_id,
+            memo_date=step.order_date,
+            currency=step.currency,
+            lines=[line.model_copy(update={"rate": -line.rate}) for line in lines],
+        )
+        with vendor_step(step):
+            posted = await self.erp.credit_customer(memo)
+        assert posted.id and posted.total is not None
+        return ChangeOrderCreated(
+            order_id=posted.id,
+            order_number=posted.number or posted.id,
+            total=-posted.total,
+            credit_memo=True,
+            attempt=attempt(),
         )
 
     @activity.defn(name="contract.cancel_now")

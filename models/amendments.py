@@ -88,9 +88,13 @@ class ChangeOrder(StepInput):
 
 
 class ChangeOrderCreated(StepOutput):
+    """`credit_memo`: the change owes the customer (its total is negative), so the ERP holds it as a credit memo
+    whose id and number these are; `total` keeps the change's sign."""
+
     order_id: str
     order_number: str
     total: Money
+    credit_memo: bool = False
 
 
 class EndOfTerm(StepInput):
@@ -167,4 +171,5 @@ class AmendmentResult(BaseModel):
     billing_amount: Money | None = None
     erp_amount: Money | None = None
     erp_order_id: str | None = None
+    erp_credit_memo_id: str | None = None
     error: str | None = None

@@ -111,6 +111,9 @@ class Money(BaseModel):
         self._same(other)
         return Money(amount=self.amount - other.amount, currency=self.currency)
 
+    def __neg__(self) -> Money:
+        return Money(amount=-self.amount, currency=self.currency)
+
     def __mul__(self, factor: Decimal | int) -> Money:
         if isinstance(factor, float):
             raise TypeError("multiply money by Decimal or int, never float")

@@ -42,6 +42,21 @@ class SalesOrder(BaseModel):
     total: Money | None = None
 
 
+class CreditMemo(BaseModel):
+    """What the business owes a customer back (unused time, a contraction), as the ERP posts it: the lines are
+    what is credited, so positive; the total may not be negative. An ERP keeps no order with a negative total
+    (NetSuite: "The total cannot be negative"), so a credit is its own document, not an order."""
+
+    id: str | None = Field(default=None, description="ERP internal id")
+    number: str | None = Field(default=None, description="ERP document number shown to people")
+    external_id: str
+    customer_id: str = Field(description="ERP customer internal id")
+    memo_date: date
+    currency: str
+    lines: list[OrderLine]
+    total: Money | None = None
+
+
 class InvoiceStatus(StrEnum):
     DRAFT = "draft"
     OPEN = "open"

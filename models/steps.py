@@ -80,8 +80,12 @@ class OrderCreated(StepOutput):
 
 
 class CloseOrder(StepInput):
+    """`credit_memo`: the change was recorded as a credit memo (`ChangeOrderCreated.credit_memo`): undone by
+    deleting the memo, not by closing an order."""
+
     order_id: str
     reason: str
+    credit_memo: bool = False
 
 
 class UpdateDeal(StepInput):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Protocol, runtime_checkable
 
-from models.orders import Invoice, SalesOrder
+from models.orders import CreditMemo, Invoice, SalesOrder
 from models.party import CreditPosition, Customer
 from models.records import ErpCatalog
 
@@ -43,6 +43,15 @@ class Erp(Protocol):
 
     async def credit_invoice(self, invoice_id: str, external_id: str, reason: str) -> str:
         """Reverse a posted invoice with a credit memo, once per external id; returns the memo's id."""
+        ...
+
+    async def credit_customer(self, memo: CreditMemo) -> CreditMemo:
+        """Post a credit memo of its own (no invoice behind it), once per `memo.external_id`; a repeat returns
+        the memo the first call made. A negative total is refused as the ERP refuses it."""
+        ...
+
+    async def delete_credit_memo(self, ref: str) -> None:
+        """Take back a credit memo a saga posted (its undo); one already gone is not an error."""
         ...
 
     async def orders_for(self, saga_id: str) -> list[SalesOrder]:

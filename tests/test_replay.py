@@ -43,7 +43,9 @@ def test_every_saga_path_has_a_kept_history():
         "continued_as_new",
         "amendment_expansion",
         "amendment_compensated",
-        "cancel_refund",
+        "cancel_refund",  # the ERP's credit as a sales order with negative lines (before 2026-11-29)
+        "cancel_refund_credit_memo",  # ... and as a credit memo, as NetSuite wants it
+        "contraction_refund_credit_memo",
         # the scheduled reconciliation, before and after its contract checks (tests/histories/reconciliation/)
         "before_contracts_drift_repaired",
         "drift_repaired",

@@ -150,7 +150,7 @@ REGISTER: dict[str, Patch] = {
             CONTRACT_CANCEL_REFUND,
             date(2026, 11, 28),
             "a cancellation now credits the unused time where the region's cancel_refund says: billing and the ERP",
-            ("contract/cancel_refund",),
+            ("contract/cancel_refund", "contract/cancel_refund_credit_memo"),  # the credit: an order, then a memo
         ),
         Patch(
             BILLED_FROM_TERM_START,

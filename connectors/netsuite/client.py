@@ -17,6 +17,8 @@ from connectors.netsuite import fields
 from connectors.netsuite.auth import netsuite_auth
 from connectors.netsuite.mapping import (
     RECORDS,
+    credit_memo_from_netsuite,
+    credit_memo_to_netsuite,
     customer_to_netsuite,
     invoice_from_netsuite,
     order_from_netsuite,
@@ -26,7 +28,7 @@ from connectors.netsuite.queries import NetSuiteQueries
 from connectors.netsuite.suiteql import refused_column
 from connectors.settings import NetSuiteSettings
 from models.money import Money
-from models.orders import Invoice, OrderStatus, SalesOrder
+from models.orders import CreditMemo, Invoice, OrderStatus, SalesOrder
 from models.party import CreditPosition, Customer
 
 STRICT = {"X-NetSuite-PropertyNameValidation": "Error"}
@@ -137,6 +139,23 @@ class NetSuiteClient(NetSuiteQueries):
         body = order_to_netsuite(order, await self.currencies(codes=[order.currency]))
         order_id = await self._create_once("salesOrder", order.external_id, f"{RECORDS}/salesOrder", body)
         return await self._order(order_id)
+
+    async def credit_customer(self, memo: CreditMemo) -> CreditMemo:
+        """POST creditMemo: a credit memo of its own, once per external id."""
+        body = credit_memo_to_netsuite(memo, await self.currencies(codes=[memo.currency]))
+        memo_id = await self._create_once("creditMemo", memo.external_id, f"{RECORDS}/creditMemo", body)
+        return await self.get_credit_memo(memo_id)
+
+    async def get_credit_memo(self, ref: str) -> CreditMemo:
+        record = await self.get("creditMemo", ref)
+        return credit_memo_from_netsuite(record, await self.currencies(ids=_currency_of(record)))
+
+    async def delete_credit_memo(self, ref: str) -> None:
+        """DELETE the memo (NetSuite answers 204); one already deleted is done, not an error."""
+        try:
+            await self.request("DELETE", f"{RECORDS}/creditMemo/{ref}")
+        except NotFound:
+            return
 
     async def records_where(self, record_type: str, query: str) -> list[dict[str, Any]]:
         """Every record a list query (`externalId START_WITH "x"`) matches, all pages, each read in full."""

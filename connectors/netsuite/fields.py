@@ -28,6 +28,18 @@ _NEEDS: dict[str, list[tuple[str, str, bool]]] = {
         ("item.items[].quantity", "number", True),
         ("item.items[].rate", "number", True),
     ],
+    "creditMemo": [
+        ("id", "id", True),
+        ("tranDate", "text", True),
+        ("currency.id", "id", True),
+        ("entity.id", "id", True),
+        ("total", "number", True),
+        ("item.items", "list", True),
+        ("item.items[].item.id", "id", True),
+        ("item.items[].item.refName", "text", True),
+        ("item.items[].quantity", "number", True),
+        ("item.items[].rate", "number", True),
+    ],
     "invoice": [
         ("id", "id", True),
         ("status.id", "text", True),

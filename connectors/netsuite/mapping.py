@@ -11,7 +11,7 @@ from connectors.netsuite import fields
 from connectors.netsuite.currencies import Currencies
 from models.common import Region
 from models.money import Money
-from models.orders import Invoice, InvoiceStatus, OrderLine, OrderStatus, SalesOrder
+from models.orders import CreditMemo, Invoice, InvoiceStatus, OrderLine, OrderStatus, SalesOrder
 from models.party import Customer
 
 RECORDS = "/services/rest/record/v1"
@@ -43,22 +43,64 @@ def customer_to_netsuite(customer: Customer, currencies: Currencies) -> dict[str
 
 
 def order_to_netsuite(order: SalesOrder, currencies: Currencies) -> dict[str, Any]:
+    return _transaction(order.customer_id, order.external_id, order.order_date, order.currency, order.lines, currencies)
+
+
+def credit_memo_to_netsuite(memo: CreditMemo, currencies: Currencies) -> dict[str, Any]:
+    """A standalone credit memo (no invoice transformed): the same entity, currency and item sublist as an order."""
+    return _transaction(memo.customer_id, memo.external_id, memo.memo_date, memo.currency, memo.lines, currencies)
+
+
+def _transaction(
+    customer_id: str, external_id: str, day: date, currency: str, lines: list[OrderLine], currencies: Currencies
+) -> dict[str, Any]:
     return {
-        "entity": {"id": order.customer_id},
-        "externalId": order.external_id,
-        "tranDate": order.order_date.isoformat(),
-        "currency": currencies.ref(order.currency),
-        "item": {
-            "items": [
-                {
-                    "item": {"id": line.item_id} if line.item_id else {"externalId": line.sku},
-                    "quantity": str(line.quantity),
-                    "rate": str(line.rate.amount),
-                }
-                for line in order.lines
-            ]
-        },
+        "entity": {"id": customer_id},
+        "externalId": external_id,
+        "tranDate": day.isoformat(),
+        "currency": currencies.ref(currency),
+        "item": _items(lines),
     }
+
+
+def _items(lines: list[OrderLine]) -> dict[str, Any]:
+    return {
+        "items": [
+            {
+                "item": {"id": line.item_id} if line.item_id else {"externalId": line.sku},
+                "quantity": str(line.quantity),
+                "rate": str(line.rate.amount),
+            }
+            for line in lines
+        ]
+    }
+
+
+def credit_memo_from_netsuite(record: dict[str, Any], currencies: Currencies) -> CreditMemo:
+    record = fields.check("creditMemo", record)
+    currency = currencies.code(record["currency"], "creditMemo")
+    return CreditMemo(
+        id=record["id"],
+        number=record.get("tranId"),
+        external_id=record.get("externalId") or "",
+        customer_id=record["entity"]["id"],
+        memo_date=date.fromisoformat(record["tranDate"]),
+        currency=currency,
+        lines=_lines_from(record, currency),
+        total=Money(amount=Decimal(record["total"]), currency=currency),
+    )
+
+
+def _lines_from(record: dict[str, Any], currency: str) -> list[OrderLine]:
+    return [
+        OrderLine(
+            sku=line["item"]["refName"],
+            item_id=line["item"]["id"],
+            quantity=Decimal(str(line["quantity"])),
+            rate=Money(amount=Decimal(line["rate"]), currency=currency),
+        )
+        for line in record["item"]["items"]
+    ]
 
 
 def order_from_netsuite(record: dict[str, Any], currencies: Currencies) -> SalesOrder:
@@ -71,15 +113,7 @@ def order_from_netsuite(record: dict[str, Any], currencies: Currencies) -> Sales
         customer_id=record["entity"]["id"],
         order_date=date.fromisoformat(record["tranDate"]),
         currency=currency,
-        lines=[
-            OrderLine(
-                sku=line["item"]["refName"],
-                item_id=line["item"]["id"],
-                quantity=Decimal(str(line["quantity"])),
-                rate=Money(amount=Decimal(line["rate"]), currency=currency),
-            )
-            for line in record["item"]["items"]
-        ],
+        lines=_lines_from(record, currency),
         status=_ORDER_STATUS[record["orderStatus"]["id"]],
         total=Money(amount=Decimal(record["total"]), currency=currency),
     )

@@ -11,7 +11,7 @@ from fastapi import FastAPI, Query, Request
 from starlette.responses import JSONResponse, Response
 
 from simulators.context import SimContext
-from simulators.netsuite import suiteql
+from simulators.netsuite import memos, suiteql
 from simulators.netsuite.auth import TOKEN_PATH, Gatekeeper
 from simulators.netsuite.errors import SYSTEM, NetSuiteError, install_error_handlers, unauthorized
 from simulators.netsuite.render import check_names, page, record_view, respond
@@ -186,7 +186,15 @@ def create_app(ctx: SimContext) -> FastAPI:
         body = await json_body(request, "creditMemo")
 
         async def run() -> Response:
-            return created("creditMemo", books.credit_invoice(ref, body))
+            return created("creditMemo", memos.credit_invoice(books, ref, body))
+
+        return await maybe_async(request, run)
+
+    @app.delete(RECORDS + "/creditMemo/{ref}")
+    async def delete_credit_memo(ref: str, request: Request) -> Response:
+        async def run() -> Response:
+            memos.delete_credit_memo(books, ref)
+            return Response(status_code=204)
 
         return await maybe_async(request, run)
 

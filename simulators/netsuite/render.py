@@ -49,7 +49,7 @@ FIELDS: dict[str, set[str]] = {
     },
     "nonInventorySaleItem": {"itemId", "externalId", "displayName", "basePrice", "isInactive", "subsidiary"},
     "invoice": {"externalId", "tranDate", "memo", "item"},
-    "creditMemo": {"externalId", "tranDate", "memo", "item"},
+    "creditMemo": {"entity", "externalId", "tranDate", "currency", "memo", "item"},
 }
 LINE_FIELDS = {"item", "quantity", "rate", "amount", "description"}
 CUSTOM_PREFIXES = ("custentity", "custbody", "custitem", "custcol", "custrecord")

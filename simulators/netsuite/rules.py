@@ -12,6 +12,7 @@ from typing import Any
 from simulators.context import SimContext
 from simulators.netsuite.currencies import SUBSIDIARY_CURRENCY, resolve
 from simulators.netsuite.errors import SYSTEM, NetSuiteError
+from simulators.netsuite.memos import credit_memo
 
 Record = dict[str, Any]
 RECORDS = "/services/rest/record/v1"
@@ -103,6 +104,8 @@ class Books:
         if record_type == "nonInventorySaleItem":
             record.update(body)
             return record
+        if record_type == "creditMemo" and "tranId" not in record:
+            return credit_memo(self, record, body)
         raise NetSuiteError(400, "USER_ERROR", f"{record_type} records are created by transforming another record.")
 
     def _customer(self, record: Record, body: Record) -> Record:
@@ -120,7 +123,8 @@ class Books:
         record.setdefault("entityId", f"CUST{record['id']}")
         return record
 
-    def _sales_order(self, record: Record, body: Record) -> Record:
+    def customer_of(self, body: Record) -> Record:
+        """The transaction's customer (`entity`), which must exist, be active and carry what its subsidiary needs."""
         customer = self.find("customer", self.ref_id(body.get("entity"), "entity")) if body.get("entity") else None
         if customer is None:
             raise NetSuiteError(
@@ -136,13 +140,17 @@ class Books:
                 "Tax registration number is required for customers of this subsidiary.",
                 "entity.defaultTaxReg",
             )
-        currency = resolve(body["currency"]) if body.get("currency") else customer["currency"]
+        return customer
+
+    def priced_lines(self, body: Record) -> tuple[list[Record], Decimal]:
+        """The item sublist priced (quantity x rate to the cent) and its total, which may not be negative:
+        "The total cannot be negative" (NetSuite Help, Troubleshooting Negative Total Error, section_164206526447)."""
         items = (body.get("item") or {}).get("items") or []
         if not items:
             raise NetSuiteError(
                 400, "USER_ERROR", "You must enter at least one line item for this transaction.", "item"
             )
-        lines, order_total = [], Decimal(0)
+        lines, total = [], Decimal(0)
         for index, line in enumerate(items):
             where = f"item.items[{index}].item"
             item = self.find("nonInventorySaleItem", self.ref_id(line.get("item"), where))
@@ -156,7 +164,7 @@ class Books:
                 )
             quantity, rate = money(line.get("quantity", 1)), money(line.get("rate"))
             amount = (quantity * rate).quantize(Decimal("0.01"))
-            order_total += amount
+            total += amount
             lines.append(
                 {
                     "item": {"id": item["id"], "refName": item["itemId"]},
@@ -166,6 +174,14 @@ class Books:
                     "description": line.get("description"),
                 }
             )
+        if total < 0:
+            raise NetSuiteError(400, "USER_ERROR", "The total cannot be negative.", "total")
+        return lines, total
+
+    def _sales_order(self, record: Record, body: Record) -> Record:
+        customer = self.customer_of(body)
+        currency = resolve(body["currency"]) if body.get("currency") else customer["currency"]
+        lines, order_total = self.priced_lines(body)
         record.update(
             {
                 "entity": {"id": customer["id"], "refName": customer["companyName"]},
@@ -242,32 +258,3 @@ class Books:
         order["orderStatus"] = {"id": "G", "refName": ORDER_STATUS["G"]}
         self.save("salesOrder", order)
         return invoice_id
-
-    def credit_invoice(self, ref: str, body: Record) -> str:
-        invoice = self.load("invoice", ref)
-        self.check_external_id("creditMemo", body.get("externalId"))
-        if invoice["status"]["id"] != "A":
-            raise NetSuiteError(
-                400,
-                "USER_ERROR",
-                f"Invoice {invoice['tranId']} is {invoice['status']['refName']}; only open invoices can be credited.",
-            )
-        memo_id = self.new_id("creditMemo")
-        memo = {
-            "id": memo_id,
-            "tranId": f"CM{memo_id}",
-            "externalId": body.get("externalId"),
-            "entity": invoice["entity"],
-            "createdFrom": {"id": invoice["id"], "refName": invoice["tranId"]},
-            "currency": invoice["currency"],
-            "tranDate": body.get("tranDate") or date.today().isoformat(),
-            "total": invoice["amountRemaining"],
-            "memo": body.get("memo"),
-        }
-        self.save("creditMemo", memo)
-        customer = self.load("customer", invoice["entity"]["id"])
-        self._adjust(customer, "balance", -money(invoice["amountRemaining"]))
-        self.save("customer", customer)
-        invoice.update({"amountRemaining": "0.00", "status": {"id": "B", "refName": "Paid In Full"}})
-        self.save("invoice", invoice)
-        return memo_id

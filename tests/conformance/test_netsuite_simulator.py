@@ -210,6 +210,59 @@ def test_transforms_answer_204_with_the_new_records_location(ns_sim):
     assert read["amountRemaining"] == 0 and read["total"] == Decimal("0.30")
 
 
+def test_an_order_whose_total_is_negative_is_refused(ns_sim):
+    """ "The total cannot be negative" (Troubleshooting Negative Total Error).
+
+    https://docs.oracle.com/en/cloud/saas/netsuite/ns-online-help/section_164206526447.html
+    """
+    customer = new_customer(ns_sim, "cust-negative-order")
+    response = requests.post(
+        f"{ns_sim.url}{RECORDS}/salesOrder",
+        json={
+            "entity": {"id": customer},
+            "externalId": "negative-order",
+            "item": {"items": [{"item": {"externalId": "IMPL-STD"}, "quantity": 1, "rate": "-5.00"}]},
+        },
+        auth=oauth1(),
+        timeout=10,
+    )
+    assert response.status_code == 400 and error_code(response) == "USER_ERROR"
+    assert "total cannot be negative" in response.json()["o:errorDetails"][0]["detail"]
+    assert not ns_sim.store.find("netsuite", "salesOrder", "externalId", "negative-order")
+
+
+def test_a_credit_memo_of_its_own_credits_the_customer_and_is_deleted_with_204(ns_sim):
+    """A standalone creditMemo (entity and item lines, no invoice behind it); DELETE answers 204 and no body.
+
+    https://docs.oracle.com/en/cloud/saas/netsuite/ns-online-help/article_0624125335.html
+    """
+    customer = new_customer(ns_sim, "cust-memo")
+    made = requests.post(
+        f"{ns_sim.url}{RECORDS}/creditMemo",
+        json={
+            "entity": {"id": customer},
+            "externalId": "memo-1",
+            "currency": {"id": "1"},
+            "item": {"items": [{"item": {"externalId": "IMPL-STD"}, "quantity": 1, "rate": "12.34"}]},
+        },
+        auth=oauth1(),
+        headers={"X-NetSuite-PropertyNameValidation": "Error"},
+        timeout=10,
+    )
+    assert made.status_code == 204 and "/creditMemo/" in made.headers["Location"], made.text
+    memo = made.headers["Location"].rsplit("/", 1)[1]
+    read = requests.get(f"{ns_sim.url}{RECORDS}/creditMemo/{memo}", auth=oauth1(), timeout=10).json(parse_float=Decimal)
+    assert read["total"] == Decimal("12.34") and read["entity"]["id"] == customer
+    balance = requests.get(f"{ns_sim.url}{RECORDS}/customer/{customer}", auth=oauth1(), timeout=10).json()["balance"]
+    assert Decimal(str(balance)) == Decimal("-12.34")
+    deleted = requests.delete(f"{ns_sim.url}{RECORDS}/creditMemo/{memo}", auth=oauth1(), timeout=10)
+    assert deleted.status_code == 204 and not deleted.content
+    gone = requests.get(f"{ns_sim.url}{RECORDS}/creditMemo/{memo}", auth=oauth1(), timeout=10)
+    assert gone.status_code == 404 and error_code(gone) == "RCRD_DSNT_EXIST"
+    balance = requests.get(f"{ns_sim.url}{RECORDS}/customer/{customer}", auth=oauth1(), timeout=10).json()["balance"]
+    assert Decimal(str(balance)) == 0
+
+
 def test_every_error_has_netsuites_body_unknown_routes_included(ns_sim):
     """Error handling: type, title, status, o:errorDetails.
 

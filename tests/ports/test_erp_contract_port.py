@@ -1,5 +1,6 @@
 """The Erp port as the contract's sagas use it: a change order priced at prorated amounts (quantity 1, cents),
-cancelled as the saga's undo, and a credit order for a cancellation's unused time (its lines negative), each
+cancelled as the saga's undo; and what a change owes the customer (a cancellation's unused time, a contraction)
+as a credit memo of its own, deleted as the undo, because the ERP keeps no order with a negative total. Each is
 made once per external id, its total to the minor unit."""
 
 from __future__ import annotations
@@ -7,8 +8,11 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
+import pytest
+
+from connectors.errors import BusinessRuleError
 from models.money import Money
-from models.orders import OrderLine, OrderStatus, SalesOrder
+from models.orders import CreditMemo, OrderLine, OrderStatus, SalesOrder
 from tests.ports.conftest import new_customer, new_saga_id
 
 
@@ -41,10 +45,45 @@ async def test_a_change_order_keeps_prorated_amounts_to_the_cent_once_and_is_can
     assert (await erp.close_sales_order(str(created.id), "amendment compensated")).status is OrderStatus.CANCELLED
 
 
-async def test_a_credit_order_for_unused_time_holds_negative_lines_to_the_cent(erp):
+async def test_an_order_whose_total_is_negative_is_refused_as_the_erp_refuses_it(erp):
     order = await prorated_order(erp, {"PLAT-PRO": "-24657.53", "API-ADDON": "-4109.59"}, "credit_order")
-    created = await erp.create_sales_order(order)
-    assert (await erp.create_sales_order(order)).id == created.id
-    assert created.total == Money(amount=Decimal("-28767.12"), currency="USD")
-    assert [o.id for o in await erp.orders_for(order.external_id.split(":")[0])] == [created.id]
-    assert (await erp.close_sales_order(str(created.id), "entered in error")).status is OrderStatus.CANCELLED
+    with pytest.raises(BusinessRuleError, match="total cannot be negative"):
+        await erp.create_sales_order(order)
+    assert await erp.orders_for(order.external_id.split(":")[0]) == []
+
+
+async def test_a_credit_memo_for_unused_time_is_posted_once_to_the_cent_and_deleted_as_an_undo(erp):
+    order = await prorated_order(erp, {"PLAT-PRO": "24657.53", "API-ADDON": "4109.59"}, "credit_order")
+    before = await erp.credit_position(order.customer_id)
+    memo = CreditMemo(
+        external_id=order.external_id,
+        customer_id=order.customer_id,
+        memo_date=order.order_date,
+        currency=order.currency,
+        lines=order.lines,
+    )
+    posted = await erp.credit_customer(memo)
+    assert (await erp.credit_customer(memo)).id == posted.id
+    assert posted.total == Money(amount=Decimal("28767.12"), currency="USD") and posted.number
+    assert sorted((x.sku, x.rate.amount) for x in posted.lines) == [
+        ("API-ADDON", Decimal("4109.59")),
+        ("PLAT-PRO", Decimal("24657.53")),
+    ]
+    credited = await erp.credit_position(order.customer_id)
+    assert credited.balance == before.balance - posted.total
+    await erp.delete_credit_memo(str(posted.id))
+    await erp.delete_credit_memo(str(posted.id))  # an undo retried after the delete went through
+    assert (await erp.credit_position(order.customer_id)).balance == before.balance
+
+
+async def test_a_credit_memo_whose_total_is_negative_is_refused(erp):
+    order = await prorated_order(erp, {"PLAT-PRO": "-10.00"}, "credit_order")
+    memo = CreditMemo(
+        external_id=order.external_id,
+        customer_id=order.customer_id,
+        memo_date=order.order_date,
+        currency="USD",
+        lines=order.lines,
+    )
+    with pytest.raises(BusinessRuleError, match="total cannot be negative"):
+        await erp.credit_customer(memo)

@@ -96,7 +96,8 @@ class ContractAmendment(Endings):
             contract=self.contract if done else None,
             billing_amount=self.billed,
             erp_amount=self.order.total if self.order else None,
-            erp_order_id=self.order.order_id if self.order else None,
+            erp_order_id=self.order.order_id if self.order and not self.order.credit_memo else None,
+            erp_credit_memo_id=self.order.order_id if self.order and self.order.credit_memo else None,
             error=self.state.error.message if self.state.error else None,
         )
 
@@ -220,11 +221,13 @@ class ContractAmendment(Endings):
                 lines=lines,
                 erp_items=erp_items,
             ),
-            undo=steps.CANCEL_CHANGE_ORDER.using(lambda o, why: CloseOrder(order_id=o.order_id, reason=why)),
+            undo=steps.CANCEL_CHANGE_ORDER.using(
+                lambda o, why: CloseOrder(order_id=o.order_id, reason=why, credit_memo=o.credit_memo)
+            ),
         )
         self.order = order
-        self.contract.erp_orders.append(order.order_id)
-        if whole:
+        self.contract.add_erp_document(order.order_id, order.credit_memo)
+        if whole and not order.credit_memo:  # a credit memo is posted at once, its one-time lines netted in it
             await self.saga.step(
                 steps.INVOICE_CHANGE,
                 InvoiceOrder(order_id=order.order_id, item_ids=[erp_items[line.sku] for line in whole]),

@@ -90,7 +90,7 @@ class Endings:
         self.contract = contract.model_copy(
             update={"term_start": start, "term_end": end, "terms": contract.terms + 1, "lines": priced}
         )
-        self.contract.erp_orders.append(order.order_id)
+        self.contract.add_erp_document(order.order_id, order.credit_memo)
         self.contract.support_end, self.contract.state = end, ContractState.ACTIVE
         await self.milestone()
 
@@ -121,8 +121,9 @@ class Endings:
 
     async def cancel_with_credit(self, subscriptions: list[str], reason: str) -> None:
         """The region's refund rule: billing cancels now and credits each item's unused time from the second it
-        cancelled; the ERP records the same credit as a credit order, one line per SKU, priced by the rule of
-        models/proration.py over the period and second billing reports. They must agree to the minor unit."""
+        cancelled; the ERP records the same credit (the change-order step, which posts a negative change as a
+        credit memo), one line per SKU, priced by the rule of models/proration.py over the period and second
+        billing reports. They must agree to the minor unit."""
         contract = self.contract
         skus = sorted({line.sku for line in contract.lines})
         resolve = ResolveProducts(skus=skus, currency=contract.currency, recurring_skus=skus)
@@ -157,7 +158,7 @@ class Endings:
             ),
         )  # no undo: billing's cancellation and credit cannot be taken back, so the ERP's credit stands with them
         self.order = order
-        self.contract.erp_orders.append(order.order_id)
+        self.contract.add_erp_document(order.order_id, order.credit_memo)
 
 
 def credit_lines(cancellation: Cancellation, contract: Contract) -> tuple[list[ContractLine], list[str]]:
