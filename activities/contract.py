@@ -90,13 +90,14 @@ class ContractActivities:
         """The ERP's record of a change: one line per SKU at the amount billing prorated (or the whole line).
 
         A change that owes the customer (its total below zero: a cancellation's unused time, a contraction) is a
-        credit memo, its lines as credited; an ERP keeps no order with a negative total."""
+        credit memo, its lines as credited, where the saga asks for that (`credit_memo_if_owed`: a saga on older
+        code would take the memo's id for an order's); an ERP keeps no order with a negative total."""
         lines = [
             OrderLine(sku=line.sku, item_id=step.erp_items[line.sku], quantity=line.quantity, rate=line.unit_price)
             for line in step.lines
         ]
         total = sum((line.amount for line in lines), start=Money.zero(step.currency))
-        if total.amount < 0:
+        if total.amount < 0 and step.credit_memo_if_owed:
             return await self._credit(step, lines)
         order = SalesOrder(
             external_id=step.idempotency_key,

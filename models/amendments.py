@@ -85,6 +85,9 @@ class ChangeOrder(StepInput):
     currency: str
     lines: list[ContractLine] = Field(description="quantity 1 at the line's prorated amount, or whole lines")
     erp_items: dict[str, str]
+    credit_memo_if_owed: bool = Field(
+        default=False, description="a total below zero is posted as a credit memo (unset by sagas older than that)"
+    )
 
 
 class ChangeOrderCreated(StepOutput):

@@ -34,6 +34,7 @@ CONTRACT_ENTITY = "contract-entity"
 CONTRACT_RENEWAL_DEAL = "contract-renewal-deal"
 RECONCILE_CONTRACTS = "reconcile-contracts"
 CONTRACT_CANCEL_REFUND = "contract-cancel-refund"
+ERP_CREDIT_MEMO = "erp-credit-memo"
 BILLED_FROM_TERM_START = "subscription-billed-from-term-start"
 
 # The kept histories (tests/histories/): the top level is today's saga shape, v2/ the shape before the ERP
@@ -158,6 +159,17 @@ REGISTER: dict[str, Patch] = {
             "a term starting after the sale is billed from its first day (Stripe's billing_cycle_anchor, nothing "
             "charged before); with no invoice yet a payment gate entitles, nothing being due",
             TERM_START_RUNS,
+        ),
+        Patch(
+            ERP_CREDIT_MEMO,
+            date(2026, 11, 29),
+            "a change that owes the customer is a credit memo in the ERP, which keeps no order below zero; asked only "
+            "for such a change, so that a worker on older code never receives a memo it would take for an order",
+            (
+                "contract/cancel_refund_credit_memo",
+                "contract/contraction_refund_credit_memo",
+                "contract/contraction_refund_credit_memo_undone",
+            ),
         ),
         Patch(
             FEWER_UPSERTS,

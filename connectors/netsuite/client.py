@@ -151,11 +151,13 @@ class NetSuiteClient(NetSuiteQueries):
         return credit_memo_from_netsuite(record, await self.currencies(ids=_currency_of(record)))
 
     async def delete_credit_memo(self, ref: str) -> None:
-        """DELETE the memo (NetSuite answers 204); one already deleted is done, not an error."""
+        """DELETE the memo (NetSuite answers 204); one already deleted (`RCRD_DSNT_EXIST`) is done. Any other 404
+        (a route or record type the account does not serve) is raised: the credit may still stand."""
         try:
             await self.request("DELETE", f"{RECORDS}/creditMemo/{ref}")
-        except NotFound:
-            return
+        except NotFound as missing:
+            if missing.code != "RCRD_DSNT_EXIST":
+                raise
 
     async def records_where(self, record_type: str, query: str) -> list[dict[str, Any]]:
         """Every record a list query (`externalId START_WITH "x"`) matches, all pages, each read in full."""

@@ -70,12 +70,20 @@ def credit_invoice(books: Books, ref: str, body: Record) -> str:
 
 
 def delete_credit_memo(books: Books, ref: str) -> None:
-    """DELETE a standalone memo: its credit leaves the customer's balance. One made from an invoice is refused
-    here (deleting it would reopen the invoice, which q2c never asks for)."""
+    """DELETE a memo: its credit leaves the customer's balance, and an invoice it settled is open again for
+    what the memo had credited."""
     memo = books.load("creditMemo", ref)
+    credited = _amount(memo["total"])
     if memo.get("createdFrom"):
-        raise NetSuiteError(400, "USER_ERROR", f"Credit memo {memo['tranId']} was created from an invoice.")
-    _credit(books, memo["entity"]["id"], -_amount(memo["total"]))
+        invoice = books.load("invoice", memo["createdFrom"]["id"])
+        invoice.update(
+            {
+                "amountRemaining": str(_amount(invoice["amountRemaining"]) + credited),
+                "status": {"id": "A", "refName": "Open"},
+            }
+        )
+        books.save("invoice", invoice)
+    _credit(books, memo["entity"]["id"], -credited)
     books.store.delete(SYSTEM, "creditMemo", memo["id"])
 
 

@@ -104,8 +104,11 @@ class Books:
         if record_type == "nonInventorySaleItem":
             record.update(body)
             return record
-        if record_type == "creditMemo" and "tranId" not in record:
-            return credit_memo(self, record, body)
+        if record_type == "creditMemo":
+            if "tranId" not in record:
+                return credit_memo(self, record, body)
+            record.update({k: v for k, v in body.items() if k in ("memo", "externalId")})  # its lines stand
+            return record
         raise NetSuiteError(400, "USER_ERROR", f"{record_type} records are created by transforming another record.")
 
     def _customer(self, record: Record, body: Record) -> Record:

@@ -208,6 +208,10 @@ def test_transforms_answer_204_with_the_new_records_location(ns_sim):
     assert credited.status_code == 204 and "/creditMemo/" in credited.headers["Location"]
     read = requests.get(f"{ns_sim.url}{RECORDS}/invoice/{invoice}", auth=oauth1(), timeout=10).json(parse_float=Decimal)
     assert read["amountRemaining"] == 0 and read["total"] == Decimal("0.30")
+    memo = credited.headers["Location"].rsplit("/", 1)[1]  # deleting the memo opens the invoice again
+    assert requests.delete(f"{ns_sim.url}{RECORDS}/creditMemo/{memo}", auth=oauth1(), timeout=10).status_code == 204
+    read = requests.get(f"{ns_sim.url}{RECORDS}/invoice/{invoice}", auth=oauth1(), timeout=10).json(parse_float=Decimal)
+    assert read["amountRemaining"] == Decimal("0.30") and read["status"]["id"] == "A"
 
 
 def test_an_order_whose_total_is_negative_is_refused(ns_sim):
@@ -259,6 +263,8 @@ def test_a_credit_memo_of_its_own_credits_the_customer_and_is_deleted_with_204(n
     assert deleted.status_code == 204 and not deleted.content
     gone = requests.get(f"{ns_sim.url}{RECORDS}/creditMemo/{memo}", auth=oauth1(), timeout=10)
     assert gone.status_code == 404 and error_code(gone) == "RCRD_DSNT_EXIST"
+    again = requests.delete(f"{ns_sim.url}{RECORDS}/creditMemo/{memo}", auth=oauth1(), timeout=10)
+    assert again.status_code == 404 and error_code(again) == "RCRD_DSNT_EXIST"
     balance = requests.get(f"{ns_sim.url}{RECORDS}/customer/{customer}", auth=oauth1(), timeout=10).json()["balance"]
     assert Decimal(str(balance)) == 0
 

@@ -10,7 +10,7 @@ from decimal import Decimal
 
 import pytest
 
-from connectors.errors import BusinessRuleError
+from connectors.errors import BusinessRuleError, NotFound
 from models.money import Money
 from models.orders import CreditMemo, OrderLine, OrderStatus, SalesOrder
 from tests.ports.conftest import new_customer, new_saga_id
@@ -74,6 +74,30 @@ async def test_a_credit_memo_for_unused_time_is_posted_once_to_the_cent_and_dele
     await erp.delete_credit_memo(str(posted.id))
     await erp.delete_credit_memo(str(posted.id))  # an undo retried after the delete went through
     assert (await erp.credit_position(order.customer_id)).balance == before.balance
+
+
+async def test_a_delete_answered_by_a_missing_route_is_not_taken_for_a_deleted_memo(erp, sim):
+    order = await prorated_order(erp, {"PLAT-PRO": "10.00"}, "credit_order")
+    memo = CreditMemo(
+        external_id=order.external_id,
+        customer_id=order.customer_id,
+        memo_date=order.order_date,
+        currency="USD",
+        lines=order.lines,
+    )
+    posted = await erp.credit_customer(memo)
+    sim.fault(  # a proxy, or an account whose role lacks the record: a 404 about the route, not the memo
+        system="netsuite",
+        kind="business",
+        method="DELETE",
+        path=f"/services/rest/record/v1/creditMemo/{posted.id}",
+        status=404,
+        code="NONEXISTENT_RESOURCE",
+        count=1,
+    )
+    with pytest.raises(NotFound):
+        await erp.delete_credit_memo(str(posted.id))
+    await erp.delete_credit_memo(str(posted.id))
 
 
 async def test_a_credit_memo_whose_total_is_negative_is_refused(erp):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from temporalio import workflow
 
+from workflows import patches
 from workflows.contract import steps
 from workflows.contract.endings import Endings
 from workflows.contract.terms import (
@@ -16,6 +17,7 @@ from workflows.contract.terms import (
     highest_tier,
     item_changes,
     new_skus,
+    owes_customer,
     sku_of,
     target_quantities,
 )
@@ -220,6 +222,7 @@ class ContractAmendment(Endings):
                 currency=self.contract.currency,
                 lines=lines,
                 erp_items=erp_items,
+                credit_memo_if_owed=owes_customer(lines) and workflow.patched(patches.ERP_CREDIT_MEMO),
             ),
             undo=steps.CANCEL_CHANGE_ORDER.using(
                 lambda o, why: CloseOrder(order_id=o.order_id, reason=why, credit_memo=o.credit_memo)

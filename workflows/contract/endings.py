@@ -11,7 +11,7 @@ from temporalio import workflow
 
 from workflows import patches
 from workflows.contract import steps
-from workflows.contract.terms import add_years, sku_of
+from workflows.contract.terms import add_years, owes_customer, sku_of
 from workflows.kit import Saga, SagaStopped
 
 with workflow.unsafe.imports_passed_through():
@@ -155,6 +155,7 @@ class Endings:
                 currency=contract.currency,
                 lines=lines,
                 erp_items=erp.erp_items,
+                credit_memo_if_owed=owes_customer(lines) and workflow.patched(patches.ERP_CREDIT_MEMO),
             ),
         )  # no undo: billing's cancellation and credit cannot be taken back, so the ERP's credit stands with them
         self.order = order

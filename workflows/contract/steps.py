@@ -32,7 +32,11 @@ REVERT_ITEMS = Step(
 # ERP: the change order [cancelled]; its one-time lines invoiced [credit memo]
 CHANGE_ORDER = Step("change_order", ContractActivities.create_change_order, queue=ERP, external_id=lambda o: o.order_id)
 CANCEL_CHANGE_ORDER = Step(
-    "cancel_change_order", ErpActivities.close_sales_order, queue=ERP, retry=UNDO, action="cancel the change order"
+    "cancel_change_order",
+    ErpActivities.close_sales_order,
+    queue=ERP,
+    retry=UNDO,
+    action="cancel the change order (or delete its credit memo)",
 )
 INVOICE_CHANGE = Step("invoice_change", ErpActivities.invoice_order, queue=ERP, external_id=lambda o: o.invoice.id)
 CREDIT_CHANGE = Step(

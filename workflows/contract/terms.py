@@ -128,3 +128,8 @@ def erp_lines(
         total = total + net
         lines.append(ContractLine(sku=sku, quantity=1, unit_price=net, frequency=item.frequency))
     return lines, total
+
+
+def owes_customer(lines: list[ContractLine]) -> bool:
+    """A change whose lines total below zero: the ERP holds it as a credit memo, never as an order."""
+    return sum(line.unit_price.amount * line.quantity for line in lines) < 0
