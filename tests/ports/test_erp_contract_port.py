@@ -32,6 +32,17 @@ async def prorated_order(erp, amounts: dict[str, str], step: str) -> SalesOrder:
     )
 
 
+def memo_of(order: SalesOrder) -> CreditMemo:
+    """The same lines as a credit memo (what a change owes the customer)."""
+    return CreditMemo(
+        external_id=order.external_id,
+        customer_id=order.customer_id,
+        memo_date=order.order_date,
+        currency=order.currency,
+        lines=order.lines,
+    )
+
+
 async def test_a_change_order_keeps_prorated_amounts_to_the_cent_once_and_is_cancelled_as_an_undo(erp):
     order = await prorated_order(erp, {"PLAT-PRO": "12345.67", "SSO-ADDON": "1013.01"}, "change_order")
     created = await erp.create_sales_order(order)
@@ -55,13 +66,7 @@ async def test_an_order_whose_total_is_negative_is_refused_as_the_erp_refuses_it
 async def test_a_credit_memo_for_unused_time_is_posted_once_to_the_cent_and_deleted_as_an_undo(erp):
     order = await prorated_order(erp, {"PLAT-PRO": "24657.53", "API-ADDON": "4109.59"}, "credit_order")
     before = await erp.credit_position(order.customer_id)
-    memo = CreditMemo(
-        external_id=order.external_id,
-        customer_id=order.customer_id,
-        memo_date=order.order_date,
-        currency=order.currency,
-        lines=order.lines,
-    )
+    memo = memo_of(order)
     posted = await erp.credit_customer(memo)
     assert (await erp.credit_customer(memo)).id == posted.id
     assert posted.total == Money(amount=Decimal("28767.12"), currency="USD") and posted.number
@@ -78,13 +83,7 @@ async def test_a_credit_memo_for_unused_time_is_posted_once_to_the_cent_and_dele
 
 async def test_a_delete_answered_by_a_missing_route_is_not_taken_for_a_deleted_memo(erp, sim):
     order = await prorated_order(erp, {"PLAT-PRO": "10.00"}, "credit_order")
-    memo = CreditMemo(
-        external_id=order.external_id,
-        customer_id=order.customer_id,
-        memo_date=order.order_date,
-        currency="USD",
-        lines=order.lines,
-    )
+    memo = memo_of(order)
     posted = await erp.credit_customer(memo)
     sim.fault(  # a proxy, or an account whose role lacks the record: a 404 about the route, not the memo
         system="netsuite",
@@ -102,12 +101,6 @@ async def test_a_delete_answered_by_a_missing_route_is_not_taken_for_a_deleted_m
 
 async def test_a_credit_memo_whose_total_is_negative_is_refused(erp):
     order = await prorated_order(erp, {"PLAT-PRO": "-10.00"}, "credit_order")
-    memo = CreditMemo(
-        external_id=order.external_id,
-        customer_id=order.customer_id,
-        memo_date=order.order_date,
-        currency="USD",
-        lines=order.lines,
-    )
+    memo = memo_of(order)
     with pytest.raises(BusinessRuleError, match="total cannot be negative"):
         await erp.credit_customer(memo)
