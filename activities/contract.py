@@ -27,7 +27,7 @@ from models.amendments import (
 from models.contract import Contract, crm_of_contract
 from models.deal import DealLine
 from models.money import Money
-from models.orders import CreditMemo, OrderLine, SalesOrder
+from models.orders import OrderLine, ReturnOrder, SalesOrder
 from models.reconcile import DriftItem
 from models.reconcile_contracts import contract_mismatches
 from models.steps import Done
@@ -90,15 +90,15 @@ class ContractActivities:
         """The ERP's record of a change: one line per SKU at the amount billing prorated (or the whole line).
 
         A change that owes the customer (its total below zero: a cancellation's unused time, a contraction) is a
-        credit memo, its lines as credited, where the saga asks for that (`credit_memo_if_owed`: a saga on older
-        code would take the memo's id for an order's); an ERP keeps no order with a negative total."""
+        return order, its lines what goes back, where the saga asks for that (`return_order_if_owed`: a saga on
+        older code would take it for a sales order); an ERP keeps no sales order with a negative total."""
         lines = [
             OrderLine(sku=line.sku, item_id=step.erp_items[line.sku], quantity=line.quantity, rate=line.unit_price)
             for line in step.lines
         ]
         total = sum((line.amount for line in lines), start=Money.zero(step.currency))
-        if total.amount < 0 and step.credit_memo_if_owed:
-            return await self._credit(step, lines)
+        if total.amount < 0 and step.return_order_if_owed:
+            return await self._return_order(step, lines)
         order = SalesOrder(
             external_id=step.idempotency_key,
             customer_id=step.erp_customer_id,
@@ -113,22 +113,22 @@ class ContractActivities:
             order_id=created.id, order_number=created.number or created.id, total=created.total, attempt=attempt()
         )
 
-    async def _credit(self, step: ChangeOrder, lines: list[OrderLine]) -> ChangeOrderCreated:
-        memo = CreditMemo(
+    async def _return_order(self, step: ChangeOrder, lines: list[OrderLine]) -> ChangeOrderCreated:
+        order = ReturnOrder(
             external_id=step.idempotency_key,
             customer_id=step.erp_customer_id,
-            memo_date=step.order_date,
+            order_date=step.order_date,
             currency=step.currency,
             lines=[line.model_copy(update={"rate": -line.rate}) for line in lines],
         )
         with vendor_step(step):
-            posted = await self.erp.credit_customer(memo)
-        assert posted.id and posted.total is not None
+            made = await self.erp.create_return_order(order)
+        assert made.id and made.total is not None
         return ChangeOrderCreated(
-            order_id=posted.id,
-            order_number=posted.number or posted.id,
-            total=-posted.total,
-            credit_memo=True,
+            order_id=made.id,
+            order_number=made.number or made.id,
+            total=-made.total,
+            return_order=True,
             attempt=attempt(),
         )
 

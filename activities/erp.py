@@ -81,11 +81,11 @@ class ErpActivities:
 
     @activity.defn(name="erp.close_sales_order")
     async def close_sales_order(self, step: CloseOrder) -> Done:
-        """The undo of an order (cancelled or closed) or of a change the ERP holds as a credit memo (deleted)."""
+        """The undo of an order, or of a change the ERP holds as a return order: cancelled, or closed if billed."""
         with vendor_step(step):
-            if step.credit_memo:
-                await self.erp.delete_credit_memo(step.order_id)
-                return Done(result="deleted", attempt=attempt())
+            if step.return_order:
+                returned = await self.erp.cancel_return_order(step.order_id, step.reason)
+                return Done(result=returned.status.value, attempt=attempt())
             order = await self.erp.close_sales_order(step.order_id, step.reason)
         return Done(result=order.status.value, attempt=attempt())
 

@@ -85,19 +85,19 @@ class ChangeOrder(StepInput):
     currency: str
     lines: list[ContractLine] = Field(description="quantity 1 at the line's prorated amount, or whole lines")
     erp_items: dict[str, str]
-    credit_memo_if_owed: bool = Field(
-        default=False, description="a total below zero is posted as a credit memo (unset by sagas older than that)"
+    return_order_if_owed: bool = Field(
+        default=False, description="a total below zero is a return order (unset by sagas older than that)"
     )
 
 
 class ChangeOrderCreated(StepOutput):
-    """`credit_memo`: the change owes the customer (its total is negative), so the ERP holds it as a credit memo
+    """`return_order`: the change owes the customer (its total is negative), so the ERP holds it as a return order
     whose id and number these are; `total` keeps the change's sign."""
 
     order_id: str
     order_number: str
     total: Money
-    credit_memo: bool = False
+    return_order: bool = False
 
 
 class EndOfTerm(StepInput):
@@ -174,5 +174,5 @@ class AmendmentResult(BaseModel):
     billing_amount: Money | None = None
     erp_amount: Money | None = None
     erp_order_id: str | None = None
-    erp_credit_memo_id: str | None = None
+    erp_return_order_id: str | None = None
     error: str | None = None

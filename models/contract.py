@@ -116,9 +116,9 @@ class ChangeRecord(BaseModel):
     detail: str = ""
     saga_id: str | None = None
     billing_amount: Money | None = Field(default=None, description="what billing charged (credit if negative)")
-    erp_amount: Money | None = Field(default=None, description="the ERP's total: an order's, or minus a credit memo's")
+    erp_amount: Money | None = Field(default=None, description="the ERP's total: an order's, or minus a return order's")
     erp_order_id: str | None = None
-    erp_credit_memo_id: str | None = Field(default=None, description="where the change owed the customer")
+    erp_return_order_id: str | None = Field(default=None, description="where the change owed the customer")
 
 
 class Contract(BaseModel):
@@ -136,16 +136,14 @@ class Contract(BaseModel):
     lines: list[ContractLine]
     erp_customer_id: str
     erp_orders: list[str] = Field(default_factory=list)
-    erp_credit_memos: list[str] = Field(
-        default_factory=list, description="credits the ERP posted: cancellations, contractions"
-    )
+    erp_return_orders: list[str] = Field(default_factory=list, description="what was owed back: refunds, contractions")
     tier: str
     support_end: date | None = None
     renewal_deal_id: str | None = None
     ends_on: date | None = Field(default=None, description="the day service ends, once it is decided")
 
-    def add_erp_document(self, document_id: str, credit_memo: bool) -> None:
-        (self.erp_credit_memos if credit_memo else self.erp_orders).append(document_id)
+    def add_erp_order(self, order_id: str, return_order: bool) -> None:
+        (self.erp_return_orders if return_order else self.erp_orders).append(order_id)
 
     def line(self, sku: str) -> ContractLine | None:
         return next((line for line in self.lines if line.sku == sku), None)

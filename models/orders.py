@@ -42,18 +42,20 @@ class SalesOrder(BaseModel):
     total: Money | None = None
 
 
-class CreditMemo(BaseModel):
-    """What the business owes a customer back (unused time, a contraction), as the ERP posts it: the lines are
-    what is credited, so positive; the total may not be negative. An ERP keeps no order with a negative total
-    (NetSuite: "The total cannot be negative"), so a credit is its own document, not an order."""
+class ReturnOrder(BaseModel):
+    """What the business owes a customer back (unused time, a contraction), recorded as the ERP records a sale:
+    an order that posts nothing (NetSuite: a return authorization), its lines what goes back, so positive. An
+    ERP keeps no sales order with a negative total ("The total cannot be negative"), and a credit memo would
+    post a credit the ERP never billed: the recurring charges it reverses were billed by the billing system."""
 
     id: str | None = Field(default=None, description="ERP internal id")
     number: str | None = Field(default=None, description="ERP document number shown to people")
     external_id: str
     customer_id: str = Field(description="ERP customer internal id")
-    memo_date: date
+    order_date: date
     currency: str
     lines: list[OrderLine]
+    status: OrderStatus = OrderStatus.PENDING_FULFILLMENT
     total: Money | None = None
 
 

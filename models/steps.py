@@ -80,12 +80,12 @@ class OrderCreated(StepOutput):
 
 
 class CloseOrder(StepInput):
-    """`credit_memo`: the change was recorded as a credit memo (`ChangeOrderCreated.credit_memo`): undone by
-    deleting the memo, not by closing an order."""
+    """`return_order`: the change was recorded as a return order (`ChangeOrderCreated.return_order`), cancelled as
+    the ERP cancels one."""
 
     order_id: str
     reason: str
-    credit_memo: bool = False
+    return_order: bool = False
 
 
 class UpdateDeal(StepInput):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Protocol, runtime_checkable
 
-from models.orders import CreditMemo, Invoice, SalesOrder
+from models.orders import Invoice, ReturnOrder, SalesOrder
 from models.party import CreditPosition, Customer
 from models.records import ErpCatalog
 
@@ -45,13 +45,13 @@ class Erp(Protocol):
         """Reverse a posted invoice with a credit memo, once per external id; returns the memo's id."""
         ...
 
-    async def credit_customer(self, memo: CreditMemo) -> CreditMemo:
-        """Post a credit memo of its own (no invoice behind it), once per `memo.external_id`; a repeat returns
-        the memo the first call made. A negative total is refused as the ERP refuses it."""
+    async def create_return_order(self, order: ReturnOrder) -> ReturnOrder:
+        """Record what goes back to the customer, once per `order.external_id` (a repeat returns the first call's);
+        it posts nothing. A negative total is refused as the ERP refuses it."""
         ...
 
-    async def delete_credit_memo(self, ref: str) -> None:
-        """Take back a credit memo a saga posted (its undo); one already gone is not an error."""
+    async def cancel_return_order(self, ref: str, reason: str) -> ReturnOrder:
+        """Cancel a pending return order (a saga's undo); one already cancelled or closed is returned as it is."""
         ...
 
     async def orders_for(self, saga_id: str) -> list[SalesOrder]:

@@ -1,8 +1,8 @@
 """A cancellation now, with and without the region's refund rule (`ContractPolicy.cancel_refund`), on the
 time-skipping server against the simulators.
 
-With the refund, Stripe's final invoice credits the unused time to the customer's balance and the ERP's credit
-memo holds the same amount; both must be the figure of models/proration.py, recomputed here from the period
+With the refund, Stripe's final invoice credits the unused time to the customer's balance and the ERP's return
+order holds the same amount; both must be the figure of models/proration.py, recomputed here from the period
 and the second Stripe cancelled at, to the minor unit. Without it, nothing is credited anywhere.
 """
 
@@ -68,13 +68,13 @@ async def test_a_cancellation_now_with_the_refund_rule_credits_the_same_in_billi
     assert owed < 0 and int(final["total"]) == owed  # Stripe's credit is the rule's figure, to the minor unit
     assert final["status"] == "paid" and balances(sim) == before + owed  # the credit: on the balance
     assert record.billing_amount == Money.from_minor_units(owed, "USD")
-    assert record.erp_amount == record.billing_amount and record.erp_credit_memo_id and not record.erp_order_id
-    memo = sim.store.get("netsuite", "creditMemo", record.erp_credit_memo_id)  # not an order: NetSuite refuses < 0
-    assert sum(Decimal(str(x["amount"])) for x in memo["item"]["items"]) == -record.billing_amount.amount
+    assert record.erp_amount == record.billing_amount and record.erp_return_order_id and not record.erp_order_id
+    returned = sim.store.get("netsuite", "returnAuthorization", record.erp_return_order_id)  # NetSuite refuses < 0
+    assert sum(Decimal(str(x["amount"])) for x in returned["item"]["items"]) == -record.billing_amount.amount
     contract = await handle.query("contract", result_type=Contract)
-    assert contract.erp_credit_memos == [record.erp_credit_memo_id]
-    # the shape since credit memos; contract/cancel_refund keeps the credit order before them, replayed as recorded
-    await keep(sagas.client.get_workflow_handle(record.saga_id), "cancel_refund_credit_memo")
+    assert contract.erp_return_orders == [record.erp_return_order_id]
+    # the shape since return orders; contract/cancel_refund keeps the sales order before them, replayed as recorded
+    await keep(sagas.client.get_workflow_handle(record.saga_id), "cancel_refund_return_order")
 
 
 async def test_a_cancellation_now_without_the_refund_rule_credits_nothing(sagas, adapters):
@@ -90,7 +90,7 @@ async def test_a_cancellation_now_without_the_refund_rule_credits_nothing(sagas,
     assert all(int(i["total"]) >= 0 for i in made)  # the sale's own invoice, no credit
     assert balances(sim) == before
     assert record.billing_amount is None and record.erp_amount is None and record.erp_order_id is None
-    assert record.erp_credit_memo_id is None
+    assert record.erp_return_order_id is None
 
 
 def test_a_billing_credit_one_minor_unit_off_the_rule_is_named_per_item():

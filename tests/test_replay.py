@@ -44,9 +44,9 @@ def test_every_saga_path_has_a_kept_history():
         "amendment_expansion",
         "amendment_compensated",
         "cancel_refund",  # the ERP's credit as a sales order with negative lines (before 2026-11-29)
-        "cancel_refund_credit_memo",  # ... and as a credit memo, as NetSuite wants it
-        "contraction_refund_credit_memo",
-        "contraction_refund_credit_memo_undone",
+        "cancel_refund_return_order",  # ... and as a return order, which NetSuite takes
+        "contraction_refund_return_order",
+        "contraction_refund_return_order_undone",
         # the scheduled reconciliation, before and after its contract checks (tests/histories/reconciliation/)
         "before_contracts_drift_repaired",
         "drift_repaired",

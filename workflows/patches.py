@@ -34,7 +34,7 @@ CONTRACT_ENTITY = "contract-entity"
 CONTRACT_RENEWAL_DEAL = "contract-renewal-deal"
 RECONCILE_CONTRACTS = "reconcile-contracts"
 CONTRACT_CANCEL_REFUND = "contract-cancel-refund"
-ERP_CREDIT_MEMO = "erp-credit-memo"
+ERP_RETURN_ORDER = "erp-return-order"
 BILLED_FROM_TERM_START = "subscription-billed-from-term-start"
 
 # The kept histories (tests/histories/): the top level is today's saga shape, v2/ the shape before the ERP
@@ -151,7 +151,7 @@ REGISTER: dict[str, Patch] = {
             CONTRACT_CANCEL_REFUND,
             date(2026, 11, 28),
             "a cancellation now credits the unused time where the region's cancel_refund says: billing and the ERP",
-            ("contract/cancel_refund", "contract/cancel_refund_credit_memo"),  # the credit: an order, then a memo
+            ("contract/cancel_refund", "contract/cancel_refund_return_order"),  # the credit: a sales order, a return
         ),
         Patch(
             BILLED_FROM_TERM_START,
@@ -161,14 +161,14 @@ REGISTER: dict[str, Patch] = {
             TERM_START_RUNS,
         ),
         Patch(
-            ERP_CREDIT_MEMO,
+            ERP_RETURN_ORDER,
             date(2026, 11, 29),
-            "a change that owes the customer is a credit memo in the ERP, which keeps no order below zero; asked only "
-            "for such a change, so that a worker on older code never receives a memo it would take for an order",
+            "a change that owes the customer is a return order in the ERP, which keeps no sales order below zero; "
+            "asked only for such a change, so that a worker on older code never gets one it would take for a sale",
             (
-                "contract/cancel_refund_credit_memo",
-                "contract/contraction_refund_credit_memo",
-                "contract/contraction_refund_credit_memo_undone",
+                "contract/cancel_refund_return_order",
+                "contract/contraction_refund_return_order",
+                "contract/contraction_refund_return_order_undone",
             ),
         ),
         Patch(

@@ -12,7 +12,7 @@ from connectors.netsuite.mapping import (
     order_from_suiteql,
     saga_orders_query,
 )
-from models.orders import CreditMemo, Invoice, SalesOrder
+from models.orders import Invoice, ReturnOrder, SalesOrder
 from models.party import CreditPosition, Customer
 from models.records import ErpCatalog
 
@@ -58,11 +58,11 @@ class NetSuiteErp(Adapter[NetSuiteClient]):
     async def credit_invoice(self, invoice_id: str, external_id: str, reason: str) -> str:
         return await self.client.credit_invoice(invoice_id, external_id, reason)
 
-    async def credit_customer(self, memo: CreditMemo) -> CreditMemo:
-        return await self.client.credit_customer(memo)
+    async def create_return_order(self, order: ReturnOrder) -> ReturnOrder:
+        return await self.client.create_return_order(order)
 
-    async def delete_credit_memo(self, ref: str) -> None:
-        await self.client.delete_credit_memo(ref)
+    async def cancel_return_order(self, ref: str, reason: str) -> ReturnOrder:
+        return await self.client.cancel_return_order(ref, reason)
 
     async def orders_for(self, saga_id: str) -> list[SalesOrder]:
         found = await self.client.records_where("salesOrder", saga_orders_query(saga_id))

@@ -17,18 +17,18 @@ from connectors.netsuite import fields
 from connectors.netsuite.auth import netsuite_auth
 from connectors.netsuite.mapping import (
     RECORDS,
-    credit_memo_from_netsuite,
-    credit_memo_to_netsuite,
     customer_to_netsuite,
     invoice_from_netsuite,
     order_from_netsuite,
     order_to_netsuite,
+    return_order_from_netsuite,
+    return_order_to_netsuite,
 )
 from connectors.netsuite.queries import NetSuiteQueries
 from connectors.netsuite.suiteql import refused_column
 from connectors.settings import NetSuiteSettings
 from models.money import Money
-from models.orders import CreditMemo, Invoice, OrderStatus, SalesOrder
+from models.orders import Invoice, OrderStatus, ReturnOrder, SalesOrder
 from models.party import CreditPosition, Customer
 
 STRICT = {"X-NetSuite-PropertyNameValidation": "Error"}
@@ -140,24 +140,31 @@ class NetSuiteClient(NetSuiteQueries):
         order_id = await self._create_once("salesOrder", order.external_id, f"{RECORDS}/salesOrder", body)
         return await self._order(order_id)
 
-    async def credit_customer(self, memo: CreditMemo) -> CreditMemo:
-        """POST creditMemo: a credit memo of its own, once per external id."""
-        body = credit_memo_to_netsuite(memo, await self.currencies(codes=[memo.currency]))
-        memo_id = await self._create_once("creditMemo", memo.external_id, f"{RECORDS}/creditMemo", body)
-        return await self.get_credit_memo(memo_id)
+    async def create_return_order(self, order: ReturnOrder) -> ReturnOrder:
+        """POST returnAuthorization: a return of its own (not created from a sale), once per external id."""
+        body = return_order_to_netsuite(order, await self.currencies(codes=[order.currency]))
+        return_id = await self._create_once(
+            "returnAuthorization", order.external_id, f"{RECORDS}/returnAuthorization", body
+        )
+        return await self.get_return_order(return_id)
 
-    async def get_credit_memo(self, ref: str) -> CreditMemo:
-        record = await self.get("creditMemo", ref)
-        return credit_memo_from_netsuite(record, await self.currencies(ids=_currency_of(record)))
+    async def get_return_order(self, ref: str) -> ReturnOrder:
+        record = await self.get("returnAuthorization", ref)
+        return return_order_from_netsuite(record, await self.currencies(ids=_currency_of(record)))
 
-    async def delete_credit_memo(self, ref: str) -> None:
-        """DELETE the memo (NetSuite answers 204); one already deleted (`RCRD_DSNT_EXIST`) is done. Any other 404
-        (a route or record type the account does not serve) is raised: the credit may still stand."""
-        try:
-            await self.request("DELETE", f"{RECORDS}/creditMemo/{ref}")
-        except NotFound as missing:
-            if missing.code != "RCRD_DSNT_EXIST":
-                raise
+    async def cancel_return_order(self, ref: str, memo: str) -> ReturnOrder:
+        """Cancel a pending return, close a refunded one; a finished one is left as it is."""
+        returned = await self.get_return_order(ref)
+        if returned.status in (OrderStatus.CANCELLED, OrderStatus.CLOSED):
+            return returned
+        target = "C" if returned.status in (OrderStatus.PENDING_APPROVAL, OrderStatus.PENDING_FULFILLMENT) else "H"
+        await self.request(
+            "PATCH",
+            f"{RECORDS}/returnAuthorization/{returned.id}",
+            json={"orderStatus": {"id": target}, "memo": memo},
+            headers=STRICT,
+        )
+        return await self.get_return_order(str(returned.id))
 
     async def records_where(self, record_type: str, query: str) -> list[dict[str, Any]]:
         """Every record a list query (`externalId START_WITH "x"`) matches, all pages, each read in full."""

@@ -28,11 +28,12 @@ _NEEDS: dict[str, list[tuple[str, str, bool]]] = {
         ("item.items[].quantity", "number", True),
         ("item.items[].rate", "number", True),
     ],
-    "creditMemo": [
+    "returnAuthorization": [
         ("id", "id", True),
         ("tranDate", "text", True),
         ("currency.id", "id", True),
         ("entity.id", "id", True),
+        ("orderStatus.id", "text", True),
         ("total", "number", True),
         ("item.items", "list", True),
         ("item.items[].item.id", "id", True),

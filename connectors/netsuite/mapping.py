@@ -11,7 +11,7 @@ from connectors.netsuite import fields
 from connectors.netsuite.currencies import Currencies
 from models.common import Region
 from models.money import Money
-from models.orders import CreditMemo, Invoice, InvoiceStatus, OrderLine, OrderStatus, SalesOrder
+from models.orders import Invoice, InvoiceStatus, OrderLine, OrderStatus, ReturnOrder, SalesOrder
 from models.party import Customer
 
 RECORDS = "/services/rest/record/v1"
@@ -21,6 +21,16 @@ _ORDER_STATUS = {
     "B": OrderStatus.PENDING_FULFILLMENT,
     "F": OrderStatus.PENDING_FULFILLMENT,
     "G": OrderStatus.BILLED,
+    "C": OrderStatus.CANCELLED,
+    "H": OrderStatus.CLOSED,
+}
+_RETURN_STATUS = {  # a return authorization's orderStatus: waiting on approval, receipt or refund, or done
+    "A": OrderStatus.PENDING_APPROVAL,
+    "B": OrderStatus.PENDING_FULFILLMENT,  # Pending Receipt
+    "D": OrderStatus.PENDING_FULFILLMENT,  # Partially Received
+    "E": OrderStatus.PENDING_FULFILLMENT,  # Pending Refund/Partially Received
+    "F": OrderStatus.PENDING_FULFILLMENT,  # Pending Refund
+    "G": OrderStatus.BILLED,  # Refunded
     "C": OrderStatus.CANCELLED,
     "H": OrderStatus.CLOSED,
 }
@@ -46,9 +56,9 @@ def order_to_netsuite(order: SalesOrder, currencies: Currencies) -> dict[str, An
     return _transaction(order.customer_id, order.external_id, order.order_date, order.currency, order.lines, currencies)
 
 
-def credit_memo_to_netsuite(memo: CreditMemo, currencies: Currencies) -> dict[str, Any]:
-    """A standalone credit memo (no invoice transformed): the same entity, currency and item sublist as an order."""
-    return _transaction(memo.customer_id, memo.external_id, memo.memo_date, memo.currency, memo.lines, currencies)
+def return_order_to_netsuite(order: ReturnOrder, currencies: Currencies) -> dict[str, Any]:
+    """A return authorization of its own (not created from a sale): the same fields and item sublist as an order."""
+    return _transaction(order.customer_id, order.external_id, order.order_date, order.currency, order.lines, currencies)
 
 
 def _transaction(
@@ -76,17 +86,18 @@ def _items(lines: list[OrderLine]) -> dict[str, Any]:
     }
 
 
-def credit_memo_from_netsuite(record: dict[str, Any], currencies: Currencies) -> CreditMemo:
-    record = fields.check("creditMemo", record)
-    currency = currencies.code(record["currency"], "creditMemo")
-    return CreditMemo(
+def return_order_from_netsuite(record: dict[str, Any], currencies: Currencies) -> ReturnOrder:
+    record = fields.check("returnAuthorization", record)
+    currency = currencies.code(record["currency"], "returnAuthorization")
+    return ReturnOrder(
         id=record["id"],
         number=record.get("tranId"),
         external_id=record.get("externalId") or "",
         customer_id=record["entity"]["id"],
-        memo_date=date.fromisoformat(record["tranDate"]),
+        order_date=date.fromisoformat(record["tranDate"]),
         currency=currency,
         lines=_lines_from(record, currency),
+        status=_RETURN_STATUS[record["orderStatus"]["id"]],
         total=Money(amount=Decimal(record["total"]), currency=currency),
     )
 

@@ -190,14 +190,6 @@ def create_app(ctx: SimContext) -> FastAPI:
 
         return await maybe_async(request, run)
 
-    @app.delete(RECORDS + "/creditMemo/{ref}")
-    async def delete_credit_memo(ref: str, request: Request) -> Response:
-        async def run() -> Response:
-            memos.delete_credit_memo(books, ref)
-            return Response(status_code=204)
-
-        return await maybe_async(request, run)
-
     @app.api_route("/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
     async def unknown(path: str) -> JSONResponse:
         raise NetSuiteError(404, "NONEXISTENT_RESOURCE", f"Resource /{path} does not exist.", urlPath=f"/{path}")

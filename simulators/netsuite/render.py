@@ -49,7 +49,8 @@ FIELDS: dict[str, set[str]] = {
     },
     "nonInventorySaleItem": {"itemId", "externalId", "displayName", "basePrice", "isInactive", "subsidiary"},
     "invoice": {"externalId", "tranDate", "memo", "item"},
-    "creditMemo": {"entity", "externalId", "tranDate", "currency", "memo", "item"},
+    "creditMemo": {"externalId", "tranDate", "memo", "item"},
+    "returnAuthorization": {"entity", "externalId", "tranDate", "currency", "item", "memo", "orderStatus"},
 }
 LINE_FIELDS = {"item", "quantity", "rate", "amount", "description"}
 CUSTOM_PREFIXES = ("custentity", "custbody", "custitem", "custcol", "custrecord")

@@ -1,4 +1,5 @@
-"""NetSuite's business rules for the records q2c touches: customers, sales orders, invoices, credit memos.
+"""NetSuite's business rules for the records q2c touches: customers, sales orders, invoices, credit memos and
+return authorizations.
 
 Amounts are kept as exact decimal strings in the store; `render` shows them as JSON numbers.
 """
@@ -12,11 +13,11 @@ from typing import Any
 from simulators.context import SimContext
 from simulators.netsuite.currencies import SUBSIDIARY_CURRENCY, resolve
 from simulators.netsuite.errors import SYSTEM, NetSuiteError
-from simulators.netsuite.memos import credit_memo
+from simulators.netsuite.returns import write_return
 
 Record = dict[str, Any]
 RECORDS = "/services/rest/record/v1"
-RECORD_TYPES = ("customer", "salesOrder", "invoice", "creditMemo", "nonInventorySaleItem")
+RECORD_TYPES = ("customer", "salesOrder", "invoice", "creditMemo", "returnAuthorization", "nonInventorySaleItem")
 TAX_REGISTRATION_REQUIRED = {"2", "3"}  # EMEA and UK subsidiaries
 ORDER_STATUS = {
     "A": "Pending Approval",
@@ -104,11 +105,8 @@ class Books:
         if record_type == "nonInventorySaleItem":
             record.update(body)
             return record
-        if record_type == "creditMemo":
-            if "tranId" not in record:
-                return credit_memo(self, record, body)
-            record.update({k: v for k, v in body.items() if k in ("memo", "externalId")})  # its lines stand
-            return record
+        if record_type == "returnAuthorization":
+            return write_return(self, record, body)
         raise NetSuiteError(400, "USER_ERROR", f"{record_type} records are created by transforming another record.")
 
     def _customer(self, record: Record, body: Record) -> Record:

@@ -208,10 +208,6 @@ def test_transforms_answer_204_with_the_new_records_location(ns_sim):
     assert credited.status_code == 204 and "/creditMemo/" in credited.headers["Location"]
     read = requests.get(f"{ns_sim.url}{RECORDS}/invoice/{invoice}", auth=oauth1(), timeout=10).json(parse_float=Decimal)
     assert read["amountRemaining"] == 0 and read["total"] == Decimal("0.30")
-    memo = credited.headers["Location"].rsplit("/", 1)[1]  # deleting the memo opens the invoice again
-    assert requests.delete(f"{ns_sim.url}{RECORDS}/creditMemo/{memo}", auth=oauth1(), timeout=10).status_code == 204
-    read = requests.get(f"{ns_sim.url}{RECORDS}/invoice/{invoice}", auth=oauth1(), timeout=10).json(parse_float=Decimal)
-    assert read["amountRemaining"] == Decimal("0.30") and read["status"]["id"] == "A"
 
 
 def test_an_order_whose_total_is_negative_is_refused(ns_sim):
@@ -235,17 +231,19 @@ def test_an_order_whose_total_is_negative_is_refused(ns_sim):
     assert not ns_sim.store.find("netsuite", "salesOrder", "externalId", "negative-order")
 
 
-def test_a_credit_memo_of_its_own_credits_the_customer_and_is_deleted_with_204(ns_sim):
-    """A standalone creditMemo (entity and item lines, no invoice behind it); DELETE answers 204 and no body.
+def test_a_return_authorization_of_its_own_posts_nothing_and_is_cancelled_while_pending(ns_sim):
+    """A standalone returnAuthorization (entity and item lines, not created from a sale): 204 + Location, Pending
+    Receipt, no balance moved (a non-posting transaction); `orderStatus` C cancels it, and a second time is no
+    change. REST API Browser, record `returnAuthorization`; create as in Creating a Record Instance.
 
-    https://docs.oracle.com/en/cloud/saas/netsuite/ns-online-help/article_0624125335.html
+    https://docs.oracle.com/en/cloud/saas/netsuite/ns-online-help/section_1545141395.html
     """
-    customer = new_customer(ns_sim, "cust-memo")
+    customer = new_customer(ns_sim, "cust-return")
     made = requests.post(
-        f"{ns_sim.url}{RECORDS}/creditMemo",
+        f"{ns_sim.url}{RECORDS}/returnAuthorization",
         json={
             "entity": {"id": customer},
-            "externalId": "memo-1",
+            "externalId": "return-1",
             "currency": {"id": "1"},
             "item": {"items": [{"item": {"externalId": "IMPL-STD"}, "quantity": 1, "rate": "12.34"}]},
         },
@@ -253,20 +251,17 @@ def test_a_credit_memo_of_its_own_credits_the_customer_and_is_deleted_with_204(n
         headers={"X-NetSuite-PropertyNameValidation": "Error"},
         timeout=10,
     )
-    assert made.status_code == 204 and "/creditMemo/" in made.headers["Location"], made.text
-    memo = made.headers["Location"].rsplit("/", 1)[1]
-    read = requests.get(f"{ns_sim.url}{RECORDS}/creditMemo/{memo}", auth=oauth1(), timeout=10).json(parse_float=Decimal)
-    assert read["total"] == Decimal("12.34") and read["entity"]["id"] == customer
-    balance = requests.get(f"{ns_sim.url}{RECORDS}/customer/{customer}", auth=oauth1(), timeout=10).json()["balance"]
-    assert Decimal(str(balance)) == Decimal("-12.34")
-    deleted = requests.delete(f"{ns_sim.url}{RECORDS}/creditMemo/{memo}", auth=oauth1(), timeout=10)
-    assert deleted.status_code == 204 and not deleted.content
-    gone = requests.get(f"{ns_sim.url}{RECORDS}/creditMemo/{memo}", auth=oauth1(), timeout=10)
-    assert gone.status_code == 404 and error_code(gone) == "RCRD_DSNT_EXIST"
-    again = requests.delete(f"{ns_sim.url}{RECORDS}/creditMemo/{memo}", auth=oauth1(), timeout=10)
-    assert again.status_code == 404 and error_code(again) == "RCRD_DSNT_EXIST"
+    assert made.status_code == 204 and "/returnAuthorization/" in made.headers["Location"], made.text
+    ref = made.headers["Location"].rsplit("/", 1)[1]
+    url = f"{ns_sim.url}{RECORDS}/returnAuthorization/{ref}"
+    read = requests.get(url, auth=oauth1(), timeout=10).json(parse_float=Decimal)
+    assert read["total"] == Decimal("12.34") and read["orderStatus"]["refName"] == "Pending Receipt"
     balance = requests.get(f"{ns_sim.url}{RECORDS}/customer/{customer}", auth=oauth1(), timeout=10).json()["balance"]
     assert Decimal(str(balance)) == 0
+    for _ in range(2):
+        cancelled = requests.patch(url, json={"orderStatus": {"id": "C"}}, auth=oauth1(), timeout=10)
+        assert cancelled.status_code == 204, cancelled.text
+    assert requests.get(url, auth=oauth1(), timeout=10).json()["orderStatus"]["refName"] == "Cancelled"
 
 
 def test_every_error_has_netsuites_body_unknown_routes_included(ns_sim):

@@ -1,7 +1,7 @@
 """The Erp port as the contract's sagas use it: a change order priced at prorated amounts (quantity 1, cents),
 cancelled as the saga's undo; and what a change owes the customer (a cancellation's unused time, a contraction)
-as a credit memo of its own, deleted as the undo, because the ERP keeps no order with a negative total. Each is
-made once per external id, its total to the minor unit."""
+as a return order, which posts nothing either and is cancelled as the undo, because the ERP keeps no sales order
+with a negative total. Each is made once per external id, its total to the minor unit."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from decimal import Decimal
 
 import pytest
 
-from connectors.errors import BusinessRuleError, NotFound
+from connectors.errors import BusinessRuleError
 from models.money import Money
-from models.orders import CreditMemo, OrderLine, OrderStatus, SalesOrder
+from models.orders import OrderLine, OrderStatus, ReturnOrder, SalesOrder
 from tests.ports.conftest import new_customer, new_saga_id
 
 
@@ -32,12 +32,12 @@ async def prorated_order(erp, amounts: dict[str, str], step: str) -> SalesOrder:
     )
 
 
-def memo_of(order: SalesOrder) -> CreditMemo:
-    """The same lines as a credit memo (what a change owes the customer)."""
-    return CreditMemo(
+def return_of(order: SalesOrder) -> ReturnOrder:
+    """The same lines as a return order (what a change owes the customer)."""
+    return ReturnOrder(
         external_id=order.external_id,
         customer_id=order.customer_id,
-        memo_date=order.order_date,
+        order_date=order.order_date,
         currency=order.currency,
         lines=order.lines,
     )
@@ -63,44 +63,23 @@ async def test_an_order_whose_total_is_negative_is_refused_as_the_erp_refuses_it
     assert await erp.orders_for(order.external_id.split(":")[0]) == []
 
 
-async def test_a_credit_memo_for_unused_time_is_posted_once_to_the_cent_and_deleted_as_an_undo(erp):
+async def test_a_return_order_for_unused_time_is_made_once_to_the_cent_posts_nothing_and_is_cancelled(erp):
     order = await prorated_order(erp, {"PLAT-PRO": "24657.53", "API-ADDON": "4109.59"}, "credit_order")
     before = await erp.credit_position(order.customer_id)
-    memo = memo_of(order)
-    posted = await erp.credit_customer(memo)
-    assert (await erp.credit_customer(memo)).id == posted.id
-    assert posted.total == Money(amount=Decimal("28767.12"), currency="USD") and posted.number
-    assert sorted((x.sku, x.rate.amount) for x in posted.lines) == [
+    made = await erp.create_return_order(return_of(order))
+    assert (await erp.create_return_order(return_of(order))).id == made.id
+    assert made.total == Money(amount=Decimal("28767.12"), currency="USD") and made.number
+    assert sorted((x.sku, x.rate.amount) for x in made.lines) == [
         ("API-ADDON", Decimal("4109.59")),
         ("PLAT-PRO", Decimal("24657.53")),
     ]
-    credited = await erp.credit_position(order.customer_id)
-    assert credited.balance == before.balance - posted.total
-    await erp.delete_credit_memo(str(posted.id))
-    await erp.delete_credit_memo(str(posted.id))  # an undo retried after the delete went through
-    assert (await erp.credit_position(order.customer_id)).balance == before.balance
+    assert (await erp.credit_position(order.customer_id)).balance == before.balance  # like an order: no posting
+    assert (await erp.cancel_return_order(str(made.id), "compensated")).status is OrderStatus.CANCELLED
+    again = await erp.cancel_return_order(str(made.id), "compensated")  # an undo retried after it went through
+    assert again.status is OrderStatus.CANCELLED
 
 
-async def test_a_delete_answered_by_a_missing_route_is_not_taken_for_a_deleted_memo(erp, sim):
-    order = await prorated_order(erp, {"PLAT-PRO": "10.00"}, "credit_order")
-    memo = memo_of(order)
-    posted = await erp.credit_customer(memo)
-    sim.fault(  # a proxy, or an account whose role lacks the record: a 404 about the route, not the memo
-        system="netsuite",
-        kind="business",
-        method="DELETE",
-        path=f"/services/rest/record/v1/creditMemo/{posted.id}",
-        status=404,
-        code="NONEXISTENT_RESOURCE",
-        count=1,
-    )
-    with pytest.raises(NotFound):
-        await erp.delete_credit_memo(str(posted.id))
-    await erp.delete_credit_memo(str(posted.id))
-
-
-async def test_a_credit_memo_whose_total_is_negative_is_refused(erp):
+async def test_a_return_order_whose_total_is_negative_is_refused(erp):
     order = await prorated_order(erp, {"PLAT-PRO": "-10.00"}, "credit_order")
-    memo = memo_of(order)
     with pytest.raises(BusinessRuleError, match="total cannot be negative"):
-        await erp.credit_customer(memo)
+        await erp.create_return_order(return_of(order))

@@ -98,8 +98,8 @@ class ContractAmendment(Endings):
             contract=self.contract if done else None,
             billing_amount=self.billed,
             erp_amount=self.order.total if self.order else None,
-            erp_order_id=self.order.order_id if self.order and not self.order.credit_memo else None,
-            erp_credit_memo_id=self.order.order_id if self.order and self.order.credit_memo else None,
+            erp_order_id=self.order.order_id if self.order and not self.order.return_order else None,
+            erp_return_order_id=self.order.order_id if self.order and self.order.return_order else None,
             error=self.state.error.message if self.state.error else None,
         )
 
@@ -222,15 +222,15 @@ class ContractAmendment(Endings):
                 currency=self.contract.currency,
                 lines=lines,
                 erp_items=erp_items,
-                credit_memo_if_owed=owes_customer(lines) and workflow.patched(patches.ERP_CREDIT_MEMO),
+                return_order_if_owed=owes_customer(lines) and workflow.patched(patches.ERP_RETURN_ORDER),
             ),
             undo=steps.CANCEL_CHANGE_ORDER.using(
-                lambda o, why: CloseOrder(order_id=o.order_id, reason=why, credit_memo=o.credit_memo)
+                lambda o, why: CloseOrder(order_id=o.order_id, reason=why, return_order=o.return_order)
             ),
         )
         self.order = order
-        self.contract.add_erp_document(order.order_id, order.credit_memo)
-        if whole and not order.credit_memo:  # a credit memo is posted at once, its one-time lines netted in it
+        self.contract.add_erp_order(order.order_id, order.return_order)
+        if whole and not order.return_order:  # nothing goes to the customer's invoice from what goes back
             await self.saga.step(
                 steps.INVOICE_CHANGE,
                 InvoiceOrder(order_id=order.order_id, item_ids=[erp_items[line.sku] for line in whole]),

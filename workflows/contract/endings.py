@@ -90,7 +90,7 @@ class Endings:
         self.contract = contract.model_copy(
             update={"term_start": start, "term_end": end, "terms": contract.terms + 1, "lines": priced}
         )
-        self.contract.add_erp_document(order.order_id, order.credit_memo)
+        self.contract.add_erp_order(order.order_id, order.return_order)
         self.contract.support_end, self.contract.state = end, ContractState.ACTIVE
         await self.milestone()
 
@@ -121,8 +121,8 @@ class Endings:
 
     async def cancel_with_credit(self, subscriptions: list[str], reason: str) -> None:
         """The region's refund rule: billing cancels now and credits each item's unused time from the second it
-        cancelled; the ERP records the same credit (the change-order step, which posts a negative change as a
-        credit memo), one line per SKU, priced by the rule of models/proration.py over the period and second
+        cancelled; the ERP records the same credit (the change-order step, which records a negative change as a
+        return order), one line per SKU, priced by the rule of models/proration.py over the period and second
         billing reports. They must agree to the minor unit."""
         contract = self.contract
         skus = sorted({line.sku for line in contract.lines})
@@ -155,11 +155,11 @@ class Endings:
                 currency=contract.currency,
                 lines=lines,
                 erp_items=erp.erp_items,
-                credit_memo_if_owed=owes_customer(lines) and workflow.patched(patches.ERP_CREDIT_MEMO),
+                return_order_if_owed=owes_customer(lines) and workflow.patched(patches.ERP_RETURN_ORDER),
             ),
         )  # no undo: billing's cancellation and credit cannot be taken back, so the ERP's credit stands with them
         self.order = order
-        self.contract.add_erp_document(order.order_id, order.credit_memo)
+        self.contract.add_erp_order(order.order_id, order.return_order)
 
 
 def credit_lines(cancellation: Cancellation, contract: Contract) -> tuple[list[ContractLine], list[str]]:

@@ -272,7 +272,7 @@ class ContractEntity:
             result.erp_amount,
             result.erp_order_id,
         )
-        record.erp_credit_memo_id = result.erp_credit_memo_id
+        record.erp_return_order_id = result.erp_return_order_id
         if result.contract is not None:
             self.contract, record.outcome = result.contract, "applied"
         else:

@@ -36,7 +36,7 @@ CANCEL_CHANGE_ORDER = Step(
     ErpActivities.close_sales_order,
     queue=ERP,
     retry=UNDO,
-    action="cancel the change order (or delete its credit memo)",
+    action="cancel the change order (or the return order)",
 )
 INVOICE_CHANGE = Step("invoice_change", ErpActivities.invoice_order, queue=ERP, external_id=lambda o: o.invoice.id)
 CREDIT_CHANGE = Step(

@@ -131,5 +131,5 @@ def erp_lines(
 
 
 def owes_customer(lines: list[ContractLine]) -> bool:
-    """A change whose lines total below zero: the ERP holds it as a credit memo, never as an order."""
+    """A change whose lines total below zero: the ERP holds it as a return order, never as a sales order."""
     return sum(line.unit_price.amount * line.quantity for line in lines) < 0
