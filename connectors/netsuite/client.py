@@ -154,17 +154,10 @@ class NetSuiteClient(NetSuiteQueries):
 
     async def cancel_return_order(self, ref: str, memo: str) -> ReturnOrder:
         """Cancel a pending return, close a refunded one; a finished one is left as it is."""
-        returned = await self.get_return_order(ref)
-        if returned.status in (OrderStatus.CANCELLED, OrderStatus.CLOSED):
-            return returned
-        target = "C" if returned.status in (OrderStatus.PENDING_APPROVAL, OrderStatus.PENDING_FULFILLMENT) else "H"
-        await self.request(
-            "PATCH",
-            f"{RECORDS}/returnAuthorization/{returned.id}",
-            json={"orderStatus": {"id": target}, "memo": memo},
-            headers=STRICT,
-        )
-        return await self.get_return_order(str(returned.id))
+        current = await self.get_return_order(ref)
+        if await self._end(current.status, f"returnAuthorization/{current.id}", memo):
+            return await self.get_return_order(str(current.id))
+        return current
 
     async def records_where(self, record_type: str, query: str) -> list[dict[str, Any]]:
         """Every record a list query (`externalId START_WITH "x"`) matches, all pages, each read in full."""
@@ -175,17 +168,19 @@ class NetSuiteClient(NetSuiteQueries):
 
     async def cancel_or_close_order(self, ref: str, memo: str) -> SalesOrder:
         """Cancel an unbilled order, close a billed one; a finished one is left as it is."""
-        order = await self.get_sales_order(ref)
-        if order.status in (OrderStatus.CANCELLED, OrderStatus.CLOSED):
-            return order
-        target = "C" if order.status in (OrderStatus.PENDING_APPROVAL, OrderStatus.PENDING_FULFILLMENT) else "H"
-        await self.request(
-            "PATCH",
-            f"{RECORDS}/salesOrder/{order.id}",
-            json={"orderStatus": {"id": target}, "memo": memo},
-            headers=STRICT,
-        )
-        return await self.get_sales_order(str(order.id))
+        current = await self.get_sales_order(ref)
+        if await self._end(current.status, f"salesOrder/{current.id}", memo):
+            return await self.get_sales_order(str(current.id))
+        return current
+
+    async def _end(self, status: OrderStatus, record: str, memo: str) -> bool:
+        """An order or a return: cancelled (C) while pending, closed (H) after; False when already ended."""
+        if status in (OrderStatus.CANCELLED, OrderStatus.CLOSED):
+            return False
+        target = "C" if status in (OrderStatus.PENDING_APPROVAL, OrderStatus.PENDING_FULFILLMENT) else "H"
+        body = {"orderStatus": {"id": target}, "memo": memo}
+        await self.request("PATCH", f"{RECORDS}/{record}", json=body, headers=STRICT)
+        return True
 
     async def invoice_order(self, order_id: str, external_id: str, item_ids: list[str] | None = None) -> Invoice:
         """Transform the order into an invoice (only the given items, when given)."""
