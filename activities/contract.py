@@ -9,6 +9,7 @@ from temporalio import activity
 
 from activities.crms import ServedCrms
 from activities.errors import attempt, vendor_step
+from connectors.errors import BusinessRuleError
 from models.amendments import (
     Cancelled,
     CancelNow,
@@ -24,6 +25,7 @@ from models.amendments import (
     RenewalScheduled,
     SubscriptionRead,
 )
+from models.catalog import BillingFrequency
 from models.contract import Contract, crm_of_contract
 from models.deal import DealLine
 from models.money import Money
@@ -114,6 +116,14 @@ class ContractActivities:
         )
 
     async def _return_order(self, step: ChangeOrder, lines: list[OrderLine]) -> ChangeOrderCreated:
+        """Only what goes back: one-time lines are charged by the ERP's invoice, which a return never gets, so a
+        change that owes the customer and also charges one is refused (no deal makes one: a contraction carries
+        no one-time lines), not netted into a return where nothing would bill it."""
+        charged = [line.sku for line in step.lines if line.frequency is BillingFrequency.ONE_TIME]
+        with vendor_step(step):
+            if charged:
+                message = f"a change that owes the customer also charges one-time lines {charged}: split the deal"
+                raise BusinessRuleError("erp", message, code="CREDIT_WITH_CHARGES")
         order = ReturnOrder(
             external_id=step.idempotency_key,
             customer_id=step.erp_customer_id,

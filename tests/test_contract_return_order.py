@@ -3,8 +3,8 @@
 NetSuite refuses a transaction whose total is negative ("The total cannot be negative"; docs/conformance/
 netsuite.md), so `contract.create_change_order` writes a change whose total is below zero (a cancellation's
 unused time, a refunded contraction) as a return authorization, which posts nothing as a sales order posts
-nothing, and `erp.close_sales_order` undoes it by cancelling the return. The same activities, names and inputs
-as before: histories recorded earlier replay.
+nothing, and `erp.close_sales_order` undoes it by cancelling the return. The same activities and step names as
+before, and one input field more, which only a saga on today's code sets: histories recorded earlier replay.
 """
 
 from __future__ import annotations
@@ -19,11 +19,13 @@ from temporalio.testing import ActivityEnvironment
 
 from activities.contract import ContractActivities
 from activities.erp import ErpActivities
+from connectors.errors import BusinessRuleError
 from models.amendments import ChangeOrder
 from models.catalog import BillingFrequency
 from models.contract import Contract, ContractInput, ContractLine, ContractPolicy
 from models.deal import DealKind
 from models.money import Money
+from models.orders import OrderStatus
 from models.steps import CloseOrder
 from tests.ports.conftest import new_customer
 from tests.test_contract import change_deal, first_sale, history_until, open_contract, settled
@@ -78,13 +80,30 @@ async def test_a_negative_change_is_a_return_order_once_per_key_and_its_undo_can
     assert sim.store.get("netsuite", "returnAuthorization", made.order_id)["orderStatus"]["refName"] == "Cancelled"
 
 
-async def test_a_one_time_charge_in_a_change_that_owes_is_netted_in_the_return(sim, adapters):
+async def test_a_change_that_owes_and_charges_a_one_time_line_is_refused_before_the_erp(sim, adapters):
+    """The ERP bills one-time lines by invoicing an order; a return is never invoiced, so netting one in would
+    leave it billed nowhere."""
     contract = ContractActivities(adapters.erp, adapters.billing)
     step = await change(adapters, {"PLAT-PRO": "-1000.00"}, one_time={"IMPL-STD": "250.00"})
-    made = await ActivityEnvironment().run(contract.create_change_order, step)
-    assert made.return_order and made.total == Money(amount=Decimal("-750.00"), currency="USD")
-    returned = sim.store.get("netsuite", "returnAuthorization", made.order_id)
-    assert sorted(Decimal(x["amount"]) for x in returned["item"]["items"]) == [Decimal("-250.00"), Decimal("1000.00")]
+    with pytest.raises(ApplicationError, match="also charges one-time lines") as refused:
+        await ActivityEnvironment().run(contract.create_change_order, step)
+    assert refused.value.non_retryable and "IMPL-STD" in str(refused.value)
+    assert not sim.store.find("netsuite", "returnAuthorization", "externalId", step.idempotency_key)
+
+
+async def test_a_return_in_progress_is_closed_and_a_refunded_one_is_left_for_a_person(sim, adapters):
+    """NetSuite's letters decide: Pending Refund (F) can no longer be cancelled, so the undo closes it (H);
+    Refunded (G) means the money went back, which the undo must not paper over."""
+    contract, erp = ContractActivities(adapters.erp, adapters.billing), adapters.erp
+    made = await ActivityEnvironment().run(contract.create_change_order, await change(adapters, {"PLAT-PRO": "-5.00"}))
+    record = sim.store.get("netsuite", "returnAuthorization", made.order_id)
+    sim.store.put("netsuite", "returnAuthorization", made.order_id, record | {"orderStatus": {"id": "F"}})
+    assert (await erp.cancel_return_order(made.order_id, "undo")).status is OrderStatus.CLOSED
+    record = sim.store.get("netsuite", "returnAuthorization", made.order_id)
+    sim.store.put("netsuite", "returnAuthorization", made.order_id, record | {"orderStatus": {"id": "G"}})
+    with pytest.raises(BusinessRuleError, match="refunded") as refused:
+        await erp.cancel_return_order(made.order_id, "undo")
+    assert refused.value.code == "RETURN_REFUNDED"
 
 
 async def test_a_saga_on_older_code_gets_an_order_as_it_expects_and_the_erp_refuses_it(sim, adapters):

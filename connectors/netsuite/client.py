@@ -28,10 +28,11 @@ from connectors.netsuite.queries import NetSuiteQueries
 from connectors.netsuite.suiteql import refused_column
 from connectors.settings import NetSuiteSettings
 from models.money import Money
-from models.orders import Invoice, OrderStatus, ReturnOrder, SalesOrder
+from models.orders import Invoice, ReturnOrder, SalesOrder
 from models.party import CreditPosition, Customer
 
 STRICT = {"X-NetSuite-PropertyNameValidation": "Error"}
+CANCELLABLE, ENDED, REFUNDED = {"A", "B"}, {"C", "H"}, "G"  # orderStatus letters of orders and returns alike
 
 
 class NetSuiteClient(NetSuiteQueries):
@@ -153,11 +154,12 @@ class NetSuiteClient(NetSuiteQueries):
         return return_order_from_netsuite(record, await self.currencies(ids=_currency_of(record)))
 
     async def cancel_return_order(self, ref: str, memo: str) -> ReturnOrder:
-        """Cancel a pending return, close a refunded one; a finished one is left as it is."""
-        current = await self.get_return_order(ref)
-        if await self._end(current.status, f"returnAuthorization/{current.id}", memo):
-            return await self.get_return_order(str(current.id))
-        return current
+        """Cancel a return nothing was received or refunded for, close one in progress; a finished one is left as
+        it is, and one refunded (G) is refused: the money went back, which only a person can undo."""
+        record = await self.get("returnAuthorization", ref)
+        if await self._end("returnAuthorization", record, memo):
+            return await self.get_return_order(str(record["id"]))
+        return return_order_from_netsuite(record, await self.currencies(ids=_currency_of(record)))
 
     async def records_where(self, record_type: str, query: str) -> list[dict[str, Any]]:
         """Every record a list query (`externalId START_WITH "x"`) matches, all pages, each read in full."""
@@ -167,19 +169,27 @@ class NetSuiteClient(NetSuiteQueries):
         return await self._order(ref)
 
     async def cancel_or_close_order(self, ref: str, memo: str) -> SalesOrder:
-        """Cancel an unbilled order, close a billed one; a finished one is left as it is."""
-        current = await self.get_sales_order(ref)
-        if await self._end(current.status, f"salesOrder/{current.id}", memo):
-            return await self.get_sales_order(str(current.id))
-        return current
+        """Cancel an order nothing was fulfilled or billed for, close one in progress or billed; a finished one is
+        left as it is."""
+        record = await self.get("salesOrder", ref)
+        if await self._end("salesOrder", record, memo):
+            return await self.get_sales_order(str(record["id"]))
+        return await self.order_from(record)
 
-    async def _end(self, status: OrderStatus, record: str, memo: str) -> bool:
-        """An order or a return: cancelled (C) while pending, closed (H) after; False when already ended."""
-        if status in (OrderStatus.CANCELLED, OrderStatus.CLOSED):
+    async def _end(self, record_type: str, record: dict[str, Any], memo: str) -> bool:
+        """An order's or a return's `orderStatus` letter says how it ends: cancelled (C) from Pending Approval or
+        Pending Fulfillment / Receipt (A, B), closed (H) past that; False when it had ended (C, H)."""
+        letter = str(fields.check(record_type, record)["orderStatus"]["id"])
+        if letter in ENDED:
             return False
-        target = "C" if status in (OrderStatus.PENDING_APPROVAL, OrderStatus.PENDING_FULFILLMENT) else "H"
-        body = {"orderStatus": {"id": target}, "memo": memo}
-        await self.request("PATCH", f"{RECORDS}/{record}", json=body, headers=STRICT)
+        if record_type == "returnAuthorization" and letter == REFUNDED:
+            raise BusinessRuleError(
+                self.system,
+                f"return {record.get('tranId')} was refunded; undo the refund first",
+                code="RETURN_REFUNDED",
+            )
+        body = {"orderStatus": {"id": "C" if letter in CANCELLABLE else "H"}, "memo": memo}
+        await self.request("PATCH", f"{RECORDS}/{record_type}/{record['id']}", json=body, headers=STRICT)
         return True
 
     async def invoice_order(self, order_id: str, external_id: str, item_ids: list[str] | None = None) -> Invoice:

@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from simulators.netsuite.errors import NetSuiteError
+from simulators.netsuite.rules import money
 
 if TYPE_CHECKING:
     from simulators.netsuite.rules import Books
@@ -38,7 +39,7 @@ def credit_invoice(books: Books, ref: str, body: Record) -> str:
         "memo": body.get("memo"),
     }
     books.save("creditMemo", memo)
-    _credit(books, invoice["entity"]["id"], _amount(invoice["amountRemaining"]))
+    _credit(books, invoice["entity"]["id"], money(invoice["amountRemaining"]))
     invoice.update({"amountRemaining": "0.00", "status": {"id": "B", "refName": "Paid In Full"}})
     books.save("invoice", invoice)
     return memo_id
@@ -46,9 +47,5 @@ def credit_invoice(books: Books, ref: str, body: Record) -> str:
 
 def _credit(books: Books, customer_id: str, amount: Decimal) -> None:
     customer = books.load("customer", customer_id)
-    customer["balance"] = str(_amount(customer.get("balance")) - amount)
+    customer["balance"] = str(money(customer.get("balance")) - amount)
     books.save("customer", customer)
-
-
-def _amount(value: Any) -> Decimal:
-    return Decimal(str(value or 0))

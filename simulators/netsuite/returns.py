@@ -1,8 +1,9 @@
 """NetSuite return authorizations: what goes back to a customer, recorded as a sale is, posting nothing.
 
 Created on their own (POST returnAuthorization with an entity and item lines like an order's; REST API Browser,
-record `returnAuthorization`), they start Pending Receipt (B) and may be cancelled (C) while nothing was received
-or refunded, else closed (H). Like an order's, their total may not be negative. No balance moves: a return posts
+record `returnAuthorization`), they start Pending Receipt (B; an account that wants returns approved starts them
+Pending Approval, A, which the simulator does not model) and may be cancelled (C) while nothing was received or
+refunded, else closed (H). Like an order's, their total may not be negative. No balance moves: a return posts
 nothing until it is refunded or credited, which q2c never asks for.
 """
 
@@ -22,6 +23,8 @@ RETURN_STATUS = {
     "A": "Pending Approval",
     "B": "Pending Receipt",
     "C": "Cancelled",
+    "D": "Partially Received",
+    "E": "Pending Refund/Partially Received",
     "F": "Pending Refund",
     "G": "Refunded",
     "H": "Closed",
@@ -66,6 +69,8 @@ def _change_status(record: Record, status_id: str) -> None:
         raise NetSuiteError(
             400, "USER_ERROR", "You cannot cancel a return that has been received or refunded.", "orderStatus"
         )
+    if current == "C":
+        raise NetSuiteError(400, "USER_ERROR", "This return authorization is cancelled.", "orderStatus")
     if status_id not in ("C", "H"):
         raise NetSuiteError(400, "INVALID_FLD_VALUE", f"Invalid orderStatus {status_id}.", "orderStatus")
     record["orderStatus"] = {"id": status_id, "refName": RETURN_STATUS[status_id]}

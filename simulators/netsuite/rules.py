@@ -107,7 +107,9 @@ class Books:
             return record
         if record_type == "returnAuthorization":
             return write_return(self, record, body)
-        raise NetSuiteError(400, "USER_ERROR", f"{record_type} records are created by transforming another record.")
+        raise NetSuiteError(  # NetSuite creates invoices and credit memos on their own too; q2c never asks to
+            400, "USER_ERROR", f"This simulator creates {record_type} records only by transforming another record."
+        )
 
     def _customer(self, record: Record, body: Record) -> Record:
         if body.get("currency") is not None:  # null leaves the subsidiary's base currency (below)

@@ -262,6 +262,8 @@ def test_a_return_authorization_of_its_own_posts_nothing_and_is_cancelled_while_
         cancelled = requests.patch(url, json={"orderStatus": {"id": "C"}}, auth=oauth1(), timeout=10)
         assert cancelled.status_code == 204, cancelled.text
     assert requests.get(url, auth=oauth1(), timeout=10).json()["orderStatus"]["refName"] == "Cancelled"
+    closed = requests.patch(url, json={"orderStatus": {"id": "H"}}, auth=oauth1(), timeout=10)
+    assert closed.status_code == 400 and error_code(closed) == "USER_ERROR"  # a cancelled return stays cancelled
 
 
 def test_every_error_has_netsuites_body_unknown_routes_included(ns_sim):

@@ -230,7 +230,7 @@ class ContractAmendment(Endings):
         )
         self.order = order
         self.contract.add_erp_order(order.order_id, order.return_order)
-        if whole and not order.return_order:  # nothing goes to the customer's invoice from what goes back
+        if whole and not order.return_order:  # a return never holds one-time lines (the activity refuses them)
             await self.saga.step(
                 steps.INVOICE_CHANGE,
                 InvoiceOrder(order_id=order.order_id, item_ids=[erp_items[line.sku] for line in whole]),
