@@ -30,23 +30,8 @@ class OrderLine(BaseModel):
         return self.rate * self.quantity
 
 
-class SalesOrder(BaseModel):
-    id: str | None = Field(default=None, description="ERP internal id")
-    number: str | None = Field(default=None, description="ERP document number shown to people")
-    external_id: str
-    customer_id: str = Field(description="ERP customer internal id")
-    order_date: date
-    currency: str
-    lines: list[OrderLine]
-    status: OrderStatus = OrderStatus.PENDING_FULFILLMENT
-    total: Money | None = None
-
-
-class ReturnOrder(BaseModel):
-    """What the business owes a customer back (unused time, a contraction), recorded as the ERP records a sale:
-    an order that posts nothing (NetSuite: a return authorization), its lines what goes back, so positive. An
-    ERP keeps no sales order with a negative total ("The total cannot be negative"), and a credit memo would
-    post a credit the ERP never billed: the recurring charges it reverses were billed by the billing system."""
+class ErpOrder(BaseModel):
+    """An order the ERP records and posts nothing for: a sale, or what goes back."""
 
     id: str | None = Field(default=None, description="ERP internal id")
     number: str | None = Field(default=None, description="ERP document number shown to people")
@@ -57,6 +42,17 @@ class ReturnOrder(BaseModel):
     lines: list[OrderLine]
     status: OrderStatus = OrderStatus.PENDING_FULFILLMENT
     total: Money | None = None
+
+
+class SalesOrder(ErpOrder):
+    """What the customer bought, as the ERP's order holds it (one-time lines are invoiced from it)."""
+
+
+class ReturnOrder(ErpOrder):
+    """What the business owes a customer back (unused time, a contraction), recorded as the ERP records a sale
+    (NetSuite: a return authorization), its lines what goes back, so positive. An ERP keeps no sales order with a
+    negative total ("The total cannot be negative"), and a credit memo would post a credit the ERP never billed:
+    the recurring charges it reverses were billed by the billing system."""
 
 
 class InvoiceStatus(StrEnum):

@@ -28,19 +28,6 @@ _NEEDS: dict[str, list[tuple[str, str, bool]]] = {
         ("item.items[].quantity", "number", True),
         ("item.items[].rate", "number", True),
     ],
-    "returnAuthorization": [
-        ("id", "id", True),
-        ("tranDate", "text", True),
-        ("currency.id", "id", True),
-        ("entity.id", "id", True),
-        ("orderStatus.id", "text", True),
-        ("total", "number", True),
-        ("item.items", "list", True),
-        ("item.items[].item.id", "id", True),
-        ("item.items[].item.refName", "text", True),
-        ("item.items[].quantity", "number", True),
-        ("item.items[].rate", "number", True),
-    ],
     "invoice": [
         ("id", "id", True),
         ("status.id", "text", True),
@@ -61,6 +48,7 @@ _NEEDS: dict[str, list[tuple[str, str, bool]]] = {
         ("unbilledOrders", "number", False),
     ],
 }
+_NEEDS["returnAuthorization"] = _NEEDS["salesOrder"]  # NetSuite names a return's fields as an order's
 _KINDS: dict[str, tuple[type, ...]] = {
     "text": (str,),
     "id": (str, int),

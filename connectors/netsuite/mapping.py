@@ -87,19 +87,7 @@ def _items(lines: list[OrderLine]) -> dict[str, Any]:
 
 
 def return_order_from_netsuite(record: dict[str, Any], currencies: Currencies) -> ReturnOrder:
-    record = fields.check("returnAuthorization", record)
-    currency = currencies.code(record["currency"], "returnAuthorization")
-    return ReturnOrder(
-        id=record["id"],
-        number=record.get("tranId"),
-        external_id=record.get("externalId") or "",
-        customer_id=record["entity"]["id"],
-        order_date=date.fromisoformat(record["tranDate"]),
-        currency=currency,
-        lines=_lines_from(record, currency),
-        status=_RETURN_STATUS[record["orderStatus"]["id"]],
-        total=Money(amount=Decimal(record["total"]), currency=currency),
-    )
+    return ReturnOrder(**_order_fields("returnAuthorization", record, currencies, _RETURN_STATUS))
 
 
 def _lines_from(record: dict[str, Any], currency: str) -> list[OrderLine]:
@@ -115,19 +103,26 @@ def _lines_from(record: dict[str, Any], currency: str) -> list[OrderLine]:
 
 
 def order_from_netsuite(record: dict[str, Any], currencies: Currencies) -> SalesOrder:
-    record = fields.check("salesOrder", record)  # a missing or retyped field is SchemaDrift, not a KeyError
-    currency = currencies.code(record["currency"], "salesOrder")
-    return SalesOrder(
-        id=record["id"],
-        number=record.get("tranId"),
-        external_id=record.get("externalId") or "",
-        customer_id=record["entity"]["id"],
-        order_date=date.fromisoformat(record["tranDate"]),
-        currency=currency,
-        lines=_lines_from(record, currency),
-        status=_ORDER_STATUS[record["orderStatus"]["id"]],
-        total=Money(amount=Decimal(record["total"]), currency=currency),
-    )
+    return SalesOrder(**_order_fields("salesOrder", record, currencies, _ORDER_STATUS))
+
+
+def _order_fields(
+    record_type: str, record: dict[str, Any], currencies: Currencies, statuses: dict[str, OrderStatus]
+) -> dict[str, Any]:
+    """A sales order's or a return's fields, which NetSuite names alike (a missing or retyped one is SchemaDrift)."""
+    record = fields.check(record_type, record)
+    currency = currencies.code(record["currency"], record_type)
+    return {
+        "id": record["id"],
+        "number": record.get("tranId"),
+        "external_id": record.get("externalId") or "",
+        "customer_id": record["entity"]["id"],
+        "order_date": date.fromisoformat(record["tranDate"]),
+        "currency": currency,
+        "lines": _lines_from(record, currency),
+        "status": statuses[record["orderStatus"]["id"]],
+        "total": Money(amount=Decimal(record["total"]), currency=currency),
+    }
 
 
 def invoice_from_netsuite(record: dict[str, Any], currencies: Currencies) -> Invoice:
