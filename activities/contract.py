@@ -120,10 +120,6 @@ class ContractActivities:
         change that owes the customer and also charges one is refused (no deal makes one: a contraction carries
         no one-time lines), not netted into a return where nothing would bill it."""
         charged = [line.sku for line in step.lines if line.frequency is BillingFrequency.ONE_TIME]
-        with vendor_step(step):
-            if charged:
-                message = f"a change that owes the customer also charges one-time lines {charged}: split the deal"
-                raise BusinessRuleError("erp", message, code="CREDIT_WITH_CHARGES")
         order = ReturnOrder(
             external_id=step.idempotency_key,
             customer_id=step.erp_customer_id,
@@ -132,6 +128,9 @@ class ContractActivities:
             lines=[line.model_copy(update={"rate": -line.rate}) for line in lines],
         )
         with vendor_step(step):
+            if charged:
+                message = f"a change that owes the customer also charges one-time lines {charged}: split the deal"
+                raise BusinessRuleError("erp", message, code="CREDIT_WITH_CHARGES")
             made = await self.erp.create_return_order(order)
         assert made.id and made.total is not None
         return ChangeOrderCreated(

@@ -51,7 +51,8 @@ class Erp(Protocol):
         ...
 
     async def cancel_return_order(self, ref: str, reason: str) -> ReturnOrder:
-        """Cancel a pending return order (a saga's undo); one already cancelled or closed is returned as it is."""
+        """Undo a return order: cancelled while pending, closed once in progress; one already ended is returned as it
+        is, and one refunded is refused (a business error for a person: the money went back)."""
         ...
 
     async def orders_for(self, saga_id: str) -> list[SalesOrder]:

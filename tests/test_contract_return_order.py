@@ -170,3 +170,14 @@ async def test_a_refunded_contraction_undone_after_its_return_order_cancels_the_
     contract = await handle.query("contract", result_type=Contract)
     assert contract.line("PLAT-PRO").quantity == 2 and contract.erp_return_orders == []
     await keep(sagas.client.get_workflow_handle(record.saga_id), "contraction_refund_return_order_undone")
+
+
+async def test_a_partially_fulfilled_sales_order_is_read_and_closed_by_the_same_letters(sim, adapters):
+    """Orders and returns share NetSuite's `orderStatus` letters: Partially Fulfilled (D) is read, not a KeyError,
+    and the undo closes it (H), since an order with something fulfilled can no longer be cancelled."""
+    contract = ContractActivities(adapters.erp, adapters.billing)
+    made = await ActivityEnvironment().run(contract.create_change_order, await change(adapters, {"PLAT-PRO": "5.00"}))
+    record = sim.store.get("netsuite", "salesOrder", made.order_id)
+    sim.store.put("netsuite", "salesOrder", made.order_id, record | {"orderStatus": {"id": "D"}})
+    assert (await adapters.erp.get_sales_order(made.order_id)).status is OrderStatus.PENDING_FULFILLMENT
+    assert (await adapters.erp.close_sales_order(made.order_id, "undo")).status is OrderStatus.CLOSED

@@ -22,7 +22,6 @@ from connectors.netsuite.mapping import (
     order_from_netsuite,
     order_to_netsuite,
     return_order_from_netsuite,
-    return_order_to_netsuite,
 )
 from connectors.netsuite.queries import NetSuiteQueries
 from connectors.netsuite.suiteql import refused_column
@@ -143,14 +142,16 @@ class NetSuiteClient(NetSuiteQueries):
 
     async def create_return_order(self, order: ReturnOrder) -> ReturnOrder:
         """POST returnAuthorization: a return of its own (not created from a sale), once per external id."""
-        body = return_order_to_netsuite(order, await self.currencies(codes=[order.currency]))
+        body = order_to_netsuite(order, await self.currencies(codes=[order.currency]))
         return_id = await self._create_once(
             "returnAuthorization", order.external_id, f"{RECORDS}/returnAuthorization", body
         )
         return await self.get_return_order(return_id)
 
     async def get_return_order(self, ref: str) -> ReturnOrder:
-        record = await self.get("returnAuthorization", ref)
+        return await self.return_from(await self.get("returnAuthorization", ref))
+
+    async def return_from(self, record: dict[str, Any]) -> ReturnOrder:
         return return_order_from_netsuite(record, await self.currencies(ids=_currency_of(record)))
 
     async def cancel_return_order(self, ref: str, memo: str) -> ReturnOrder:
@@ -159,7 +160,7 @@ class NetSuiteClient(NetSuiteQueries):
         record = await self.get("returnAuthorization", ref)
         if await self._end("returnAuthorization", record, memo):
             return await self.get_return_order(str(record["id"]))
-        return return_order_from_netsuite(record, await self.currencies(ids=_currency_of(record)))
+        return await self.return_from(record)
 
     async def records_where(self, record_type: str, query: str) -> list[dict[str, Any]]:
         """Every record a list query (`externalId START_WITH "x"`) matches, all pages, each read in full."""

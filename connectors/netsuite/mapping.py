@@ -11,26 +11,18 @@ from connectors.netsuite import fields
 from connectors.netsuite.currencies import Currencies
 from models.common import Region
 from models.money import Money
-from models.orders import Invoice, InvoiceStatus, OrderLine, OrderStatus, ReturnOrder, SalesOrder
+from models.orders import ErpOrder, Invoice, InvoiceStatus, OrderLine, OrderStatus, ReturnOrder, SalesOrder
 from models.party import Customer
 
 RECORDS = "/services/rest/record/v1"
 SUBSIDIARY_BY_REGION = {Region.NA: "1", Region.EMEA: "2", Region.UK: "3"}
-_ORDER_STATUS = {
+_ORDER_STATUS = {  # `orderStatus` letters, shared by sales orders and return authorizations (in brackets)
     "A": OrderStatus.PENDING_APPROVAL,
-    "B": OrderStatus.PENDING_FULFILLMENT,
-    "F": OrderStatus.PENDING_FULFILLMENT,
-    "G": OrderStatus.BILLED,
-    "C": OrderStatus.CANCELLED,
-    "H": OrderStatus.CLOSED,
-}
-_RETURN_STATUS = {  # a return authorization's orderStatus: waiting on approval, receipt or refund, or done
-    "A": OrderStatus.PENDING_APPROVAL,
-    "B": OrderStatus.PENDING_FULFILLMENT,  # Pending Receipt
-    "D": OrderStatus.PENDING_FULFILLMENT,  # Partially Received
-    "E": OrderStatus.PENDING_FULFILLMENT,  # Pending Refund/Partially Received
-    "F": OrderStatus.PENDING_FULFILLMENT,  # Pending Refund
-    "G": OrderStatus.BILLED,  # Refunded
+    "B": OrderStatus.PENDING_FULFILLMENT,  # Pending Fulfillment (Pending Receipt)
+    "D": OrderStatus.PENDING_FULFILLMENT,  # Partially Fulfilled (Partially Received)
+    "E": OrderStatus.PENDING_FULFILLMENT,  # Pending Billing/Partially Fulfilled (Pending Refund/Partially Received)
+    "F": OrderStatus.PENDING_FULFILLMENT,  # Pending Billing (Pending Refund)
+    "G": OrderStatus.BILLED,  # Billed (Refunded)
     "C": OrderStatus.CANCELLED,
     "H": OrderStatus.CLOSED,
 }
@@ -52,24 +44,14 @@ def customer_to_netsuite(customer: Customer, currencies: Currencies) -> dict[str
     return body
 
 
-def order_to_netsuite(order: SalesOrder, currencies: Currencies) -> dict[str, Any]:
-    return _transaction(order.customer_id, order.external_id, order.order_date, order.currency, order.lines, currencies)
-
-
-def return_order_to_netsuite(order: ReturnOrder, currencies: Currencies) -> dict[str, Any]:
-    """A return authorization of its own (not created from a sale): the same fields and item sublist as an order."""
-    return _transaction(order.customer_id, order.external_id, order.order_date, order.currency, order.lines, currencies)
-
-
-def _transaction(
-    customer_id: str, external_id: str, day: date, currency: str, lines: list[OrderLine], currencies: Currencies
-) -> dict[str, Any]:
+def order_to_netsuite(order: ErpOrder, currencies: Currencies) -> dict[str, Any]:
+    """A sales order, or a return authorization of its own (not created from a sale): the same fields."""
     return {
-        "entity": {"id": customer_id},
-        "externalId": external_id,
-        "tranDate": day.isoformat(),
-        "currency": currencies.ref(currency),
-        "item": _items(lines),
+        "entity": {"id": order.customer_id},
+        "externalId": order.external_id,
+        "tranDate": order.order_date.isoformat(),
+        "currency": currencies.ref(order.currency),
+        "item": _items(order.lines),
     }
 
 
@@ -87,7 +69,7 @@ def _items(lines: list[OrderLine]) -> dict[str, Any]:
 
 
 def return_order_from_netsuite(record: dict[str, Any], currencies: Currencies) -> ReturnOrder:
-    return ReturnOrder(**_order_fields("returnAuthorization", record, currencies, _RETURN_STATUS))
+    return ReturnOrder(**_order_fields("returnAuthorization", record, currencies))
 
 
 def _lines_from(record: dict[str, Any], currency: str) -> list[OrderLine]:
@@ -103,12 +85,10 @@ def _lines_from(record: dict[str, Any], currency: str) -> list[OrderLine]:
 
 
 def order_from_netsuite(record: dict[str, Any], currencies: Currencies) -> SalesOrder:
-    return SalesOrder(**_order_fields("salesOrder", record, currencies, _ORDER_STATUS))
+    return SalesOrder(**_order_fields("salesOrder", record, currencies))
 
 
-def _order_fields(
-    record_type: str, record: dict[str, Any], currencies: Currencies, statuses: dict[str, OrderStatus]
-) -> dict[str, Any]:
+def _order_fields(record_type: str, record: dict[str, Any], currencies: Currencies) -> dict[str, Any]:
     """A sales order's or a return's fields, which NetSuite names alike (a missing or retyped one is SchemaDrift)."""
     record = fields.check(record_type, record)
     currency = currencies.code(record["currency"], record_type)
@@ -120,7 +100,7 @@ def _order_fields(
         "order_date": date.fromisoformat(record["tranDate"]),
         "currency": currency,
         "lines": _lines_from(record, currency),
-        "status": statuses[record["orderStatus"]["id"]],
+        "status": _ORDER_STATUS[record["orderStatus"]["id"]],
         "total": Money(amount=Decimal(record["total"]), currency=currency),
     }
 
