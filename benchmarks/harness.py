@@ -7,7 +7,6 @@ the CRM simulator by its driver (simulators/<crm>/drive.py).
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -19,11 +18,10 @@ from typing import Any
 import httpx
 from temporalio.client import Client
 
-from devstack.rig import Process, connect_when_up, dev_server_args, spawn, vendor_env, wait_port
+from devstack.rig import Process, connect_when_up, dev_server, serve_on_free_port, spawn, vendor_env
 from simulators.hubspot.drive import make_deals  # deals as a CRM import makes them, in the CRM's simulator
-from simulators.server import free_port
 
-__all__ = ["Process", "Rig", "arrivals", "cpu_seconds", "make_deals", "records", "rig", "rss_mb", "spawn", "wait_port"]
+__all__ = ["Process", "Rig", "arrivals", "cpu_seconds", "make_deals", "records", "rig", "rss_mb", "spawn"]
 # Temporal's batcher (the bulk signal that releases parked sagas) defaults to 50 operations a second per
 # namespace; raised so that the release is limited by the saga and the engine, not by that default.
 BATCHER_RPS = 2000
@@ -72,21 +70,29 @@ class Rig:
 def rig(netsuite_concurrency: int = 1000, durable: bool = True, counted: bool = False, **sim_env: str) -> Iterator[Rig]:
     """`counted`: the simulators keep each request's arrival time (benchmarks/counted_simulators.py)."""
     home = Path(tempfile.mkdtemp(prefix="q2c-rig-"))
-    temporal_port, sim_port = free_port(), free_port()
-    args = dev_server_args(temporal_port, db=home / "temporal.db" if durable else None)
-    args += ["--dynamic-config-value", f"worker.batcherRPS={BATCHER_RPS}"]
-    popen = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    server = Process(popen, args, dict(os.environ))
     command = ["benchmarks.counted_simulators"] if counted else ["cli.app", "simulators"]
-    simulators = spawn(
-        [sys.executable, "-m", *command, "--port", str(sim_port)],
-        Q2C_SIM_NETSUITE_CONCURRENCY=str(netsuite_concurrency),
-        Q2C_SIM_WEBHOOK_BACKOFF_S="0.2",
+    env = {
+        "Q2C_SIM_NETSUITE_CONCURRENCY": str(netsuite_concurrency),
+        "Q2C_SIM_WEBHOOK_BACKOFF_S": "0.2",
         **sim_env,
+    }
+    # The simulators first: once they hold their port, the dev server cannot pick it for one of its own.
+    simulators, sim_port = serve_on_free_port(
+        lambda port: spawn([sys.executable, "-m", *command, "--port", str(port)], env, home / "simulators.log")
     )
     try:
-        wait_port(temporal_port)
-        wait_port(sim_port)
+        server, temporal_port = serve_on_free_port(
+            lambda port: dev_server(
+                port,
+                db=home / "temporal.db" if durable else None,
+                dynamic_config={"worker.batcherRPS": BATCHER_RPS},
+                log=home / "temporal.log",
+            )
+        )
+    except BaseException:
+        simulators.stop()
+        raise
+    try:
         yield Rig(server, simulators, temporal_port, sim_port, home)
     finally:
         simulators.stop()

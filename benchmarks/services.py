@@ -7,8 +7,9 @@ import sys
 
 import httpx
 
-from benchmarks.harness import Process, Rig, spawn, wait_port
+from benchmarks.harness import Process, Rig, spawn
 from benchmarks.rates import prometheus
+from devstack.rig import serve_on_free_port
 from simulators.server import free_port
 
 # The SDK's metrics that say why a worker slows as N grows (docs.temporal.io/references/sdk-metrics).
@@ -36,18 +37,19 @@ class WorkerProcess:
     ) -> None:
         self.metrics_port = free_port()
         ceiling = {} if netsuite_per_second is None else {"Q2C_NETSUITE_REQUESTS_PER_SECOND": str(netsuite_per_second)}
-        self.process: Process = spawn(
-            [sys.executable, "-m", "cli.app", "worker"],
+        env = {
             **rig_.vendor_env(),
             **QUIET,
-            Q2C_TASK_QUEUE=task_queue,
-            Q2C_ERP_ACTIVITIES_PER_SECOND=str(erp_per_second),
-            Q2C_METRICS_BIND=f"127.0.0.1:{self.metrics_port}",
+            "Q2C_TASK_QUEUE": task_queue,
+            "Q2C_ERP_ACTIVITIES_PER_SECOND": str(erp_per_second),
+            "Q2C_METRICS_BIND": f"127.0.0.1:{self.metrics_port}",
             **ceiling,
-        )
+        }
+        self.process: Process = spawn([sys.executable, "-m", "cli.app", "worker"], env)
 
     def wait_up(self) -> None:
-        wait_port(self.metrics_port, within=60)  # bound once the client connected, before polling starts
+        # bound once the client connected, before polling starts
+        self.process.wait_listening(self.metrics_port, within=60)
 
     def metrics(self) -> dict[str, float]:
         text = httpx.get(f"http://127.0.0.1:{self.metrics_port}/metrics", timeout=30).text
@@ -56,13 +58,11 @@ class WorkerProcess:
 
 def ingress_process(rig_: Rig, task_queue: str, hubspot_secret: str) -> tuple[Process, str]:
     """`q2c ingress` on a free port, serving HubSpot's signed webhooks; returns the process and its URL."""
-    port = free_port()
-    process = spawn(
-        [sys.executable, "-m", "cli.app", "ingress", "--port", str(port)],
-        **rig_.vendor_env(),
-        **QUIET,
-        Q2C_TASK_QUEUE=task_queue,
-        Q2C_HUBSPOT_APP_SECRET=hubspot_secret,
+    process, port = serve_on_free_port(
+        lambda port: spawn(
+            [sys.executable, "-m", "cli.app", "ingress", "--port", str(port)],
+            {**rig_.vendor_env(), **QUIET, "Q2C_TASK_QUEUE": task_queue, "Q2C_HUBSPOT_APP_SECRET": hubspot_secret},
+        ),
+        within=60,
     )
-    wait_port(port, within=60)
     return process, f"http://127.0.0.1:{port}"

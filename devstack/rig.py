@@ -14,7 +14,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +25,7 @@ from temporalio.client import Client
 from connectors.registry import Roles, open_adapters, open_crms
 from infra.temporal import connect
 from simulators.context import SimulatorSettings
+from simulators.server import free_port
 from workers.worker import Workers, activities_for, build_worker
 from workflows import search
 
@@ -45,14 +46,8 @@ def port_free(port: int, host: str = "127.0.0.1") -> bool:
         return sock.connect_ex((host, port)) != 0
 
 
-def wait_port(port: int, within: float = 30) -> None:
-    """Block until something listens on `port` (a process we just started)."""
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        if not port_free(port):
-            return
-        time.sleep(0.05)
-    raise RuntimeError(f"nothing listens on {port}")
+class ExitedBeforeListening(RuntimeError):
+    """A server's process ended before it listened: most often a port it wanted was taken."""
 
 
 @dataclass
@@ -81,9 +76,57 @@ class Process:
                 self.popen.kill()
                 self.popen.wait()
 
-    def restart(self) -> None:
+    def restart(self, port: int | None = None, attempts: int = 3) -> None:
+        """Start the same command again; with `port`, until it listens there (a restarted dev server picks its
+        internal ports afresh, and one may be taken)."""
         self.stop()
-        self.popen = _popen(self.args, self.env, self.log)
+        for attempt in range(1, attempts + 1):
+            self.popen = _popen(self.args, self.env, self.log)
+            if port is None:
+                return
+            try:
+                self.wait_listening(port)
+                return
+            except ExitedBeforeListening:
+                if attempt == attempts:
+                    raise
+
+    def wait_listening(self, port: int, within: float = 60) -> None:
+        """Block until something listens on `port` while this process lives; fail at once if it exits first."""
+        deadline = time.monotonic() + within
+        while time.monotonic() < deadline:
+            if not self.alive:
+                raise ExitedBeforeListening(f"{self.name} exited ({self.popen.returncode}) before {port}{self.told}")
+            if not port_free(port):
+                return
+            time.sleep(0.05)
+        raise RuntimeError(f"{self.name} does not listen on {port} after {within:.0f} s{self.told}")
+
+    @property
+    def name(self) -> str:
+        return " ".join(Path(arg).name for arg in self.args[:3])
+
+    @property
+    def told(self) -> str:
+        """The end of the process's log, to quote in an error."""
+        if self.log is None or not self.log.exists():
+            return ""
+        return ": " + self.log.read_bytes()[-1500:].decode(errors="replace").strip()
+
+
+def serve_on_free_port(start: Callable[[int], Process], attempts: int = 3, within: float = 60) -> tuple[Process, int]:
+    """Start a server on a free port, again on a fresh one if it exits before it listens: a port found free may be
+    taken before the server binds it, the more so as Temporal's dev server picks several ports of its own."""
+    for attempt in range(1, attempts + 1):
+        port = free_port()
+        process = start(port)
+        try:
+            process.wait_listening(port, within)
+            return process, port
+        except ExitedBeforeListening:
+            if attempt == attempts:
+                raise
+    raise AssertionError("unreachable")
 
 
 def _popen(args: list[str], env: dict[str, str], log: Path | None) -> subprocess.Popen[bytes]:
@@ -93,14 +136,19 @@ def _popen(args: list[str], env: dict[str, str], log: Path | None) -> subprocess
         return subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.STDOUT)
 
 
-def spawn(args: list[str], **env: str) -> Process:
-    """Start `args` with this environment plus `env`, its output discarded."""
+def spawn(args: list[str], env: Mapping[str, str], log: Path | None = None) -> Process:
+    """Start `args` with this environment plus `env`, its output appended to `log` or discarded."""
     full_env = {**os.environ, **env}
-    return Process(_popen(args, full_env, None), args, full_env)
+    return Process(_popen(args, full_env, log), args, full_env, log)
 
 
 def dev_server_args(
-    port: int, *, ui_port: int | None = None, db: Path | None = None, codec_endpoint: str | None = None
+    port: int,
+    *,
+    ui_port: int | None = None,
+    db: Path | None = None,
+    codec_endpoint: str | None = None,
+    dynamic_config: Mapping[str, object] | None = None,
 ) -> list[str]:
     """`temporal server start-dev` with q2c's search attributes; a UI only if asked, SQLite only if given."""
     args = [temporal_binary(), "server", "start-dev", "--ip", "127.0.0.1", "--port", str(port), "--log-level", "error"]
@@ -111,6 +159,8 @@ def dev_server_args(
         args += ["--ui-codec-endpoint", codec_endpoint]
     for key in search.ALL:
         args += ["--search-attribute", f"{key.name}={key._metadata_type}"]
+    for name, value in (dynamic_config or {}).items():
+        args += ["--dynamic-config-value", f"{name}={value}"]
     return args
 
 
@@ -120,10 +170,12 @@ def dev_server(
     ui_port: int | None = None,
     db: Path | None = None,
     codec_endpoint: str | None = None,
+    dynamic_config: Mapping[str, object] | None = None,
     log: Path | None = None,
 ) -> Process:
-    """Temporal's dev server as a child process; `connect_when_up` waits for it."""
-    args, env = dev_server_args(port, ui_port=ui_port, db=db, codec_endpoint=codec_endpoint), dict(os.environ)
+    """Temporal's dev server as a child process; `connect_when_up` or `Process.wait_listening` waits for it."""
+    args = dev_server_args(port, ui_port=ui_port, db=db, codec_endpoint=codec_endpoint, dynamic_config=dynamic_config)
+    env = dict(os.environ)
     return Process(_popen(args, env, log), args, env, log)
 
 

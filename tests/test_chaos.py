@@ -21,10 +21,11 @@ import pytest
 from temporalio.client import Client, WorkflowHandle
 from temporalio.service import RPCError
 
-from benchmarks.harness import Process, Rig, make_deals, rig, spawn, wait_port
+from benchmarks.harness import Process, Rig, make_deals, rig, spawn
 from client.starter import start_saga
 from connectors.hubspot import webhooks as hubspot_webhooks
 from devstack.audit import audit_at
+from devstack.rig import serve_on_free_port
 from models.saga import SagaResult, Stage, saga_id
 from simulators.server import free_port
 
@@ -59,7 +60,7 @@ class Worker:
             "Q2C_TASK_QUEUE": task_queue,
             **{f"Q2C_{v}_TIMEOUT_S": "2" for v in ("HUBSPOT", "NETSUITE", "STRIPE", "ZENDESK")},
         }
-        self.process: Process = spawn([sys.executable, "-m", "cli.app", "worker"], **env)
+        self.process: Process = spawn([sys.executable, "-m", "cli.app", "worker"], env)
         self.kills = 0
 
     def kill_and_restart(self) -> None:
@@ -153,8 +154,7 @@ async def test_dev_server_restarted_on_its_sqlite_file(run):
     deals = make_deals(run.rig.sim_url, SAGAS)
     await run.start(deals)
     await asyncio.sleep(1.0)
-    run.rig.server.restart()
-    wait_port(run.rig.temporal_port)
+    run.rig.server.restart(port=run.rig.temporal_port)
     ended = await run.results(deals)
     problems = run.summarise("dev server restarted", deals, ended, Stage.COMPLETED)
     assert len(ended) == len(deals) and set(ended.values()) == {Stage.COMPLETED}
@@ -197,14 +197,12 @@ async def test_faults_in_every_system_at_once(run):
 
 @pytest.fixture
 def ingress(run) -> Iterator[str]:
-    port = free_port()
-    process = spawn(
-        [sys.executable, "-m", "cli.app", "ingress", "--port", str(port)],
-        **run.rig.vendor_env(),
-        Q2C_TASK_QUEUE=run.task_queue,
-        Q2C_HUBSPOT_APP_SECRET="chaos-secret",
+    process, port = serve_on_free_port(
+        lambda port: spawn(
+            [sys.executable, "-m", "cli.app", "ingress", "--port", str(port)],
+            {**run.rig.vendor_env(), "Q2C_TASK_QUEUE": run.task_queue, "Q2C_HUBSPOT_APP_SECRET": "chaos-secret"},
+        )
     )
-    wait_port(port)
     yield f"http://127.0.0.1:{port}"
     process.stop()
 
