@@ -41,6 +41,8 @@ def customer_to_netsuite(customer: Customer, currencies: Currencies) -> dict[str
         body["defaultAddress"] = "\n".join(
             p for p in (address.line1, address.line2, address.city, address.postal_code, address.country) if p
         )
+    if customer.contacts:  # where NetSuite emails the customer's invoices; none sent leaves the ERP's own alone
+        body["email"] = customer.contacts[0].email
     return body
 
 

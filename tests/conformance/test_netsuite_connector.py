@@ -29,7 +29,7 @@ from connectors.transport import vendor_transport
 from models.common import Region
 from models.money import Money
 from models.orders import OrderLine, SalesOrder
-from models.party import Customer
+from models.party import Contact, Customer
 from simulators.netsuite import suiteql_tables
 from tests.conformance.test_netsuite_simulator import (  # noqa: F401
     ACCOUNT,
@@ -285,6 +285,19 @@ async def test_added_fields_change_nothing(ns_sim):
         created = await order(netsuite, "conn-drift-3")
         _drift(ns_sim, "salesOrder", str(created.id), {"custbody_new_thing": "x", "shipDate": "2026-12-01"})
         assert (await netsuite.get_sales_order(str(created.id))).total == created.total
+
+
+async def test_the_customer_carries_its_primary_contacts_email_and_a_customer_without_one_keeps_the_erps(ns_sim):
+    """NetSuite emails a customer's invoices to its `email`: set from the first contact, the one CustomerSync
+    writes there too (attribute `contacts`); a customer sent without contacts leaves what finance typed."""
+    billing = Contact(first_name="Ada", last_name="Payable", email="ap@conformance.example")
+    other = Contact(first_name="Bo", last_name="Buyer", email="bo@conformance.example")
+    async with NetSuiteClient(tba_settings(ns_sim)) as netsuite:
+        await netsuite.upsert_customer(customer("conn-email-1").model_copy(update={"contacts": [billing, other]}))
+        assert (await netsuite.get("customer", "eid:conn-email-1"))["email"] == "ap@conformance.example"
+        await netsuite.update_customer("conn-email-1", {"email": "invoices@conformance.example"})  # by finance
+        await netsuite.upsert_customer(customer("conn-email-1"))
+        assert (await netsuite.get("customer", "eid:conn-email-1"))["email"] == "invoices@conformance.example"
 
 
 async def test_writes_ask_netsuite_to_refuse_unknown_fields(ns_sim):
