@@ -309,9 +309,9 @@ class Sagas:
     async def finish(self, handle: WorkflowHandle[Any, SagaResult], name: str | None = None) -> SagaResult:
         result = await handle.result()
         if name and os.environ.get("Q2C_WRITE_HISTORIES"):
-            HISTORIES.mkdir(exist_ok=True)
-            history = await handle.fetch_history()
-            (HISTORIES / f"{name}.json").write_text(history.to_json())
+            kept = HISTORIES / f"{name}.json"
+            kept.parent.mkdir(parents=True, exist_ok=True)
+            kept.write_text((await handle.fetch_history()).to_json())
         return result
 
 

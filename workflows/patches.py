@@ -36,6 +36,7 @@ RECONCILE_CONTRACTS = "reconcile-contracts"
 CONTRACT_CANCEL_REFUND = "contract-cancel-refund"
 ERP_RETURN_ORDER = "erp-return-order"
 BILLED_FROM_TERM_START = "subscription-billed-from-term-start"
+PATCHES_AT_START = "patches-asked-at-start"
 
 # The kept histories (tests/histories/): the top level is today's saga shape, v2/ the shape before the ERP
 # queue and the workbench, v1/ the one before any patch; fewer_upserts/ the shape since FEWER_UPSERTS (the top
@@ -73,6 +74,7 @@ _OPERATIONS_V2 = (  # tests/test_operations_v2.py
 )
 FEWER_UPSERTS_RUNS = ("fewer_upserts/straight_through", "fewer_upserts/credit_hold_released")  # test_search_upserts
 TERM_START_RUNS = ("billed_from_term_start", "billed_from_term_start_payment_gate")  # test_billing_term_start
+AT_START_RUNS = ("at_start/straight_through", "at_start/credit_hold_released")  # test_patches_at_start
 
 REGISTER: dict[str, Patch] = {
     p.id: p
@@ -90,6 +92,7 @@ REGISTER: dict[str, Patch] = {
                 *_OPERATIONS_V2,
                 *FEWER_UPSERTS_RUNS,
                 *TERM_START_RUNS,
+                *AT_START_RUNS,
             ),
         ),
         Patch(
@@ -101,13 +104,14 @@ REGISTER: dict[str, Patch] = {
                 for n in (*FAILURES, *SUCCESSES, *PAYMENTS, *WORKBENCH_RUNS, *_OPERATIONS_V2, *FEWER_UPSERTS_RUNS)
                 if n not in STOPPED_BEFORE_THE_ERP
             )
-            + TERM_START_RUNS,
+            + TERM_START_RUNS
+            + AT_START_RUNS,
         ),
         Patch(
             WORKBENCH,
             date(2026, 11, 25),
             "fixable refusals and stuck undos park for a person; undos retry capped",
-            (*FAILURES, *WORKBENCH_RUNS, "cancel_before_validation"),  # asked when a saga stops or parks
+            (*FAILURES, *WORKBENCH_RUNS, "cancel_before_validation", *AT_START_RUNS),  # when it stops or parks
         ),
         Patch(
             CUSTOMER_SYNC_ORDERED,
@@ -126,13 +130,13 @@ REGISTER: dict[str, Patch] = {
             UNFIXABLE_PARKS,
             date(2026, 11, 28),
             "401/403/404-route/internal errors and retries past the region's patience park, re-tried by timer",
-            (*_OPERATIONS_V2, *FEWER_UPSERTS_RUNS, *TERM_START_RUNS),
+            (*_OPERATIONS_V2, *FEWER_UPSERTS_RUNS, *TERM_START_RUNS, *AT_START_RUNS),
         ),
         Patch(
             CONTRACT_ENTITY,
             date(2026, 11, 28),
             "a completed sale opens the customer's Contract entity; a deal of another type is queued on it",
-            (),
+            AT_START_RUNS,
         ),
         Patch(
             CONTRACT_RENEWAL_DEAL,
@@ -158,7 +162,7 @@ REGISTER: dict[str, Patch] = {
             date(2026, 11, 28),
             "a term starting after the sale is billed from its first day (Stripe's billing_cycle_anchor, nothing "
             "charged before); with no invoice yet a payment gate entitles, nothing being due",
-            TERM_START_RUNS,
+            TERM_START_RUNS + AT_START_RUNS,
         ),
         Patch(
             ERP_RETURN_ORDER,
@@ -175,7 +179,16 @@ REGISTER: dict[str, Patch] = {
             FEWER_UPSERTS,
             date(2026, 11, 28),
             "search attributes upserted on a hold, an exception, payment, an undo and the end, not every stage",
-            FEWER_UPSERTS_RUNS + TERM_START_RUNS,
+            FEWER_UPSERTS_RUNS + TERM_START_RUNS + AT_START_RUNS,
+        ),
+        Patch(
+            PATCHES_AT_START,
+            date(2026, 11, 29),
+            "a new QuoteToCash asks every patch in its first workflow task, before any local activity: Temporal's core "
+            "can record a local activity's result in one task and the commands after it in the next, and a replay then "
+            "resumes the saga in the earlier task, where a patch first asked after the activity is unknown "
+            "(`patched` is False: a nondeterminism error; RELIABILITY.md)",
+            AT_START_RUNS,
         ),
     )
 }

@@ -3,7 +3,7 @@ compensation in reverse, shielded from cancellation; a workbench that parks a st
 operator decision recorded, refused ones with the reason. A business saga has a `Saga` and configures it.
 """
 
-from workflows.kit.config import Config, Ledger, Versions
+from workflows.kit.config import Config, Ledger, Versions, ask_at_start
 from workflows.kit.options import Patience, Retry
 from workflows.kit.saga import COMPENSATION_FAILED, TERMINAL, Saga, SagaStopped
 from workflows.kit.shield import shielded
@@ -22,6 +22,7 @@ __all__ = [
     "SagaStopped",
     "Step",
     "Versions",
+    "ask_at_start",
     "describe",
     "shielded",
 ]

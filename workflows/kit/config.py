@@ -41,6 +41,21 @@ class Versions:
     workbench: str | None = None  # fixable refusals and stuck undos park for a person; undos retry capped
     unfixable: str | None = None  # errors retry cannot fix, and retries past the patience, park; re-tried by timer
 
+    def ids(self) -> tuple[str, ...]:
+        return tuple(patch for patch in (self.queues, self.local, self.workbench, self.unfixable) if patch)
+
+
+def ask_at_start(patches: tuple[str, ...]) -> None:
+    """Ask each patch in the run's first workflow task, before any local activity, so a replay knows them all.
+
+    Temporal's core can record a local activity's result in one workflow task and the commands that follow it in
+    the next (the task heartbeated or timed out as the activity ended). A replay resumes the workflow in the
+    earlier task, where a patch first asked after the activity is not yet known: `patched` answers False and the
+    replay fails on the marker. Asked here, each answer is memoized from the first task on.
+    """
+    for patch in patches:
+        workflow.patched(patch)
+
 
 def _nothing() -> Mapping[str, str | None]:
     return {}

@@ -46,6 +46,14 @@ VERSIONS = Versions(
     workbench=patches.WORKBENCH,
     unfixable=patches.UNFIXABLE_PARKS,
 )
+# Every patch QuoteToCash asks, asked in a new run's first workflow task (patch `patches-asked-at-start`); a patch
+# added later joins this list: a run started before it replays the list without it (False, no marker).
+ASKED_AT_START = (
+    *VERSIONS.ids(),
+    patches.FEWER_UPSERTS,
+    patches.CONTRACT_ENTITY,
+    patches.BILLED_FROM_TERM_START,
+)
 
 # 1. the deal, validated (idempotent reads are local activities: cheap to repeat, no task of their own)
 FETCH_DEAL = Step("fetch_deal", CrmActivities.fetch_deal, local=True)

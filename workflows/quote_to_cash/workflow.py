@@ -14,7 +14,7 @@ from temporalio import workflow
 
 from workflows import kpis, patches
 from workflows.contract.handoff import open_contract, queue_change, sale_of
-from workflows.kit import Config, Patience, Saga, SagaStopped
+from workflows.kit import Config, Patience, Saga, SagaStopped, ask_at_start
 from workflows.quote_to_cash import steps, visibility
 from workflows.quote_to_cash.collection import Collection
 from workflows.quote_to_cash.credit import CreditReview
@@ -103,6 +103,8 @@ class QuoteToCash(Operators):
     @workflow.run
     async def run(self, saga: SagaInput) -> SagaResult:
         kpis.started()
+        if workflow.patched(patches.PATCHES_AT_START):  # a run from before asks each where it first needs it
+            ask_at_start(steps.ASKED_AT_START)
         await self.saga.run(self.new_business)
         kpis.finished(self.state.stage.value)
         self.saga.raise_if_cancelled()  # shows as Canceled in Temporal
