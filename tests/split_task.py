@@ -36,18 +36,12 @@ def _is_local_activity(event: HistoryEvent) -> bool:
 def split_after_first_local_activity(history: WorkflowHistory) -> WorkflowHistory:
     """The same history with an empty workflow task between the first local activity's marker and what follows."""
     events = list(history.events)
-    marker = next(
-        n
-        for n, e in enumerate(events)
-        if e.HasField("marker_recorded_event_attributes")
-        and e.marker_recorded_event_attributes.marker_name == LOCAL_ACTIVITY
-    )
+    marker = next(n for n, e in enumerate(events) if _is_local_activity(e))
     at, when = events[marker].event_id + 1, events[marker].event_time
     task: list[HistoryEvent] = []
     for offset, kind in enumerate(("SCHEDULED", "STARTED", "COMPLETED")):
-        event = copy.deepcopy(
-            next(e for e in events if EventType.Name(e.event_type) == f"EVENT_TYPE_WORKFLOW_TASK_{kind}")
-        )
+        kind_id = EventType.Value(f"EVENT_TYPE_WORKFLOW_TASK_{kind}")
+        event = copy.deepcopy(next(e for e in events if e.event_type == kind_id))
         event.event_id = at + offset
         event.event_time.CopyFrom(when)
         task.append(event)
