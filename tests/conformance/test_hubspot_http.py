@@ -67,13 +67,17 @@ def test_401_has_hubspots_body_and_rate_limit_headers_are_on_every_answer(http, 
     ok = http.get("/crm/v3/objects/deals", headers=HS)
     missing = http.get("/crm/v3/objects/deals/404404", headers=HS)
     refused = http.post("/crm/v3/objects/deals", headers=HS, json={"properties": {"nope": "1"}})
-    before = http.get("/crm/v3/objects/deals", headers=HS)  # right before the search: the rolling 10 s window
-    searched = http.post("/crm/v3/objects/deals/search", headers=HS, json={"limit": 1})  # drops nothing between
+    for _ in range(3):  # an earlier test's request leaving the rolling 10 s window between the two adds one back
+        before = http.get("/crm/v3/objects/deals", headers=HS)
+        searched = http.post("/crm/v3/objects/deals/search", headers=HS, json={"limit": 1})
+        remaining = int(searched.headers["x-hubspot-ratelimit-remaining"])
+        if remaining < int(before.headers["x-hubspot-ratelimit-remaining"]):
+            break
+    else:
+        raise AssertionError("a search does not count against the rate limit")  # never lower, three times over
     for response in (unauthorized, ok, missing, refused, searched):
         for name in LIMIT_HEADERS:
             assert response.headers[f"x-hubspot-ratelimit-{name}"].isdigit(), (response.request.url, name)
-    remaining = int(searched.headers["x-hubspot-ratelimit-remaining"])
-    assert remaining < int(before.headers["x-hubspot-ratelimit-remaining"])  # a search counts as well
     assert (missing.status_code, refused.status_code) == (404, 400)
     sim.fault(system="hubspot", kind="error", status=503, count=1)  # an outage the fault injector renders
     outage = http.get("/crm/v3/objects/deals", headers=HS)
