@@ -79,6 +79,18 @@ async def test_a_saga_from_before_fails_that_replay_on_the_patch_it_first_asks_a
     assert failure is not None and "patch marker encountered for change erp-task-queue" in str(failure)
 
 
+async def test_a_saga_from_before_stuck_so_replays_once_reset_to_the_task_that_recorded_the_marker():
+    """RELIABILITY.md's way out for such a saga: `temporal workflow reset` to the WorkflowTaskCompleted just before
+    the marker the error names keeps the history up to that task, and the saga replays, going on without it."""
+    stuck = split_after_first_local_activity(WorkflowHistory.from_json("replay-before", BEFORE.read_text()))
+    events = list(stuck.events)
+    named = next(
+        n for n, e in enumerate(events) if marker(e) == "core_patch" and b"erp-task-queue" in e.SerializeToString()
+    )
+    task = max(n for n in range(named) if events[n].HasField("workflow_task_completed_event_attributes"))
+    assert await replay(WorkflowHistory(stuck.workflow_id, events[:task])) is None
+
+
 def asked_in(path: Path) -> set[str]:
     """The `patches.X` constants a module passes to `workflow.patched`."""
     found: set[str] = set()
