@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
+import uuid
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from temporalio import workflow
+from temporalio.client import Client
+from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 from activities.errors import VENDOR_ERRORS
+from infra.telemetry import metrics_runtime
 from models.saga import Stage
+from simulators.server import free_port
 from tests.metered import metered_sagas, scrape
 from workflows import kpis
 
@@ -75,4 +83,61 @@ async def test_every_metric_an_alert_or_panel_names_is_served_by_the_worker(ts_e
     for metric in sorted(named):
         if metric.startswith("q2c_") and SUFFIXES.sub("", metric) in {*kpis.ALL, VENDOR_ERRORS}:
             continue  # served once recorded; the KPI test in test_telemetry checks each one is
+        if metric == TASK_FAILED:
+            continue  # served once a task fails: test_a_workflow_task_failing_on_replay_is_served_by_its_reason
         assert metric in served or SUFFIXES.sub("", metric) in families, f"{metric} is not served by the worker"
+
+
+TASK_FAILED = "temporal_workflow_task_execution_failed_total"
+SEEN: dict[str, int] = {}  # module state: a run takes another path when its history is replayed
+
+
+@workflow.defn(name="Q2CAlertsReplaysOtherwise")
+class ReplaysOtherwise:
+    """Not deterministic on purpose: a timer the first time, an activity once replayed."""
+
+    @workflow.run
+    async def run(self) -> None:
+        run = workflow.info().run_id
+        SEEN[run] = SEEN.get(run, 0) + 1
+        if SEEN[run] == 1:
+            await workflow.sleep(0.1)
+        else:
+            await workflow.execute_activity("q2c-alerts-never", start_to_close_timeout=timedelta(seconds=1))
+
+
+async def test_a_workflow_task_failing_on_replay_is_served_by_its_reason(ts_env):
+    """`Q2CWorkflowTasksFailing` watches the SDK's failed-task counter by `failure_reason`: a run whose code no
+    longer replays its history (a worker caching nothing replays it on every task) is counted as a
+    NonDeterminismError, which the alert's expression selects."""
+    bind = f"127.0.0.1:{free_port()}"
+    client = await Client.connect(
+        ts_env.client.service_client.config.target_host,
+        namespace=ts_env.client.namespace,
+        runtime=metrics_runtime(bind),
+    )
+    queue = f"q2c-alerts-nde-{uuid.uuid4().hex[:8]}"
+    worker = Worker(
+        client,
+        task_queue=queue,
+        workflows=[ReplaysOtherwise],
+        workflow_runner=UnsandboxedWorkflowRunner(),
+        max_cached_workflows=0,
+    )
+    failed: list[str] = []
+    async with worker:
+        await client.start_workflow(ReplaysOtherwise.run, id=queue, task_queue=queue)
+        for _ in range(200):
+            failed = [
+                line for line in (await scrape(f"http://{bind}/metrics")).splitlines() if line.startswith(TASK_FAILED)
+            ]
+            if failed:
+                break
+            await asyncio.sleep(0.05)
+        await client.get_workflow_handle(queue).terminate("the test is over")
+    rule = next(a for a in ALERTS if a["alert"] == "Q2CWorkflowTasksFailing")
+    assert TASK_FAILED in rule["expr"] and "failure_reason" in rule["expr"]
+    assert any(
+        'failure_reason="NonDeterminismError"' in line and 'workflow_type="Q2CAlertsReplaysOtherwise"' in line
+        for line in failed
+    ), failed
