@@ -33,10 +33,15 @@ def _is_local_activity(event: HistoryEvent) -> bool:
     return event.HasField("marker_recorded_event_attributes") and marker.marker_name == LOCAL_ACTIVITY
 
 
-def split_after_first_local_activity(history: WorkflowHistory) -> WorkflowHistory:
-    """The same history with an empty workflow task between the first local activity's marker and what follows."""
+def local_activities(history: WorkflowHistory) -> int:
+    return sum(_is_local_activity(e) for e in history.events)
+
+
+def split_after_first_local_activity(history: WorkflowHistory, nth: int = 0) -> WorkflowHistory:
+    """The same history with an empty workflow task between the `nth` local activity's marker (the first by
+    default) and what follows; the commands after it now belong to that task."""
     events = list(history.events)
-    marker = next(n for n, e in enumerate(events) if _is_local_activity(e))
+    marker = [n for n, e in enumerate(events) if _is_local_activity(e)][nth]
     at, when = events[marker].event_id + 1, events[marker].event_time
     task: list[HistoryEvent] = []
     for offset, kind in enumerate(("SCHEDULED", "STARTED", "COMPLETED")):
@@ -49,6 +54,10 @@ def split_after_first_local_activity(history: WorkflowHistory) -> WorkflowHistor
     task[2].workflow_task_completed_event_attributes.scheduled_event_id = at
     task[2].workflow_task_completed_event_attributes.started_event_id = at + 1
     after = [copy.deepcopy(e) for e in events[marker + 1 :]]
+    recorded_by = events[marker].marker_recorded_event_attributes.workflow_task_completed_event_id
     for event in after:
         _shift_event_ids(event, at, len(task))
+        for _, attributes in event.ListFields():  # the commands that came with the marker: the new task's now
+            if getattr(attributes, "workflow_task_completed_event_id", None) == recorded_by:
+                attributes.workflow_task_completed_event_id = at + 2
     return WorkflowHistory(history.workflow_id, [*events[: marker + 1], *task, *after])

@@ -11,12 +11,13 @@ import ast
 from pathlib import Path
 from typing import Any
 
+import pytest
 from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
 from models.saga import CreditDecision, Stage
-from tests.split_task import split_after_first_local_activity
+from tests.split_task import local_activities, split_after_first_local_activity
 from tests.test_search_upserts import patch_markers
 from workflows import patches
 from workflows.quote_to_cash import QuoteToCash, steps
@@ -24,6 +25,7 @@ from workflows.quote_to_cash import QuoteToCash, steps
 ROOT = Path(__file__).parent.parent
 FULL = ["PLAT-PRO", "IMPL-STD", "PLAT-TEAM"]
 BEFORE = ROOT / "tests" / "histories" / "fewer_upserts" / "straight_through.json"  # a run from before the patch
+KEPT = sorted((ROOT / "tests" / "histories" / "at_start").glob("*.json"))  # runs with it
 
 
 async def replay(history: WorkflowHistory) -> BaseException | None:
@@ -67,6 +69,14 @@ async def test_a_held_saga_asks_them_at_start_too_and_its_release_replays_split(
     assert await replay(split_after_first_local_activity(history)) is None
 
 
+@pytest.mark.parametrize("path", KEPT, ids=[p.stem for p in KEPT])
+async def test_a_kept_saga_with_the_patch_replays_split_after_any_of_its_local_activities(path):
+    kept = WorkflowHistory.from_json(f"replay-{path.stem}", path.read_text())
+    assert local_activities(kept) >= 4
+    for nth in range(local_activities(kept)):
+        assert await replay(split_after_first_local_activity(kept, nth)) is None, f"split after local activity {nth}"
+
+
 async def test_a_saga_from_before_fails_that_replay_on_the_patch_it_first_asks_after_a_local_activity():
     """Why the patch exists, on a kept history from before it: as kept it replays; split as the demo's was, the
     `erp-task-queue` patch is asked in the task that resolves `crm.fetch_deal` and is not yet known there. If this
@@ -92,20 +102,24 @@ async def test_a_saga_from_before_stuck_so_replays_once_reset_to_the_task_that_r
 
 
 def asked_in(path: Path) -> set[str]:
-    """The `patches.X` constants a module passes to `workflow.patched`."""
+    """The `patches.X` constants a module passes to `workflow.patched`; any other argument fails the scan."""
     found: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "patched" and node.args:
             arg = node.args[0]
-            if isinstance(arg, ast.Attribute) and isinstance(arg.value, ast.Name) and arg.value.id == "patches":
-                found.add(getattr(patches, arg.attr))
+            named = isinstance(arg, ast.Attribute) and isinstance(arg.value, ast.Name) and arg.value.id == "patches"
+            assert named and isinstance(arg, ast.Attribute), f"{path.name}:{node.lineno}: name it as patches.<ID>"
+            found.add(getattr(patches, arg.attr))
     return found
 
 
 def test_every_patch_quote_to_cash_asks_is_asked_at_start():
     """A patch added to the saga without joining ASKED_AT_START would be asked late again (and could follow a local
     activity): the kit's versions and every `patched` call in the saga's package."""
-    package = sorted((ROOT / "workflows" / "quote_to_cash").glob("*.py"))
+    package = [
+        *sorted((ROOT / "workflows" / "quote_to_cash").glob("*.py")),
+        *(ROOT / "workflows" / name for name in ("kpis.py", "search.py", "contract/handoff.py")),  # what it calls
+    ]
     used = set(steps.VERSIONS.ids()).union(*(asked_in(path) for path in package)) - {patches.PATCHES_AT_START}
     assert patches.ERP_QUEUE in used and patches.CONTRACT_ENTITY in used  # the scan finds what it must
     assert used <= set(steps.ASKED_AT_START), f"asked late: {used - set(steps.ASKED_AT_START)}"

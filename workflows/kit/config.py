@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import timedelta
 from typing import Protocol
 
@@ -42,7 +42,8 @@ class Versions:
     unfixable: str | None = None  # errors retry cannot fix, and retries past the patience, park; re-tried by timer
 
     def ids(self) -> tuple[str, ...]:
-        return tuple(patch for patch in (self.queues, self.local, self.workbench, self.unfixable) if patch)
+        """Every id given, in field order: a saga that asks them at start replays that order, so never reorder."""
+        return tuple(patch for attribute in fields(self) if (patch := getattr(self, attribute.name)))
 
 
 def ask_at_start(patches: tuple[str, ...]) -> None:
@@ -52,6 +53,9 @@ def ask_at_start(patches: tuple[str, ...]) -> None:
     the next (the task heartbeated or timed out as the activity ended). A replay resumes the workflow in the
     earlier task, where a patch first asked after the activity is not yet known: `patched` answers False and the
     replay fails on the marker. Asked here, each answer is memoized from the first task on.
+
+    The list is history: runs replay it in its order. Add a patch anywhere (a run from before replays it as
+    False), but never remove or reorder one; deprecate it in place (`workflow.deprecate_patch`) when its time comes.
     """
     for patch in patches:
         workflow.patched(patch)

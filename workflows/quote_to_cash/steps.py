@@ -47,7 +47,8 @@ VERSIONS = Versions(
     unfixable=patches.UNFIXABLE_PARKS,
 )
 # Every patch QuoteToCash asks, asked in a new run's first workflow task (patch `patches-asked-at-start`); a patch
-# added later joins this list: a run started before it replays the list without it (False, no marker).
+# added later joins this list: a run started before it replays the list without it (False, no marker). Never
+# remove or reorder an id (runs replay this order; that includes VERSIONS' fields): deprecate it in place.
 ASKED_AT_START = (
     *VERSIONS.ids(),
     patches.FEWER_UPSERTS,
