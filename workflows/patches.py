@@ -74,7 +74,11 @@ _OPERATIONS_V2 = (  # tests/test_operations_v2.py
 )
 FEWER_UPSERTS_RUNS = ("fewer_upserts/straight_through", "fewer_upserts/credit_hold_released")  # test_search_upserts
 TERM_START_RUNS = ("billed_from_term_start", "billed_from_term_start_payment_gate")  # test_billing_term_start
-AT_START_RUNS = ("at_start/straight_through", "at_start/credit_hold_released")  # test_patches_at_start
+AT_START_RUNS = (  # test_patches_at_start, and an Update-with-Start from test_submit
+    "at_start/straight_through",
+    "at_start/credit_hold_released",
+    "at_start/submitted",
+)
 
 REGISTER: dict[str, Patch] = {
     p.id: p
