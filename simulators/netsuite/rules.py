@@ -89,6 +89,25 @@ class Books:
     def _adjust(self, customer: Record, field: str, delta: Decimal) -> None:
         customer[field] = str(money(customer.get(field)) + delta)
 
+    def move_balance(self, customer_id: str, delta: Decimal) -> None:
+        customer = self.load("customer", customer_id)
+        self._adjust(customer, "balance", delta)
+        self.save("customer", customer)
+
+    def transformed(self, record_type: str, prefix: str, source: Record, body: Record) -> Record:
+        """A record made by transforming `source`: its header (customer, currency) comes from it."""
+        record_id = self.new_id(record_type)
+        return {
+            "id": record_id,
+            "tranId": f"{prefix}{record_id}",
+            "externalId": body.get("externalId"),
+            "entity": source["entity"],
+            "createdFrom": {"id": source["id"], "refName": source["tranId"]},
+            "currency": source["currency"],
+            "tranDate": body.get("tranDate") or date.today().isoformat(),
+            "memo": body.get("memo"),
+        }
+
     # ---- writes ----
     def write(self, record_type: str, record: Record, body: Record) -> Record:
         if record_type == "customer":
@@ -238,21 +257,15 @@ class Books:
             keep = {self.ref_id(line.get("item"), "item") for line in wanted}
             lines = [line for line in lines if line["item"]["id"] in keep]
         amount = sum((money(line["amount"]) for line in lines), Decimal(0))
-        invoice_id = self.new_id("invoice")
-        invoice = {
-            "id": invoice_id,
-            "tranId": f"INV{invoice_id}",
-            "externalId": body.get("externalId"),
-            "entity": order["entity"],
-            "createdFrom": {"id": order["id"], "refName": order["tranId"]},
-            "currency": order["currency"],
-            "tranDate": body.get("tranDate") or date.today().isoformat(),
-            "item": {"items": lines},
-            "total": str(amount),
-            "amountRemaining": str(amount),
-            "status": {"id": "A", "refName": "Open"},
-            "memo": body.get("memo"),
-        }
+        invoice = self.transformed("invoice", "INV", order, body)
+        invoice.update(
+            {
+                "item": {"items": lines},
+                "total": str(amount),
+                "amountRemaining": str(amount),
+                "status": {"id": "A", "refName": "Open"},
+            }
+        )
         self.save("invoice", invoice)
         customer = self.load("customer", order["entity"]["id"])
         self._adjust(customer, "balance", amount)
@@ -260,4 +273,4 @@ class Books:
         self.save("customer", customer)
         order["orderStatus"] = {"id": "G", "refName": ORDER_STATUS["G"]}
         self.save("salesOrder", order)
-        return invoice_id
+        return str(invoice["id"])
